@@ -1,0 +1,15 @@
+//! praxi-domain: the pure core of Praxi. Types, validation, the RBAC policy and the scheduling
+//! engine.
+//!
+//! Invariant: no I/O, no async, no database, no clock. Callers pass "now" in, so every rule
+//! here is a plain function of its inputs and is tested as such.
+
+pub mod patient;
+pub mod rbac;
+pub mod role;
+pub mod scheduling;
+pub mod validation;
+
+pub use rbac::{Action, Decision, Resource};
+pub use role::Role;
+pub use validation::{FieldErrors, ValidationError};

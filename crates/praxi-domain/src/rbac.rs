@@ -1,0 +1,310 @@
+//! The RBAC policy: one declarative table of resource × action × role → decision that every
+//! API handler and every dashboard page goes through.
+//!
+//! It reproduces the matrix of api.md §2.2 with the fixes of its §5 that change the matrix:
+//! a user without one of the four API roles is denied everywhere except `auth/me` (§5 items 2
+//! and 3); availability needs a clinical role (§5.1); doctors create patient flows only for
+//! their own appointments and operations (§5.4); superusers count as admins, `is_staff` grants
+//! nothing.
+
+use crate::role::Role;
+
+/// What is being accessed (an API area, not a table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Me,
+    Appointments,
+    AppointmentSuggest,
+    Doctors,
+    AppointmentTypes,
+    Calendar,
+    Availability,
+    Operations,
+    OperationSuggest,
+    OperationTypes,
+    OpDashboard,
+    OpTimeline,
+    OpStatsOverview,
+    OpStatsSurgeons,
+    /// `op-stats/rooms|devices|types`.
+    OpStatsOther,
+    Resources,
+    ResourceCalendar,
+    PracticeHours,
+    DoctorHours,
+    DoctorAbsences,
+    DoctorBreaks,
+    AbsencePreview,
+    PatientFlow,
+    Patients,
+    /// The admin-only user administration (beyond the original).
+    Users,
+    /// Reading the audit log (admin only; the log is append-only for everyone).
+    AuditLog,
+}
+
+/// The kind of access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// A collection read (list, search, board, statistics).
+    List,
+    /// A single-object read.
+    Read,
+    Create,
+    /// Any change of an existing object, including status changes and "mark no-show".
+    Update,
+    Delete,
+}
+
+/// How a denial is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// 403: the object is visible but the action is not allowed.
+    Forbidden,
+    /// 404: the object is hidden from this role (queryset filtering in the original).
+    NotFound,
+    /// 405: the method does not exist for anyone who may use the endpoint.
+    MethodNotAllowed,
+}
+
+/// The outcome of a policy check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Lists: allowed, but only the actor's own rows are returned.
+    Filtered,
+    /// Single objects: allowed only on own records; others are denied like this.
+    OwnOnly(Denial),
+    Deny(Denial),
+}
+
+/// The acting user as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Option<Role>,
+    pub is_superuser: bool,
+}
+
+impl Actor {
+    /// Superusers act as admins; otherwise the stored role decides.
+    pub fn effective_role(&self) -> Option<Role> {
+        if self.is_superuser {
+            Some(Role::Admin)
+        } else {
+            self.role
+        }
+    }
+
+    /// The policy decision for this actor.
+    pub fn decide(&self, resource: Resource, action: Action) -> Decision {
+        decide(resource, action, self.effective_role())
+    }
+
+    /// `true` when the actor is restricted to own records (a doctor on a filtered resource).
+    pub fn is_doctor(&self) -> bool {
+        self.effective_role() == Some(Role::Doctor)
+    }
+}
+
+use Decision::{Allow, Deny, Filtered, OwnOnly};
+use Denial::{Forbidden, MethodNotAllowed, NotFound};
+
+const DENY: Decision = Deny(Forbidden);
+
+/// Decisions for (admin, assistant, doctor, billing).
+type Row = [Decision; 4];
+
+const ALL: Row = [Allow, Allow, Allow, Allow];
+const ADMIN_ONLY: Row = [Allow, DENY, DENY, DENY];
+const STAFF_WRITE: Row = [Allow, Allow, DENY, DENY];
+const CLINICAL: Row = [Allow, Allow, Allow, DENY];
+const DOCTOR_FILTERED: Row = [Allow, Allow, Filtered, Allow];
+const DOCTOR_OWN_403: Row = [Allow, Allow, OwnOnly(Forbidden), Allow];
+const DOCTOR_OWN_404: Row = [Allow, Allow, OwnOnly(NotFound), Allow];
+const DOCTOR_WRITES_OWN_403: Row = [Allow, Allow, OwnOnly(Forbidden), DENY];
+const DOCTOR_WRITES_OWN_404: Row = [Allow, Allow, OwnOnly(NotFound), DENY];
+const NO_DOCTOR: Row = [Allow, Allow, DENY, Allow];
+
+fn row(resource: Resource, action: Action) -> Row {
+    use Action::*;
+    use Resource::*;
+    match (resource, action) {
+        (Me, _) => ALL,
+
+        (Appointments, List) => DOCTOR_FILTERED,
+        (Appointments, Read) => DOCTOR_OWN_403,
+        (Appointments, Create | Update | Delete) => DOCTOR_WRITES_OWN_403,
+        (AppointmentSuggest | OperationSuggest, List | Read) => DOCTOR_OWN_403,
+        (AppointmentSuggest | OperationSuggest, _) => [DENY; 4],
+
+        (Doctors, List | Read) => ALL,
+        (Doctors, _) => [DENY; 4],
+
+        (AppointmentTypes | OperationTypes, List | Read) => ALL,
+        (AppointmentTypes | OperationTypes, _) => ADMIN_ONLY,
+
+        (Calendar | OpTimeline | ResourceCalendar | OpStatsOverview | OpStatsSurgeons, List | Read) => {
+            DOCTOR_FILTERED
+        }
+        (OpStatsOther, List | Read) => NO_DOCTOR,
+        (Calendar | OpTimeline | ResourceCalendar | OpStatsOverview | OpStatsSurgeons | OpStatsOther, _) => {
+            [DENY; 4]
+        }
+
+        (Availability, List | Read) => CLINICAL,
+        (Availability, _) => [DENY; 4],
+
+        (Operations, List) => DOCTOR_FILTERED,
+        (Operations, Read) => DOCTOR_OWN_403,
+        (Operations, Create | Update | Delete) => STAFF_WRITE,
+
+        (OpDashboard, List | Read) => DOCTOR_FILTERED,
+        (OpDashboard, _) => STAFF_WRITE,
+
+        (Resources | PracticeHours, List | Read) => ALL,
+        (Resources | PracticeHours, _) => STAFF_WRITE,
+
+        (DoctorHours | DoctorAbsences | DoctorBreaks, List) => DOCTOR_FILTERED,
+        (DoctorHours | DoctorAbsences | DoctorBreaks, Read) => DOCTOR_OWN_404,
+        (DoctorHours | DoctorAbsences | DoctorBreaks, Create) => STAFF_WRITE,
+        (DoctorHours, Update | Delete) => STAFF_WRITE,
+        (DoctorAbsences | DoctorBreaks, Update | Delete) => DOCTOR_WRITES_OWN_404,
+
+        (AbsencePreview, List | Read) => ALL,
+        (AbsencePreview, _) => [DENY; 4],
+
+        (PatientFlow, List) => DOCTOR_FILTERED,
+        (PatientFlow, Read) => DOCTOR_OWN_404,
+        (PatientFlow, Create) => DOCTOR_WRITES_OWN_403,
+        (PatientFlow, Update | Delete) => DOCTOR_WRITES_OWN_404,
+
+        (Patients, List | Read) => ALL,
+        (Patients, Create | Update) => CLINICAL,
+        (Patients, Delete) => [
+            Deny(MethodNotAllowed),
+            Deny(MethodNotAllowed),
+            Deny(MethodNotAllowed),
+            DENY,
+        ],
+
+        (Users | AuditLog, _) => ADMIN_ONLY,
+    }
+}
+
+/// The policy decision for a role (`None` = no API role).
+pub fn decide(resource: Resource, action: Action, role: Option<Role>) -> Decision {
+    let row = row(resource, action);
+    match role {
+        Some(Role::Admin) => row[0],
+        Some(Role::Assistant) => row[1],
+        Some(Role::Doctor) => row[2],
+        Some(Role::Billing) => row[3],
+        None if resource == Resource::Me => Allow,
+        None => DENY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLES: [Option<Role>; 5] = [
+        Some(Role::Admin),
+        Some(Role::Assistant),
+        Some(Role::Doctor),
+        Some(Role::Billing),
+        None,
+    ];
+
+    fn decisions(resource: Resource, action: Action) -> Vec<Decision> {
+        ROLES
+            .iter()
+            .map(|role| decide(resource, action, *role))
+            .collect()
+    }
+
+    #[test]
+    fn patients_matrix_matches_the_spec() {
+        use Action::*;
+        assert_eq!(decisions(Resource::Patients, List), [Allow, Allow, Allow, Allow, DENY]);
+        assert_eq!(decisions(Resource::Patients, Read), [Allow, Allow, Allow, Allow, DENY]);
+        assert_eq!(decisions(Resource::Patients, Create), [Allow, Allow, Allow, DENY, DENY]);
+        assert_eq!(decisions(Resource::Patients, Update), [Allow, Allow, Allow, DENY, DENY]);
+        assert_eq!(
+            decisions(Resource::Patients, Delete),
+            [
+                Deny(MethodNotAllowed),
+                Deny(MethodNotAllowed),
+                Deny(MethodNotAllowed),
+                DENY,
+                DENY
+            ]
+        );
+    }
+
+    #[test]
+    fn billing_never_writes() {
+        let resources = [
+            Resource::Appointments,
+            Resource::AppointmentTypes,
+            Resource::Operations,
+            Resource::OperationTypes,
+            Resource::OpDashboard,
+            Resource::Resources,
+            Resource::PracticeHours,
+            Resource::DoctorHours,
+            Resource::DoctorAbsences,
+            Resource::DoctorBreaks,
+            Resource::PatientFlow,
+            Resource::Patients,
+            Resource::Users,
+        ];
+        for resource in resources {
+            for action in [Action::Create, Action::Update, Action::Delete] {
+                assert!(
+                    matches!(decide(resource, action, Some(Role::Billing)), Deny(_)),
+                    "{resource:?} {action:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn users_without_an_api_role_only_see_themselves() {
+        assert_eq!(decide(Resource::Me, Action::Read, None), Allow);
+        assert_eq!(decide(Resource::Appointments, Action::List, None), DENY);
+        assert_eq!(decide(Resource::Resources, Action::List, None), DENY);
+        assert_eq!(decide(Resource::Doctors, Action::List, None), DENY);
+    }
+
+    #[test]
+    fn superusers_act_as_admin_whatever_their_role() {
+        let actor = Actor {
+            user_id: 1,
+            role: Some(Role::Billing),
+            is_superuser: true,
+        };
+        assert_eq!(actor.decide(Resource::OperationTypes, Action::Create), Allow);
+    }
+
+    #[test]
+    fn doctor_own_rules_use_the_status_of_the_spec() {
+        let doctor = Some(Role::Doctor);
+        assert_eq!(
+            decide(Resource::Appointments, Action::Read, doctor),
+            OwnOnly(Forbidden)
+        );
+        assert_eq!(
+            decide(Resource::DoctorHours, Action::Read, doctor),
+            OwnOnly(NotFound)
+        );
+        assert_eq!(decide(Resource::DoctorHours, Action::Update, doctor), DENY);
+        assert_eq!(
+            decide(Resource::DoctorAbsences, Action::Update, doctor),
+            OwnOnly(NotFound)
+        );
+        assert_eq!(decide(Resource::OpStatsOther, Action::List, doctor), DENY);
+        assert_eq!(decide(Resource::Availability, Action::List, Some(Role::Billing)), DENY);
+    }
+}

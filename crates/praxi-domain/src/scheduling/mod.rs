@@ -1,0 +1,1 @@
+//! Scheduling engine: availability as interval algebra, conflicts and slot suggestion.

@@ -1,0 +1,108 @@
+//! The REST API under `/api/`, one module per resource, each with its own `router()`.
+
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use praxi_domain::rbac::{Action, Decision, Resource};
+use serde_json::json;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(crate) mod auth;
+pub(crate) mod health;
+pub(crate) mod patients;
+
+/// All API routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(patients::router())
+}
+
+/// A numeric path id (`<int:pk>`); anything else is a 404 like the original.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PathId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFoundPlain)?;
+        let raw = params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .map(|(_, value)| value.to_owned())
+            .ok_or(ApiError::NotFoundPlain)?;
+        if raw.is_empty() || !raw.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(ApiError::NotFoundPlain);
+        }
+        raw.parse().map(PathId).map_err(|_| ApiError::NotFoundPlain)
+    }
+}
+
+/// The answer for a method a route does not implement, in DRF's order: 401 without
+/// credentials, 403 when the caller may not write here, else 405. OPTIONS is answered 200 with
+/// an `Allow` header.
+pub(crate) fn method_fallback(
+    resource: Resource,
+) -> impl Fn(State<AppState>, Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(state): State<AppState>, request: Request| {
+        Box::pin(async move {
+            let method = request.method().clone();
+            let (mut parts, _body) = request.into_parts();
+            let auth = match AuthUser::from_request_parts(&mut parts, &state).await {
+                Ok(auth) => auth,
+                Err(error) => return error.into_response(),
+            };
+            if method == Method::OPTIONS {
+                let mut response = StatusCode::OK.into_response();
+                response.headers_mut().insert(
+                    header::ALLOW,
+                    HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"),
+                );
+                return response;
+            }
+            let action = if method == Method::GET || method == Method::HEAD {
+                Action::List
+            } else {
+                Action::Create
+            };
+            match auth.actor.decide(resource, action) {
+                Decision::Deny(_) => ApiError::Forbidden.into_response(),
+                _ => ApiError::MethodNotAllowed(method.to_string()).into_response(),
+            }
+        })
+    }
+}
+
+/// Unknown `/api/...` paths: a GET without the trailing slash is redirected (301) as Django
+/// does; everything else is a JSON 404 (api.md §1.1, §5 item 22).
+pub(crate) async fn not_found(request: Request) -> Response {
+    let uri = request.uri();
+    let path = uri.path();
+    if (request.method() == Method::GET || request.method() == Method::HEAD)
+        && !path.ends_with('/')
+    {
+        let location = match uri.query() {
+            Some(query) => format!("{path}/?{query}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            return response;
+        }
+    }
+    (StatusCode::NOT_FOUND, Json(json!({"detail": "Not found."}))).into_response()
+}

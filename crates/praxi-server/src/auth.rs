@@ -1,0 +1,278 @@
+//! Authentication: JWT access/refresh tokens, the `AuthUser` extractor and password hashing.
+//!
+//! The role is read from the database on every request; the `role` claim in tokens is only
+//! informational (api.md §1.2). Access tokens carry the user's `token_version`, so deactivating
+//! a user or resetting a password revokes every access token at once.
+
+use std::net::{IpAddr, SocketAddr};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use praxi_domain::rbac::{Action, Actor, Decision, Denial, Resource};
+use praxi_store::audit::AuditEntry;
+use praxi_store::users::UserRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Token claims (SimpleJWT-compatible names plus `ver` and `fam`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub token_type: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    /// The user id as a string, as the original emits it.
+    pub user_id: String,
+    pub role: Option<String>,
+    /// The user's token version when the token was issued.
+    pub ver: i32,
+    /// Refresh-token family (rotation chain); absent on access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+}
+
+/// A fresh random id (32 hex chars, like SimpleJWT's `jti`).
+pub fn random_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Signs claims with the server key.
+pub fn encode_token(state: &AppState, claims: &Claims) -> Result<String, ApiError> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(&state.config.secret_key),
+    )
+    .map_err(ApiError::internal)
+}
+
+/// Why a token was refused, in SimpleJWT's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    Invalid,
+    Expired,
+    WrongType,
+}
+
+impl TokenProblem {
+    pub fn message(self) -> &'static str {
+        match self {
+            TokenProblem::Invalid => "Token is invalid",
+            TokenProblem::Expired => "Token is expired",
+            TokenProblem::WrongType => "Token has wrong type",
+        }
+    }
+}
+
+/// Verifies signature, expiry (against the server clock) and type.
+pub fn decode_token(state: &AppState, token: &str, expected_type: &str) -> Result<Claims, TokenProblem> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(&state.config.secret_key),
+        &validation,
+    )
+    .map_err(|_| TokenProblem::Invalid)?
+    .claims;
+    if claims.exp <= state.now().timestamp() {
+        return Err(TokenProblem::Expired);
+    }
+    if claims.token_type != expected_type {
+        return Err(TokenProblem::WrongType);
+    }
+    Ok(claims)
+}
+
+/// Builds an access token for a user.
+pub fn access_token(state: &AppState, user: &UserRecord, now: DateTime<Utc>) -> Result<String, ApiError> {
+    let claims = Claims {
+        token_type: "access".to_owned(),
+        exp: (now + state.config.access_token_ttl).timestamp(),
+        iat: now.timestamp(),
+        jti: random_id(),
+        user_id: user.id.to_string(),
+        role: user.role.as_ref().map(|role| role.name.clone()),
+        ver: user.token_version,
+        fam: None,
+    };
+    encode_token(state, &claims)
+}
+
+/// Hashes a password with argon2id (on a blocking thread: it is deliberately slow).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password_blocking(&password))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// The blocking variant, for the CLI.
+pub fn hash_password_blocking(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(ApiError::internal)
+}
+
+/// A hash of a random password, checked for unknown users so that timing does not reveal
+/// which usernames exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Wq2UEHUpxtgMGyTRo/Z2wKf7HqsfrtGwvNLQbTQfDBY";
+
+/// Verifies a password against a stored PHC hash; `None` hash = unknown user.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let stored = hash.as_deref().unwrap_or(DUMMY_HASH);
+        let ok = PasswordHash::new(stored)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && hash.is_some()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The authenticated caller of an API request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: UserRecord,
+    pub actor: Actor,
+    pub request_id: Option<String>,
+}
+
+impl AuthUser {
+    /// Checks the policy; a denial becomes the matching error. Returns the decision so the
+    /// handler can apply own-record filtering.
+    pub fn require(&self, resource: Resource, action: Action, model: &'static str) -> Result<Decision, ApiError> {
+        match self.actor.decide(resource, action) {
+            Decision::Deny(Denial::MethodNotAllowed) => Err(ApiError::MethodNotAllowed(
+                match action {
+                    Action::Delete => "DELETE",
+                    Action::Create => "POST",
+                    Action::Update => "PUT",
+                    Action::List | Action::Read => "GET",
+                }
+                .to_owned(),
+            )),
+            Decision::Deny(denial) => Err(ApiError::from_denial(denial, model)),
+            decision => Ok(decision),
+        }
+    }
+
+    /// For an own-only decision: allows when `is_own`, else answers with the denial.
+    pub fn check_own(decision: Decision, is_own: bool, model: &'static str) -> Result<(), ApiError> {
+        match decision {
+            Decision::OwnOnly(denial) if !is_own => Err(ApiError::from_denial(denial, model)),
+            _ => Ok(()),
+        }
+    }
+
+    /// An audit entry for this caller.
+    pub fn audit(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>) -> AuditEntry {
+        AuditEntry {
+            user_id: Some(self.user.id),
+            username: self.user.username.clone(),
+            role_name: self
+                .user
+                .role
+                .as_ref()
+                .map(|role| role.name.clone())
+                .unwrap_or_default(),
+            action: action.to_owned(),
+            patient_id,
+            meta,
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+/// The request id set by the request-id layer.
+pub fn request_id(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The client's address (the socket peer; proxies are not trusted).
+pub fn client_address(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// The client's address as an extractor that never fails.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts)))
+    }
+}
+
+/// Resolves a bearer token to an active user whose token version matches.
+pub async fn user_from_access_token(state: &AppState, token: &str) -> Result<UserRecord, ApiError> {
+    let claims = decode_token(state, token, "access")
+        .map_err(|problem| ApiError::InvalidToken(problem.message().to_owned()))?;
+    let user_id: i64 = claims
+        .user_id
+        .parse()
+        .map_err(|_| ApiError::InvalidToken(TokenProblem::Invalid.message().to_owned()))?;
+    let user = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or(ApiError::UserUnusable("not_found"))?;
+    if !user.is_active {
+        return Err(ApiError::UserUnusable("inactive"));
+    }
+    if user.token_version != claims.ver {
+        return Err(ApiError::InvalidToken("Token has been revoked".to_owned()));
+    }
+    Ok(user)
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let header_value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        let token = match header_value.and_then(|value| value.split_once(' ')) {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err(ApiError::Unauthenticated),
+        };
+        let user = user_from_access_token(&state, token).await?;
+        let actor = user.actor();
+        Ok(AuthUser {
+            user,
+            actor,
+            request_id: request_id(parts),
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! The audit log: who did what to which patient, when. Ids and action only; never names,
+//! birth dates or other patient data (data-model.md §4.3, §15.6). Append-only in the schema.
+
+use chrono::Utc;
+use sea_orm::sea_query::Query;
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::migration::idens::CoreAuditlog;
+
+/// One audit row to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub role_name: String,
+    pub action: String,
+    pub patient_id: Option<i32>,
+    /// Ids and flags only.
+    pub meta: Option<Value>,
+    pub request_id: Option<String>,
+}
+
+/// Writes an audit row inside the caller's transaction.
+pub(crate) async fn write_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), StoreError> {
+    let insert = Query::insert()
+        .into_table(CoreAuditlog::Table)
+        .columns([
+            CoreAuditlog::UserId,
+            CoreAuditlog::Username,
+            CoreAuditlog::RoleName,
+            CoreAuditlog::Action,
+            CoreAuditlog::PatientId,
+            CoreAuditlog::Timestamp,
+            CoreAuditlog::Meta,
+            CoreAuditlog::RequestId,
+        ])
+        .values_panic([
+            entry.user_id.into(),
+            entry.username.clone().into(),
+            entry.role_name.clone().into(),
+            entry.action.clone().into(),
+            entry.patient_id.into(),
+            Utc::now().into(),
+            entry.meta.clone().into(),
+            entry.request_id.clone().into(),
+        ])
+        .to_owned();
+    conn.execute(&insert).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Writes an audit row on its own (reads). Fails closed: an error here fails the request.
+    pub async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        write_audit(&*tx, entry).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,29 @@
+//! Every entity under a table-like name, for `use crate::entity::prelude::*`.
+
+pub use super::appointment::Entity as Appointment;
+pub use super::appointment_resource::Entity as AppointmentResource;
+pub use super::appointment_type::Entity as AppointmentType;
+pub use super::audit_log::Entity as AuditLog;
+pub use super::auth_group::Entity as AuthGroup;
+pub use super::auth_permission::Entity as AuthPermission;
+pub use super::blacklisted_token::Entity as BlacklistedToken;
+pub use super::doctor_absence::Entity as DoctorAbsence;
+pub use super::doctor_break::Entity as DoctorBreak;
+pub use super::doctor_hours::Entity as DoctorHours;
+pub use super::operation::Entity as Operation;
+pub use super::operation_device::Entity as OperationDevice;
+pub use super::operation_status_event::Entity as OperationStatusEvent;
+pub use super::operation_type::Entity as OperationType;
+pub use super::outstanding_token::Entity as OutstandingToken;
+pub use super::patient::Entity as Patient;
+pub use super::patient_document::Entity as PatientDocument;
+pub use super::patient_flow::Entity as PatientFlow;
+pub use super::patient_flow_event::Entity as PatientFlowEvent;
+pub use super::patient_note::Entity as PatientNote;
+pub use super::practice_hours::Entity as PracticeHours;
+pub use super::resource::Entity as Resource;
+pub use super::role::Entity as Role;
+pub use super::session::Entity as Session;
+pub use super::user::Entity as User;
+pub use super::user_groups::Entity as UserGroups;
+pub use super::user_user_permissions::Entity as UserUserPermissions;

@@ -1,0 +1,15 @@
+//! praxi-store: the database layer. Migrations, SeaORM entities and repositories that speak
+//! domain types. Nothing here knows HTTP; nothing outside this crate knows which database runs
+//! (SQLite by default, PostgreSQL in production, one code path).
+
+pub mod audit;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod migration;
+pub mod patients;
+pub mod tokens;
+pub mod users;
+
+pub use db::{Store, WriteTx};
+pub use error::StoreError;

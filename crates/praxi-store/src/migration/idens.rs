@@ -1,0 +1,358 @@
+//! Table and column names shared by all migrations.
+//!
+//! The names are those of the original Django schema (`core_user`, `appointments_appointment`,
+//! `patients`, ...) so that data exported from the original can be imported unchanged. The
+//! `Table` variant of each enum carries the table name explicitly; every other variant maps to
+//! its snake_case column name.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveIden)]
+pub(crate) enum CoreRole {
+    #[sea_orm(iden = "core_role")]
+    Table,
+    Id,
+    Name,
+    Label,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum CoreUser {
+    #[sea_orm(iden = "core_user")]
+    Table,
+    Id,
+    Password,
+    LastLogin,
+    IsSuperuser,
+    Username,
+    FirstName,
+    LastName,
+    IsStaff,
+    IsActive,
+    DateJoined,
+    Email,
+    RoleId,
+    CalendarColor,
+    VacationDaysPerYear,
+    TokenVersion,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum AuthGroup {
+    #[sea_orm(iden = "auth_group")]
+    Table,
+    Id,
+    Name,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum AuthPermission {
+    #[sea_orm(iden = "auth_permission")]
+    Table,
+    Id,
+    Name,
+    Codename,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum CoreUserGroups {
+    #[sea_orm(iden = "core_user_groups")]
+    Table,
+    Id,
+    UserId,
+    GroupId,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum CoreUserUserPermissions {
+    #[sea_orm(iden = "core_user_user_permissions")]
+    Table,
+    Id,
+    UserId,
+    PermissionId,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum CoreAuditlog {
+    #[sea_orm(iden = "core_auditlog")]
+    Table,
+    Id,
+    UserId,
+    Username,
+    RoleName,
+    Action,
+    PatientId,
+    Timestamp,
+    Meta,
+    RequestId,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum Patients {
+    #[sea_orm(iden = "patients")]
+    Table,
+    Id,
+    FirstName,
+    LastName,
+    BirthDate,
+    Gender,
+    Phone,
+    Email,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum PatientDocuments {
+    #[sea_orm(iden = "patient_documents")]
+    Table,
+    Id,
+    PatientId,
+    Title,
+    DocType,
+    File,
+    Note,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum PatientNotes {
+    #[sea_orm(iden = "patient_notes")]
+    Table,
+    Id,
+    PatientId,
+    AuthorName,
+    AuthorRole,
+    Content,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum AppointmentType {
+    #[sea_orm(iden = "appointments_appointmenttype")]
+    Table,
+    Id,
+    Name,
+    Color,
+    DurationMinutes,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum PracticeHours {
+    #[sea_orm(iden = "appointments_practicehours")]
+    Table,
+    Id,
+    Weekday,
+    StartTime,
+    EndTime,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum DoctorHours {
+    #[sea_orm(iden = "appointments_doctorhours")]
+    Table,
+    Id,
+    DoctorId,
+    Weekday,
+    StartTime,
+    EndTime,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum DoctorAbsence {
+    #[sea_orm(iden = "appointments_doctorabsence")]
+    Table,
+    Id,
+    DoctorId,
+    StartDate,
+    EndDate,
+    Reason,
+    DurationWorkdays,
+    RemainingDays,
+    ReturnDate,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum DoctorBreak {
+    #[sea_orm(iden = "appointments_doctorbreak")]
+    Table,
+    Id,
+    DoctorId,
+    Date,
+    StartTime,
+    EndTime,
+    Reason,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum Resource {
+    #[sea_orm(iden = "appointments_resource")]
+    Table,
+    Id,
+    Name,
+    Type,
+    Color,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum OperationType {
+    #[sea_orm(iden = "appointments_operationtype")]
+    Table,
+    Id,
+    Name,
+    PrepDuration,
+    OpDuration,
+    PostDuration,
+    Color,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum Appointment {
+    #[sea_orm(iden = "appointments_appointment")]
+    Table,
+    Id,
+    PatientId,
+    TypeId,
+    DoctorId,
+    StartTime,
+    EndTime,
+    Status,
+    IsNoShow,
+    Notes,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum AppointmentResource {
+    #[sea_orm(iden = "appointments_appointmentresource")]
+    Table,
+    Id,
+    AppointmentId,
+    ResourceId,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum Operation {
+    #[sea_orm(iden = "appointments_operation")]
+    Table,
+    Id,
+    PatientId,
+    PrimarySurgeonId,
+    AssistantId,
+    AnesthesistId,
+    OpRoomId,
+    OpRoomType,
+    OpTypeId,
+    StartTime,
+    EndTime,
+    PrepDuration,
+    OpDuration,
+    PostDuration,
+    Status,
+    Notes,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum OperationDevice {
+    #[sea_orm(iden = "appointments_operationdevice")]
+    Table,
+    Id,
+    OperationId,
+    ResourceId,
+    ResourceType,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum PatientFlow {
+    #[sea_orm(iden = "appointments_patientflow")]
+    Table,
+    Id,
+    AppointmentId,
+    OperationId,
+    Status,
+    ArrivalTime,
+    StatusChangedAt,
+    Notes,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum PatientFlowEvent {
+    #[sea_orm(iden = "appointments_patientflowevent")]
+    Table,
+    Id,
+    FlowId,
+    FromStatus,
+    ToStatus,
+    At,
+    UserId,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum OperationStatusEvent {
+    #[sea_orm(iden = "appointments_operationstatusevent")]
+    Table,
+    Id,
+    OperationId,
+    FromStatus,
+    ToStatus,
+    At,
+    UserId,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum OutstandingToken {
+    #[sea_orm(iden = "token_blacklist_outstandingtoken")]
+    Table,
+    Id,
+    UserId,
+    Jti,
+    Family,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum BlacklistedToken {
+    #[sea_orm(iden = "token_blacklist_blacklistedtoken")]
+    Table,
+    Id,
+    TokenId,
+    BlacklistedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum PraxiSession {
+    #[sea_orm(iden = "praxi_session")]
+    Table,
+    SessionKey,
+    UserId,
+    CsrfToken,
+    CreatedAt,
+    ExpireDate,
+    Data,
+}

@@ -1,0 +1,135 @@
+//! The one typed configuration of Praxi: flags and environment variables, loaded once.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://user@host/db`. Default: an SQLite
+    /// file in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the SQLite file and the generated secret key.
+    #[arg(long, env = "PRAXI_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Address to serve on.
+    #[arg(long, env = "PRAXI_BIND", default_value = "127.0.0.1:8000", global = true)]
+    pub bind: String,
+
+    /// The practice's time zone (IANA name).
+    #[arg(long, env = "PRAXI_TIMEZONE", default_value = "Europe/Berlin", global = true)]
+    pub timezone: String,
+
+    /// Signing key for tokens and sessions. When unset, a random key is generated once and kept
+    /// in `<data dir>/secret_key`.
+    #[arg(long, env = "PRAXI_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<Secret>,
+
+    /// Browser origins allowed to call the API (comma separated, exact matches).
+    #[arg(long, env = "PRAXI_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Mark cookies `Secure` (set this when Praxi is served behind TLS).
+    #[arg(long, env = "PRAXI_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+
+    /// Access-token lifetime in minutes.
+    #[arg(long, env = "PRAXI_ACCESS_MINUTES", default_value_t = 15, global = true)]
+    pub access_minutes: i64,
+
+    /// Refresh-token lifetime in hours.
+    #[arg(long, env = "PRAXI_REFRESH_HOURS", default_value_t = 24, global = true)]
+    pub refresh_hours: i64,
+}
+
+/// A secret string that never prints.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value.len() < 32 {
+            return Err("the secret key must be at least 32 characters".to_owned());
+        }
+        Ok(Secret(value.to_owned()))
+    }
+}
+
+impl Config {
+    /// `true` when running on the zero-setup default database.
+    pub fn uses_default_database(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    /// The database URL, creating the data directory for the default SQLite file.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+        let path = self.data_dir.join("praxi.sqlite3");
+        Ok(format!("sqlite://{}?mode=rwc", path.display()))
+    }
+
+    pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.timezone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", self.timezone))
+    }
+
+    /// The configured key, or the one kept in the data directory (generated on first use).
+    pub fn secret_key(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.secret_key {
+            return Ok(secret.0.as_bytes().to_vec());
+        }
+        load_or_create_key(&self.data_dir.join("secret_key"))
+    }
+}
+
+fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let key = existing.trim();
+        if key.len() < 32 {
+            bail!("{} holds a key shorter than 32 characters", path.display());
+        }
+        return Ok(key.as_bytes().to_vec());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let key = crate::random_token(64);
+    write_private(path, &key).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new secret key");
+    Ok(key.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
