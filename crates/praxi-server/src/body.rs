@@ -231,6 +231,10 @@ impl Fields {
 
 fn parse_string(value: &Value) -> Result<String, String> {
     match value {
+        // PostgreSQL cannot store NUL in text; DRF rejects it with this message.
+        Value::String(text) if text.contains('\0') => {
+            Err("Null characters are not allowed.".to_owned())
+        }
         Value::String(text) => Ok(text.clone()),
         Value::Number(number) => Ok(number.to_string()),
         _ => Err("Not a valid string.".to_owned()),

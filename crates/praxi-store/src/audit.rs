@@ -60,3 +60,50 @@ impl Store {
         tx.commit().await
     }
 }
+
+/// A stored audit row.
+#[derive(Debug, Clone, PartialEq, sea_orm::FromQueryResult)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub role_name: String,
+    pub action: String,
+    pub patient_id: Option<i32>,
+    pub timestamp: chrono::DateTime<Utc>,
+    pub meta: Option<Value>,
+    pub request_id: Option<String>,
+}
+
+impl Store {
+    /// The newest audit rows first, optionally only one action.
+    pub async fn audit_log(&self, action: Option<&str>, limit: u64) -> Result<Vec<AuditRecord>, StoreError> {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        let mut select = Query::select()
+            .columns([
+                CoreAuditlog::Id,
+                CoreAuditlog::UserId,
+                CoreAuditlog::Username,
+                CoreAuditlog::RoleName,
+                CoreAuditlog::Action,
+                CoreAuditlog::PatientId,
+                CoreAuditlog::Timestamp,
+                CoreAuditlog::Meta,
+                CoreAuditlog::RequestId,
+            ])
+            .from(CoreAuditlog::Table)
+            .order_by(CoreAuditlog::Id, sea_orm::Order::Desc)
+            .limit(limit)
+            .to_owned();
+        if let Some(action) = action {
+            select.and_where(Expr::col(CoreAuditlog::Action).eq(action));
+        }
+        let rows = self.conn().query_all(&select).await?;
+        rows.iter()
+            .map(|row| {
+                <AuditRecord as sea_orm::FromQueryResult>::from_query_result(row, "")
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+}

@@ -342,6 +342,57 @@ impl Store {
         Ok(created)
     }
 
+    /// Activates or deactivates a user; deactivation revokes every token at once.
+    pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let update = Query::update()
+            .table(CoreUser::Table)
+            .value(CoreUser::IsActive, active)
+            .and_where(Expr::col(CoreUser::Id).eq(user_id))
+            .to_owned();
+        if tx.execute(&update).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound("User"));
+        }
+        if !active {
+            crate::tokens::revoke_user_tokens_in(&*tx, user_id).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Changes a user's role and revokes their tokens (whose role claim would be stale).
+    pub async fn set_user_role(&self, user_id: i64, role: Option<Role>) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let role_id = match role {
+            Some(role) => Some(ensure_role(&*tx, role).await?),
+            None => None,
+        };
+        let update = Query::update()
+            .table(CoreUser::Table)
+            .value(CoreUser::RoleId, role_id)
+            .and_where(Expr::col(CoreUser::Id).eq(user_id))
+            .to_owned();
+        if tx.execute(&update).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound("User"));
+        }
+        crate::tokens::revoke_user_tokens_in(&*tx, user_id).await?;
+        tx.commit().await
+    }
+
+    /// Sets a new password hash and revokes every token of the user.
+    pub async fn set_user_password(&self, user_id: i64, password_hash: String) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let update = Query::update()
+            .table(CoreUser::Table)
+            .value(CoreUser::Password, password_hash)
+            .and_where(Expr::col(CoreUser::Id).eq(user_id))
+            .to_owned();
+        if tx.execute(&update).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound("User"));
+        }
+        crate::tokens::revoke_user_tokens_in(&*tx, user_id).await?;
+        tx.commit().await
+    }
+
     /// Records a successful login: `last_login` and the new refresh token.
     pub async fn login_succeeded(
         &self,

@@ -87,7 +87,11 @@ impl Related<super::resource::Entity> for Entity {
     }
 
     fn via() -> Option<RelationDef> {
-        Some(super::appointment_resource::Relation::Appointment.def().rev())
+        Some(
+            super::appointment_resource::Relation::Appointment
+                .def()
+                .rev(),
+        )
     }
 }
 

@@ -19,7 +19,6 @@ pub struct Model {
 
 /// Foreign keys of this table and the tables referencing it.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

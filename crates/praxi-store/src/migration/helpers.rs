@@ -87,10 +87,7 @@ pub(crate) fn timestamptz_now<T: IntoIden>(col: T) -> ColumnDef {
 
 /// Nullable `timestamptz`.
 pub(crate) fn timestamptz_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .null()
-        .take()
+    ColumnDef::new(col).timestamp_with_time_zone().null().take()
 }
 
 /// `time NOT NULL` (local wall-clock time of the practice).

@@ -71,11 +71,7 @@ impl MigrationTrait for Migration {
                     .col(varchar_null(CoreUser::Email, 254).unique_key())
                     .col(bigint_null(CoreUser::RoleId))
                     .col(varchar_default(CoreUser::CalendarColor, 7, "#1E90FF"))
-                    .col(
-                        integer(CoreUser::VacationDaysPerYear)
-                            .default(30)
-                            .take(),
-                    )
+                    .col(integer(CoreUser::VacationDaysPerYear).default(30).take())
                     // Bumped to revoke every access token of the user at once.
                     .col(integer(CoreUser::TokenVersion).default(0).take())
                     .check(colour_check(

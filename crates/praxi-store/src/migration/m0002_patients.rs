@@ -32,7 +32,12 @@ impl MigrationTrait for Migration {
                     // The legacy patient number, supplied by the client (no identity). On
                     // SQLite an INTEGER PRIMARY KEY is the rowid and would be filled in when
                     // omitted; the application always supplies it.
-                    .col(ColumnDef::new(Patients::Id).integer().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Patients::Id)
+                            .integer()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(varchar_default(Patients::FirstName, 100, ""))
                     .col(varchar_default(Patients::LastName, 100, ""))
                     .col(date_null(Patients::BirthDate))
@@ -42,10 +47,7 @@ impl MigrationTrait for Migration {
                     // Nullable for imported legacy rows; the application fills both.
                     .col(timestamptz_null(Patients::CreatedAt))
                     .col(timestamptz_null(Patients::UpdatedAt))
-                    .check(check(
-                        "patients_id_positive",
-                        Expr::col(Patients::Id).gt(0),
-                    ))
+                    .check(check("patients_id_positive", Expr::col(Patients::Id).gt(0)))
                     .take(),
             )
             .await?;

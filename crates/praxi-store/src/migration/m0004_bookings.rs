@@ -159,7 +159,7 @@ async fn create_appointment(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         .await?;
     manager
         .create_index(unique_index(
-            "appointments_appointmentresource_appointment_id_resource_id_key",
+            "appointments_appointmentresource_appointment_resource_key",
             AppointmentResource::Table,
             [
                 AppointmentResource::AppointmentId,

@@ -165,10 +165,10 @@ impl MigrationTrait for Migration {
                     .col(bigint_null(OperationStatusEvent::UserId))
                     .check(check(
                         "appointments_operationstatusevent_from_status_check",
-                        Expr::col(OperationStatusEvent::FromStatus).is_null().or(Expr::col(
-                            OperationStatusEvent::FromStatus,
-                        )
-                        .is_in(OPERATION_STATUSES)),
+                        Expr::col(OperationStatusEvent::FromStatus)
+                            .is_null()
+                            .or(Expr::col(OperationStatusEvent::FromStatus)
+                                .is_in(OPERATION_STATUSES)),
                     ))
                     .check(check(
                         "appointments_operationstatusevent_to_status_check",

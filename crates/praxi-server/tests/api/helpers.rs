@@ -1,0 +1,336 @@
+// Shared test helpers.
+#![allow(dead_code, reason = "not every test uses each helper")]
+
+//! `TestApp`: the real router on a real TCP port over a fresh database per test. SQLite by
+//! default; PostgreSQL when `PRAXI_TEST_DATABASE_URL` is set (a fresh database per test,
+//! dropped afterwards).
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use praxi_domain::Role;
+use praxi_server::{AppState, ServerConfig};
+use praxi_store::Store;
+use praxi_store::users::{NewUser, UserRecord};
+use serde_json::Value;
+
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        praxi_server::auth::hash_password_blocking(PASSWORD).expect("hashing works")
+    })
+    .clone()
+}
+
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let admin_url = admin_url.clone();
+            let name = name.clone();
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    use sea_orm::ConnectionTrait;
+                    if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Which backend this run tests.
+pub(crate) fn backend_name() -> &'static str {
+    if std::env::var("PRAXI_TEST_DATABASE_URL").is_ok() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+async fn fresh_database() -> (String, TestDb) {
+    match std::env::var("PRAXI_TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            use sea_orm::ConnectionTrait;
+            let name = format!("praxi_t_{}", uuid_like());
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to PRAXI_TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.expect("close admin connection");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(base, _)| base.to_owned())
+                .expect("database url has a path");
+            (
+                format!("{base}/{name}"),
+                TestDb::Postgres { admin_url, name },
+            )
+        }
+        Err(_) => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite3").display());
+            (url, TestDb::Sqlite(dir))
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|duration| duration.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub(crate) struct TestApp {
+    pub(crate) addr: SocketAddr,
+    pub(crate) state: AppState,
+    pub(crate) http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub(crate) async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub(crate) async fn spawn_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        let (url, db) = fresh_database().await;
+        let store = Store::connect(&url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store.ensure_roles().await.expect("roles");
+        let mut config = ServerConfig::new(b"test-secret-key-that-is-long-enough-0123456789".to_vec());
+        configure(&mut config);
+        let state = AppState::new(store, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+        let server_state = state.clone();
+        let server = tokio::spawn(async move {
+            let _ = praxi_server::serve(listener, server_state, async {
+                let _ = signal.await;
+            })
+            .await;
+        });
+        TestApp {
+            addr,
+            state,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            shutdown: Some(shutdown),
+            server: Some(server),
+            _db: db,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Creates a user with the test password.
+    pub(crate) async fn create_user(&self, username: &str, role: Option<Role>) -> UserRecord {
+        self.store()
+            .create_user(
+                NewUser {
+                    username: username.to_owned(),
+                    password_hash: password_hash(),
+                    role,
+                    first_name: format!("First {username}"),
+                    last_name: format!("Last {username}"),
+                    email: Some(format!("{username}@example.test")),
+                    calendar_color: None,
+                    is_staff: true,
+                    is_superuser: false,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("create user")
+    }
+
+    /// An access token for a user, minted directly (login itself is tested in auth tests).
+    pub(crate) fn token_for(&self, user: &UserRecord) -> String {
+        praxi_server::auth::access_token(&self.state, user, self.state.now()).expect("token")
+    }
+
+    /// A client acting as a new user with this role (username = role name + suffix).
+    pub(crate) async fn as_role(&self, role: Role) -> Client<'_> {
+        let user = self
+            .create_user(&format!("{}_{}", role.name(), uuid_like()), Some(role))
+            .await;
+        Client {
+            app: self,
+            token: Some(self.token_for(&user)),
+            user: Some(user),
+        }
+    }
+
+    /// A client acting as an existing user.
+    pub(crate) fn as_user(&self, user: &UserRecord) -> Client<'_> {
+        Client {
+            app: self,
+            token: Some(self.token_for(user)),
+            user: Some(user.clone()),
+        }
+    }
+
+    /// A client acting as a user without any API role.
+    pub(crate) async fn as_no_role(&self) -> Client<'_> {
+        let user = self.create_user(&format!("nurse_{}", uuid_like()), None).await;
+        Client {
+            app: self,
+            token: Some(self.token_for(&user)),
+            user: Some(user),
+        }
+    }
+
+    pub(crate) fn anonymous(&self) -> Client<'_> {
+        Client {
+            app: self,
+            token: None,
+            user: None,
+        }
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        let _ = self.state.store.clone().close().await;
+    }
+}
+
+pub(crate) struct Client<'a> {
+    app: &'a TestApp,
+    pub(crate) token: Option<String>,
+    pub(crate) user: Option<UserRecord>,
+}
+
+#[derive(Debug)]
+pub(crate) struct TestResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
+    pub(crate) text: String,
+}
+
+impl TestResponse {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+impl Client<'_> {
+    pub(crate) fn user_id(&self) -> i64 {
+        self.user.as_ref().map(|user| user.id).expect("client has a user")
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut request = self.app.http.request(method, self.app.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        into_response(request.send().await.expect("request")).await
+    }
+
+    pub(crate) async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let mut request = self
+            .app
+            .http
+            .request(method, self.app.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        into_response(request.send().await.expect("request")).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> TestResponse {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> TestResponse {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+}
+
+pub(crate) async fn into_response(response: reqwest::Response) -> TestResponse {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    TestResponse {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
