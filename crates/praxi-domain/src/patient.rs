@@ -182,7 +182,10 @@ mod tests {
             gender: Some(Some("x".repeat(21))),
             ..Default::default()
         };
-        let errors = changes.apply(PatientFields::default(), today()).unwrap_err().0;
+        let errors = changes
+            .apply(PatientFields::default(), today())
+            .unwrap_err()
+            .0;
         assert!(errors.contains("birth_date"));
         assert!(errors.contains("email"));
         assert!(errors.contains("gender"));
@@ -191,7 +194,10 @@ mod tests {
     #[test]
     fn display_names() {
         let born = NaiveDate::from_ymd_opt(1980, 2, 3);
-        assert_eq!(display_name(7, "Erika", "Muster", born), "Muster, Erika (03.02.1980)");
+        assert_eq!(
+            display_name(7, "Erika", "Muster", born),
+            "Muster, Erika (03.02.1980)"
+        );
         assert_eq!(display_name(7, "", "Muster", None), "Muster");
         assert_eq!(display_name(7, " ", "", born), "Patient #7");
     }

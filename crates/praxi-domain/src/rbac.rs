@@ -144,13 +144,16 @@ fn row(resource: Resource, action: Action) -> Row {
         (AppointmentTypes | OperationTypes, List | Read) => ALL,
         (AppointmentTypes | OperationTypes, _) => ADMIN_ONLY,
 
-        (Calendar | OpTimeline | ResourceCalendar | OpStatsOverview | OpStatsSurgeons, List | Read) => {
-            DOCTOR_FILTERED
-        }
+        (
+            Calendar | OpTimeline | ResourceCalendar | OpStatsOverview | OpStatsSurgeons,
+            List | Read,
+        ) => DOCTOR_FILTERED,
         (OpStatsOther, List | Read) => NO_DOCTOR,
-        (Calendar | OpTimeline | ResourceCalendar | OpStatsOverview | OpStatsSurgeons | OpStatsOther, _) => {
-            [DENY; 4]
-        }
+        (
+            Calendar | OpTimeline | ResourceCalendar | OpStatsOverview | OpStatsSurgeons
+            | OpStatsOther,
+            _,
+        ) => [DENY; 4],
 
         (Availability, List | Read) => CLINICAL,
         (Availability, _) => [DENY; 4],
@@ -227,10 +230,22 @@ mod tests {
     #[test]
     fn patients_matrix_matches_the_spec() {
         use Action::*;
-        assert_eq!(decisions(Resource::Patients, List), [Allow, Allow, Allow, Allow, DENY]);
-        assert_eq!(decisions(Resource::Patients, Read), [Allow, Allow, Allow, Allow, DENY]);
-        assert_eq!(decisions(Resource::Patients, Create), [Allow, Allow, Allow, DENY, DENY]);
-        assert_eq!(decisions(Resource::Patients, Update), [Allow, Allow, Allow, DENY, DENY]);
+        assert_eq!(
+            decisions(Resource::Patients, List),
+            [Allow, Allow, Allow, Allow, DENY]
+        );
+        assert_eq!(
+            decisions(Resource::Patients, Read),
+            [Allow, Allow, Allow, Allow, DENY]
+        );
+        assert_eq!(
+            decisions(Resource::Patients, Create),
+            [Allow, Allow, Allow, DENY, DENY]
+        );
+        assert_eq!(
+            decisions(Resource::Patients, Update),
+            [Allow, Allow, Allow, DENY, DENY]
+        );
         assert_eq!(
             decisions(Resource::Patients, Delete),
             [
@@ -285,7 +300,10 @@ mod tests {
             role: Some(Role::Billing),
             is_superuser: true,
         };
-        assert_eq!(actor.decide(Resource::OperationTypes, Action::Create), Allow);
+        assert_eq!(
+            actor.decide(Resource::OperationTypes, Action::Create),
+            Allow
+        );
     }
 
     #[test]
@@ -305,6 +323,9 @@ mod tests {
             OwnOnly(NotFound)
         );
         assert_eq!(decide(Resource::OpStatsOther, Action::List, doctor), DENY);
-        assert_eq!(decide(Resource::Availability, Action::List, Some(Role::Billing)), DENY);
+        assert_eq!(
+            decide(Resource::Availability, Action::List, Some(Role::Billing)),
+            DENY
+        );
     }
 }

@@ -6,8 +6,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -73,7 +73,11 @@ impl TokenProblem {
 }
 
 /// Verifies signature, expiry (against the server clock) and type.
-pub fn decode_token(state: &AppState, token: &str, expected_type: &str) -> Result<Claims, TokenProblem> {
+pub fn decode_token(
+    state: &AppState,
+    token: &str,
+    expected_type: &str,
+) -> Result<Claims, TokenProblem> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.validate_exp = false;
     validation.required_spec_claims.clear();
@@ -94,7 +98,11 @@ pub fn decode_token(state: &AppState, token: &str, expected_type: &str) -> Resul
 }
 
 /// Builds an access token for a user.
-pub fn access_token(state: &AppState, user: &UserRecord, now: DateTime<Utc>) -> Result<String, ApiError> {
+pub fn access_token(
+    state: &AppState,
+    user: &UserRecord,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
     let claims = Claims {
         token_type: "access".to_owned(),
         exp: (now + state.config.access_token_ttl).timestamp(),
@@ -156,7 +164,12 @@ pub struct AuthUser {
 impl AuthUser {
     /// Checks the policy; a denial becomes the matching error. Returns the decision so the
     /// handler can apply own-record filtering.
-    pub fn require(&self, resource: Resource, action: Action, model: &'static str) -> Result<Decision, ApiError> {
+    pub fn require(
+        &self,
+        resource: Resource,
+        action: Action,
+        model: &'static str,
+    ) -> Result<Decision, ApiError> {
         match self.actor.decide(resource, action) {
             Decision::Deny(Denial::MethodNotAllowed) => Err(ApiError::MethodNotAllowed(
                 match action {
@@ -173,7 +186,11 @@ impl AuthUser {
     }
 
     /// For an own-only decision: allows when `is_own`, else answers with the denial.
-    pub fn check_own(decision: Decision, is_own: bool, model: &'static str) -> Result<(), ApiError> {
+    pub fn check_own(
+        decision: Decision,
+        is_own: bool,
+        model: &'static str,
+    ) -> Result<(), ApiError> {
         match decision {
             Decision::OwnOnly(denial) if !is_own => Err(ApiError::from_denial(denial, model)),
             _ => Ok(()),

@@ -42,11 +42,17 @@ fn retry_after(times: &[DateTime<Utc>], limit: usize, now: DateTime<Utc>) -> Opt
 impl LoginThrottle {
     /// `Some(seconds)` when this account or address must wait.
     pub fn check(&self, account: &str, address: Option<IpAddr>, now: DateTime<Utc>) -> Option<u64> {
-        let mut failures = self.failures.lock().unwrap_or_else(|poison| poison.into_inner());
-        let account_wait = failures.by_account.get_mut(&account.to_lowercase()).and_then(|times| {
-            prune(times, now);
-            retry_after(times, MAX_FAILURES_PER_ACCOUNT, now)
-        });
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let account_wait = failures
+            .by_account
+            .get_mut(&account.to_lowercase())
+            .and_then(|times| {
+                prune(times, now);
+                retry_after(times, MAX_FAILURES_PER_ACCOUNT, now)
+            });
         let address_wait = address.and_then(|address| {
             failures.by_address.get_mut(&address).and_then(|times| {
                 prune(times, now);
@@ -57,11 +63,18 @@ impl LoginThrottle {
     }
 
     pub fn record_failure(&self, account: &str, address: Option<IpAddr>, now: DateTime<Utc>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if failures.by_account.len() > 100_000 {
             failures.by_account.clear();
         }
-        failures.by_account.entry(account.to_lowercase()).or_default().push(now);
+        failures
+            .by_account
+            .entry(account.to_lowercase())
+            .or_default()
+            .push(now);
         if let Some(address) = address {
             failures.by_address.entry(address).or_default().push(now);
         }
@@ -69,7 +82,10 @@ impl LoginThrottle {
 
     /// A successful login clears the account's failures (not the address's).
     pub fn record_success(&self, account: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         failures.by_account.remove(&account.to_lowercase());
     }
 }

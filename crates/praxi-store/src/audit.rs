@@ -2,8 +2,8 @@
 //! birth dates or other patient data (data-model.md §4.3, §15.6). Append-only in the schema.
 
 use chrono::Utc;
-use sea_orm::sea_query::Query;
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::Query;
 use serde_json::Value;
 
 use crate::db::Store;
@@ -24,7 +24,10 @@ pub struct AuditEntry {
 }
 
 /// Writes an audit row inside the caller's transaction.
-pub(crate) async fn write_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), StoreError> {
+pub(crate) async fn write_audit<C: ConnectionTrait>(
+    conn: &C,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
     let insert = Query::insert()
         .into_table(CoreAuditlog::Table)
         .columns([
@@ -77,7 +80,11 @@ pub struct AuditRecord {
 
 impl Store {
     /// The newest audit rows first, optionally only one action.
-    pub async fn audit_log(&self, action: Option<&str>, limit: u64) -> Result<Vec<AuditRecord>, StoreError> {
+    pub async fn audit_log(
+        &self,
+        action: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         use sea_orm::sea_query::{Expr, ExprTrait};
         let mut select = Query::select()
             .columns([

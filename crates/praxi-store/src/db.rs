@@ -136,14 +136,6 @@ impl Store {
     }
 }
 
-/// `true` when the error is a foreign-key violation (a delete of a referenced row).
-pub(crate) fn is_foreign_key_violation(error: &DbErr) -> bool {
-    let text = error.to_string();
-    text.contains("FOREIGN KEY constraint failed")
-        || text.contains("violates foreign key constraint")
-        || text.contains("23503")
-}
-
 /// `true` when the error is a unique violation.
 pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
     let text = error.to_string();

@@ -70,7 +70,10 @@ fn patient_select() -> SelectStatement {
         .to_owned()
 }
 
-async fn fetch<C: ConnectionTrait>(conn: &C, select: &SelectStatement) -> Result<Vec<PatientRecord>, StoreError> {
+async fn fetch<C: ConnectionTrait>(
+    conn: &C,
+    select: &SelectStatement,
+) -> Result<Vec<PatientRecord>, StoreError> {
     conn.query_all(select)
         .await?
         .iter()
@@ -101,7 +104,11 @@ impl Store {
     }
 
     /// One page in list order (last name, first name, id).
-    pub async fn list_patients(&self, offset: u64, limit: u64) -> Result<Vec<PatientRecord>, StoreError> {
+    pub async fn list_patients(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<PatientRecord>, StoreError> {
         let select = patient_select().offset(offset).limit(limit).to_owned();
         fetch(self.conn(), &select).await
     }
@@ -143,7 +150,9 @@ impl Store {
     }
 
     pub async fn patient(&self, id: i32) -> Result<Option<PatientRecord>, StoreError> {
-        let select = patient_select().and_where(Expr::col(Patients::Id).eq(id)).to_owned();
+        let select = patient_select()
+            .and_where(Expr::col(Patients::Id).eq(id))
+            .to_owned();
         Ok(fetch(self.conn(), &select).await?.into_iter().next())
     }
 
@@ -221,7 +230,10 @@ impl Store {
             .to_owned();
         if let Err(error) = tx.execute(&insert).await {
             if is_unique_violation(&error) {
-                return Err(StoreError::field("id", format!("Key (id)=({id}) already exists.")));
+                return Err(StoreError::field(
+                    "id",
+                    format!("Key (id)=({id}) already exists."),
+                ));
             }
             return Err(error.into());
         }
@@ -262,7 +274,9 @@ impl Store {
             return Err(StoreError::NotFound("Patient"));
         }
         write_audit(&*tx, audit).await?;
-        let select = patient_select().and_where(Expr::col(Patients::Id).eq(id)).to_owned();
+        let select = patient_select()
+            .and_where(Expr::col(Patients::Id).eq(id))
+            .to_owned();
         let patient = fetch(&*tx, &select)
             .await?
             .into_iter()

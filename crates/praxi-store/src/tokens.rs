@@ -2,8 +2,8 @@
 //! of a blacklisted token revokes its whole family.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 
 use crate::db::Store;
 use crate::error::StoreError;
@@ -50,7 +50,11 @@ pub(crate) async fn insert_refresh<C: ConnectionTrait>(
 }
 
 /// Blacklists every not-yet-blacklisted token of the family.
-async fn blacklist_family<C: ConnectionTrait>(conn: &C, family: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+async fn blacklist_family<C: ConnectionTrait>(
+    conn: &C,
+    family: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let pending = Query::select()
         .column((OutstandingToken::Table, OutstandingToken::Id))
         .expr(Expr::val(now))
@@ -137,7 +141,10 @@ impl Store {
     }
 }
 
-pub(crate) async fn revoke_user_tokens_in<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), StoreError> {
+pub(crate) async fn revoke_user_tokens_in<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<(), StoreError> {
     let now = Utc::now();
     let pending = Query::select()
         .column(OutstandingToken::Id)
@@ -162,7 +169,10 @@ pub(crate) async fn revoke_user_tokens_in<C: ConnectionTrait>(conn: &C, user_id:
     conn.execute(&insert).await?;
     let bump = Query::update()
         .table(CoreUser::Table)
-        .value(CoreUser::TokenVersion, Expr::col(CoreUser::TokenVersion).add(1))
+        .value(
+            CoreUser::TokenVersion,
+            Expr::col(CoreUser::TokenVersion).add(1),
+        )
         .and_where(Expr::col(CoreUser::Id).eq(user_id))
         .to_owned();
     conn.execute(&bump).await?;

@@ -42,7 +42,10 @@ impl UserRecord {
     pub fn actor(&self) -> Actor {
         Actor {
             user_id: self.id,
-            role: self.role.as_ref().and_then(|role| Role::from_name(&role.name)),
+            role: self
+                .role
+                .as_ref()
+                .and_then(|role| Role::from_name(&role.name)),
             is_superuser: self.is_superuser,
         }
     }
@@ -173,7 +176,10 @@ async fn fetch_users<C: ConnectionTrait>(
 }
 
 /// Creates a role row if missing and returns its id.
-pub(crate) async fn ensure_role<C: ConnectionTrait>(conn: &C, role: Role) -> Result<i64, StoreError> {
+pub(crate) async fn ensure_role<C: ConnectionTrait>(
+    conn: &C,
+    role: Role,
+) -> Result<i64, StoreError> {
     let find = Query::select()
         .column(CoreRole::Id)
         .from(CoreRole::Table)
@@ -231,7 +237,11 @@ impl Store {
             .to_owned();
         let users = fetch_users(self.conn(), &select).await?;
         // An e-mail shared by several accounts identifies none of them.
-        Ok(if users.len() == 1 { users.into_iter().next() } else { None })
+        Ok(if users.len() == 1 {
+            users.into_iter().next()
+        } else {
+            None
+        })
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -275,16 +285,25 @@ impl Store {
     }
 
     /// Creates a user; a taken username or e-mail is a field error.
-    pub async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<UserRecord, StoreError> {
+    pub async fn create_user(
+        &self,
+        user: NewUser,
+        now: DateTime<Utc>,
+    ) -> Result<UserRecord, StoreError> {
         let tx = self.write().await?;
         if let Some(email) = &user.email {
             let taken = Query::select()
                 .column(CoreUser::Id)
                 .from(CoreUser::Table)
-                .and_where(Expr::expr(Func::lower(Expr::col(CoreUser::Email))).eq(email.to_lowercase()))
+                .and_where(
+                    Expr::expr(Func::lower(Expr::col(CoreUser::Email))).eq(email.to_lowercase()),
+                )
                 .to_owned();
             if tx.query_one(&taken).await?.is_some() {
-                return Err(StoreError::field("email", "A user with that email already exists."));
+                return Err(StoreError::field(
+                    "email",
+                    "A user with that email already exists.",
+                ));
             }
         }
         let role_id = match user.role {
@@ -319,14 +338,19 @@ impl Store {
                 now.into(),
                 user.email.into(),
                 role_id.into(),
-                user.calendar_color.unwrap_or_else(|| "#1E90FF".to_owned()).into(),
+                user.calendar_color
+                    .unwrap_or_else(|| "#1E90FF".to_owned())
+                    .into(),
                 30.into(),
                 0.into(),
             ])
             .to_owned();
         if let Err(error) = tx.execute(&insert).await {
             if is_unique_violation(&error) {
-                return Err(StoreError::field("username", "A user with that username already exists."));
+                return Err(StoreError::field(
+                    "username",
+                    "A user with that username already exists.",
+                ));
             }
             return Err(error.into());
         }
@@ -379,7 +403,11 @@ impl Store {
     }
 
     /// Sets a new password hash and revokes every token of the user.
-    pub async fn set_user_password(&self, user_id: i64, password_hash: String) -> Result<(), StoreError> {
+    pub async fn set_user_password(
+        &self,
+        user_id: i64,
+        password_hash: String,
+    ) -> Result<(), StoreError> {
         let tx = self.write().await?;
         let update = Query::update()
             .table(CoreUser::Table)

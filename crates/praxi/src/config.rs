@@ -18,11 +18,21 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Address to serve on.
-    #[arg(long, env = "PRAXI_BIND", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "PRAXI_BIND",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     pub bind: String,
 
     /// The practice's time zone (IANA name).
-    #[arg(long, env = "PRAXI_TIMEZONE", default_value = "Europe/Berlin", global = true)]
+    #[arg(
+        long,
+        env = "PRAXI_TIMEZONE",
+        default_value = "Europe/Berlin",
+        global = true
+    )]
     pub timezone: String,
 
     /// Signing key for tokens and sessions. When unset, a random key is generated once and kept
@@ -39,7 +49,12 @@ pub struct Config {
     pub secure_cookies: bool,
 
     /// Access-token lifetime in minutes.
-    #[arg(long, env = "PRAXI_ACCESS_MINUTES", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "PRAXI_ACCESS_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
     pub access_minutes: i64,
 
     /// Refresh-token lifetime in hours.

@@ -80,7 +80,10 @@ pub(crate) async fn seed(store: &Store, tz: Tz) -> anyhow::Result<String> {
                 now,
             )
             .await?;
-        writeln!(report, "  demo user {username:<12} role {role:<9} password {password}")?;
+        writeln!(
+            report,
+            "  demo user {username:<12} role {role:<9} password {password}"
+        )?;
     }
 
     if store.count_patients().await? == 0 {
@@ -92,12 +95,15 @@ pub(crate) async fn seed(store: &Store, tz: Tz) -> anyhow::Result<String> {
             };
             let last = LAST[(idx as usize * 3) % LAST.len()];
             let year = 1940 + (idx * 7) % 70;
-            let birth_date = NaiveDate::from_ymd_opt(year, (idx % 12 + 1) as u32, (idx % 28 + 1) as u32);
+            let birth_date =
+                NaiveDate::from_ymd_opt(year, (idx % 12 + 1) as u32, (idx % 28 + 1) as u32);
             let changes = PatientChanges {
                 first_name: Some(first.to_owned()),
                 last_name: Some(last.to_owned()),
                 birth_date: Some(birth_date),
-                gender: Some(Some(if idx % 2 == 0 { "male" } else { "female" }.to_owned())),
+                gender: Some(Some(
+                    if idx % 2 == 0 { "male" } else { "female" }.to_owned(),
+                )),
                 phone: Some(Some(format!("+49 170 {:07}", 1_234_567 + idx * 7919))),
                 email: Some(Some(format!(
                     "{}.{}@example.com",
@@ -108,7 +114,9 @@ pub(crate) async fn seed(store: &Store, tz: Tz) -> anyhow::Result<String> {
             let fields = changes.apply(Default::default(), today)?;
             let id = PatientId::new(i64::from(idx) + 1)?;
             store
-                .create_patient(Some(id), fields, now, |id| system_audit("patient_created", id))
+                .create_patient(Some(id), fields, now, |id| {
+                    system_audit("patient_created", id)
+                })
                 .await?;
         }
         writeln!(report, "  demo patients: 20")?;

@@ -19,7 +19,11 @@ use rand::distr::Alphanumeric;
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "praxi", version, about = "Praxi: scheduling and practice backend")]
+#[command(
+    name = "praxi",
+    version,
+    about = "Praxi: scheduling and practice backend"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -189,8 +193,9 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             colour,
             staff,
         } => {
-            let role = Role::from_name(&role)
-                .with_context(|| format!("unknown role {role:?}: use admin, assistant, doctor or billing"))?;
+            let role = Role::from_name(&role).with_context(|| {
+                format!("unknown role {role:?}: use admin, assistant, doctor or billing")
+            })?;
             if !password_stdin {
                 bail!("pass --password-stdin and write the password to standard input");
             }
@@ -247,7 +252,10 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                     ),
                     other => anyhow::anyhow!(other),
                 })?;
-            println!("created user {} (id {}, role {role})", user.username, user.id);
+            println!(
+                "created user {} (id {}, role {role})",
+                user.username, user.id
+            );
             Ok(())
         }
     }

@@ -383,7 +383,10 @@ impl Schedule {
     ///
     /// Order: doctor hours/absence/breaks/appointments/operations, resource conflicts
     /// (appointments first), patient conflicts (appointments first).
-    pub fn check_appointment(&self, request: &AppointmentRequest) -> Result<(), SchedulingConflicts> {
+    pub fn check_appointment(
+        &self,
+        request: &AppointmentRequest,
+    ) -> Result<(), SchedulingConflicts> {
         let exclude = request.id.map(BookingRef::Appointment);
         let interval = &request.interval;
         let segments = day_segments(self, interval);
@@ -657,7 +660,6 @@ impl Schedule {
     ) {
         let mut hits: Vec<&BusyEntry> = self.busy_overlapping(key, interval, exclude).collect();
         // The same person can appear twice in one operation (legacy data); report a row once.
-        hits.dedup_by_key(|e| e.booking);
         let mut seen: Vec<BookingRef> = Vec::with_capacity(hits.len());
         hits.retain(|e| {
             let new = !seen.contains(&e.booking);

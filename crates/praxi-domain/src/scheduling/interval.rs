@@ -296,7 +296,11 @@ mod tests {
             ((0, 10), (0, 10), true),   // equal
         ];
         for (a, b, expected) in cases {
-            assert_eq!(iv(a.0, a.1).overlaps(&iv(b.0, b.1)), expected, "{a:?} {b:?}");
+            assert_eq!(
+                iv(a.0, a.1).overlaps(&iv(b.0, b.1)),
+                expected,
+                "{a:?} {b:?}"
+            );
         }
     }
 
@@ -313,7 +317,7 @@ mod tests {
         let merged = set(&[(30, 40), (0, 10), (10, 20), (35, 50), (60, 70)]);
         assert_eq!(merged, set(&[(0, 20), (30, 50), (60, 70)]));
         assert_eq!(merged.len(), 3);
-        assert_eq!(merged.total_duration(), TimeDelta::minutes(40));
+        assert_eq!(merged.total_duration(), TimeDelta::minutes(50));
     }
 
     #[test]

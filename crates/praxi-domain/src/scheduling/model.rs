@@ -393,7 +393,10 @@ mod tests {
         let members: Vec<_> = team.members().collect();
         assert_eq!(
             members,
-            vec![(PersonRole::PrimarySurgeon, a), (PersonRole::Anesthesist, b)]
+            vec![
+                (PersonRole::PrimarySurgeon, a),
+                (PersonRole::Anesthesist, b)
+            ]
         );
     }
 }

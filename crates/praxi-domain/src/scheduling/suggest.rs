@@ -90,7 +90,10 @@ impl SlotDuration {
     /// Total of an operation type: `max(0, prep) + max(0, op) + max(0, post)` minutes; a total
     /// of zero is [`SuggestError::DurationTooShort`] (the original's `invalid_duration`).
     pub fn for_operation(prep: i32, op: i32, post: i32) -> Result<Self, SuggestError> {
-        let total: i64 = [prep, op, post].iter().map(|m| i64::from((*m).max(0))).sum();
+        let total: i64 = [prep, op, post]
+            .iter()
+            .map(|m| i64::from((*m).max(0)))
+            .sum();
         Self::from_minutes(total)
     }
 
@@ -388,15 +391,18 @@ impl Schedule {
     /// midnight of `start_date`.
     pub fn earliest_start(&self, start_date: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
         let grid_now = ceil_to_grid(self.time_zone(), now);
-        local_day(self.time_zone(), start_date)
-            .map_or(grid_now, |day| day.start().max(grid_now))
+        local_day(self.time_zone(), start_date).map_or(grid_now, |day| day.start().max(grid_now))
     }
 
     /// Up to `limit` slots in chronological order over `days` local days from `start_date`,
     /// each on the 5-minute wall-clock grid, not before `now` (rounded up to the grid), inside
     /// practice ∩ hours of every person, outside absences, breaks and busy intervals of every
     /// participant. A past `start_date` is clamped to `now`.
-    pub fn suggest(&self, query: &SlotQuery, now: DateTime<Utc>) -> Result<Vec<Slot>, SuggestError> {
+    pub fn suggest(
+        &self,
+        query: &SlotQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Slot>, SuggestError> {
         query.validate()?;
         Ok(self.slots(
             &query.participants,
@@ -487,8 +493,11 @@ impl Schedule {
         from_date: NaiveDate,
         now: DateTime<Utc>,
     ) -> Vec<Alternative> {
-        let mut candidates: Vec<UserId> =
-            doctors.iter().copied().filter(|d| *d != requested).collect();
+        let mut candidates: Vec<UserId> = doctors
+            .iter()
+            .copied()
+            .filter(|d| *d != requested)
+            .collect();
         candidates.sort_unstable();
         candidates.dedup();
         candidates

@@ -113,7 +113,11 @@ pub fn ceil_to_grid(tz: Tz, t: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Seconds to add to UTC to get the practice wall clock at `t`.
 fn offset_seconds(tz: Tz, t: DateTime<Utc>) -> i64 {
-    i64::from(tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc())
+    i64::from(
+        tz.offset_from_utc_datetime(&t.naive_utc())
+            .fix()
+            .local_minus_utc(),
+    )
 }
 
 /// The first whole second in `(lo, hi]` whose offset differs from `offset`, given that the
@@ -139,9 +143,8 @@ fn gap_end(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     let guess = local.and_utc();
     let mut lo = (guess - TimeDelta::days(1)).timestamp();
     let mut hi = (guess + TimeDelta::days(1)).timestamp();
-    let wall = |secs: i64| {
-        DateTime::from_timestamp(secs, 0).map(|t| t.with_timezone(&tz).naive_local())
-    };
+    let wall =
+        |secs: i64| DateTime::from_timestamp(secs, 0).map(|t| t.with_timezone(&tz).naive_local());
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
         if wall(mid).is_some_and(|w| w >= local) {

@@ -25,9 +25,10 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 fn role_json(user: &UserRecord) -> Value {
-    user.role.as_ref().map_or(Value::Null, |role| {
-        json!({"id": role.id, "name": role.name, "label": role.label})
-    })
+    user.role.as_ref().map_or(
+        Value::Null,
+        |role| json!({"id": role.id, "name": role.name, "label": role.label}),
+    )
 }
 
 fn user_json(user: &UserRecord) -> Value {
@@ -135,7 +136,10 @@ fn read_refresh(state: &AppState, body: JsonBody) -> ApiResult<Claims> {
 
 async fn refresh(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
     let claims = read_refresh(&state, body)?;
-    let family = claims.fam.clone().ok_or_else(|| invalid_refresh("Token is invalid"))?;
+    let family = claims
+        .fam
+        .clone()
+        .ok_or_else(|| invalid_refresh("Token is invalid"))?;
     let user_id: i64 = claims
         .user_id
         .parse()
@@ -169,12 +173,18 @@ async fn refresh(State(state): State<AppState>, body: JsonBody) -> ApiResult<Jso
     }
 }
 
-async fn logout(State(state): State<AppState>, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn logout(
+    State(state): State<AppState>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let claims = read_refresh(&state, body)?;
     if let Some(family) = claims.fam.as_deref() {
         state.store.revoke_token_family(family).await?;
     }
-    Ok((StatusCode::OK, Json(json!({"detail": "Successfully logged out."}))))
+    Ok((
+        StatusCode::OK,
+        Json(json!({"detail": "Successfully logged out."})),
+    ))
 }
 
 async fn me(auth: AuthUser) -> Json<Value> {

@@ -91,8 +91,7 @@ pub(crate) fn method_fallback(
 pub(crate) async fn not_found(request: Request) -> Response {
     let uri = request.uri();
     let path = uri.path();
-    if (request.method() == Method::GET || request.method() == Method::HEAD)
-        && !path.ends_with('/')
+    if (request.method() == Method::GET || request.method() == Method::HEAD) && !path.ends_with('/')
     {
         let location = match uri.query() {
             Some(query) => format!("{path}/?{query}"),

@@ -24,7 +24,9 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/patients/",
-            get(list).post(create).fallback(method_fallback(Resource::Patients)),
+            get(list)
+                .post(create)
+                .fallback(method_fallback(Resource::Patients)),
         )
         .route(
             "/api/patients/search/",
@@ -84,10 +86,7 @@ async fn list(
     let request = PageRequest::from_query(query.page.as_deref(), query.page_size.as_deref())?;
     let count = state.store.count_patients().await?;
     let (page, offset) = request.resolve(count)?;
-    let patients = state
-        .store
-        .list_patients(offset, request.page_size)
-        .await?;
+    let patients = state.store.list_patients(offset, request.page_size).await?;
     let ids: Vec<i32> = patients.iter().map(|patient| patient.id).collect();
     state
         .store
@@ -97,7 +96,10 @@ async fn list(
             Some(json!({"page": page, "patient_ids": ids})),
         ))
         .await?;
-    let results = patients.iter().map(|patient| read_json(patient, &state)).collect();
+    let results = patients
+        .iter()
+        .map(|patient| read_json(patient, &state))
+        .collect();
     Ok(Json(wire::page_envelope(
         &headers,
         &uri,
@@ -132,7 +134,10 @@ async fn search(
         ))
         .await?;
     Ok(Json(Value::Array(
-        patients.iter().map(|patient| read_json(patient, &state)).collect(),
+        patients
+            .iter()
+            .map(|patient| read_json(patient, &state))
+            .collect(),
     )))
 }
 
@@ -205,7 +210,9 @@ async fn create(
     let now = state.now();
     let patient = state
         .store
-        .create_patient(id, profile, now, |id| auth.audit("patient_created", Some(id), None))
+        .create_patient(id, profile, now, |id| {
+            auth.audit("patient_created", Some(id), None)
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(read_json(&patient, &state))))
 }
@@ -241,9 +248,10 @@ async fn update(
     fields.ignore(&READ_ONLY);
     match fields.opt_int("id") {
         Some(Some(body_id)) if body_id != i64::from(existing.id) => {
-            fields
-                .errors_mut()
-                .add("id", "id must match the patient in the URL and cannot be changed.");
+            fields.errors_mut().add(
+                "id",
+                "id must match the patient in the URL and cannot be changed.",
+            );
         }
         Some(Some(_)) => {}
         Some(None) => {}
@@ -276,10 +284,7 @@ async fn update(
     Ok(Json(write_json(&patient)))
 }
 
-async fn delete(
-    auth: AuthUser,
-    PathId(_id): PathId,
-) -> ApiResult<StatusCode> {
+async fn delete(auth: AuthUser, PathId(_id): PathId) -> ApiResult<StatusCode> {
     auth.require(Resource::Patients, Action::Delete, MODEL)?;
     Err(ApiError::MethodNotAllowed("DELETE".to_owned()))
 }

@@ -78,7 +78,10 @@ async fn login_with_missing_fields_names_each_field() {
     );
     let res = app
         .anonymous()
-        .post("/api/auth/login/", &json!({"username": 5, "password": ["x"]}))
+        .post(
+            "/api/auth/login/",
+            &json!({"username": 5, "password": ["x"]}),
+        )
         .await;
     assert_eq!(res.status, 400);
     assert!(res.body.get("password").is_some(), "{}", res.text);
@@ -234,7 +237,12 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
         .post("/api/auth/refresh/", &json!({"refresh": refresh1}))
         .await;
     assert_eq!(res.status, 400);
-    assert!(res.body["refresh"][0].as_str().unwrap().starts_with("Invalid or expired refresh token"));
+    assert!(
+        res.body["refresh"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid or expired refresh token")
+    );
     // ... and revokes its successor too.
     let res = app
         .anonymous()

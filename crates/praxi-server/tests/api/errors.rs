@@ -9,15 +9,33 @@ async fn malformed_json_is_400_with_a_parse_error() {
     let app = TestApp::spawn().await;
     let admin = app.as_role(Role::Admin).await;
     let res = admin
-        .raw(Method::POST, "/api/patients/", "application/json", b"{\"id\": 1,".to_vec())
+        .raw(
+            Method::POST,
+            "/api/patients/",
+            "application/json",
+            b"{\"id\": 1,".to_vec(),
+        )
         .await;
     assert_eq!(res.status, 400);
-    assert!(res.body["detail"].as_str().unwrap().starts_with("JSON parse error - "));
+    assert!(
+        res.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("JSON parse error - ")
+    );
     let res = admin
-        .raw(Method::POST, "/api/patients/", "application/json", b"[1, 2]".to_vec())
+        .raw(
+            Method::POST,
+            "/api/patients/",
+            "application/json",
+            b"[1, 2]".to_vec(),
+        )
         .await;
     assert_eq!(res.status, 400);
-    assert_eq!(res.body, json!({"non_field_errors": ["Invalid data. Expected a dictionary."]}));
+    assert_eq!(
+        res.body,
+        json!({"non_field_errors": ["Invalid data. Expected a dictionary."]})
+    );
     app.stop().await;
 }
 
@@ -26,7 +44,12 @@ async fn non_json_bodies_are_415() {
     let app = TestApp::spawn().await;
     let admin = app.as_role(Role::Admin).await;
     let res = admin
-        .raw(Method::POST, "/api/patients/", "application/x-www-form-urlencoded", b"id=1".to_vec())
+        .raw(
+            Method::POST,
+            "/api/patients/",
+            "application/x-www-form-urlencoded",
+            b"id=1".to_vec(),
+        )
         .await;
     assert_eq!(res.status, 415);
     assert_eq!(
@@ -35,7 +58,12 @@ async fn non_json_bodies_are_415() {
     );
     let res = app
         .anonymous()
-        .raw(Method::POST, "/api/auth/login/", "text/plain", b"x".to_vec())
+        .raw(
+            Method::POST,
+            "/api/auth/login/",
+            "text/plain",
+            b"x".to_vec(),
+        )
         .await;
     assert_eq!(res.status, 415);
     app.stop().await;
@@ -47,7 +75,12 @@ async fn oversize_bodies_are_413_json() {
     let admin = app.as_role(Role::Admin).await;
     let huge = format!("{{\"id\": 1, \"first_name\": \"{}\"}}", "x".repeat(200_000));
     let res = admin
-        .raw(Method::POST, "/api/patients/", "application/json", huge.into_bytes())
+        .raw(
+            Method::POST,
+            "/api/patients/",
+            "application/json",
+            huge.into_bytes(),
+        )
         .await;
     assert_eq!(res.status, 413, "{}", res.text);
     assert!(res.body["detail"].is_string());
@@ -81,7 +114,10 @@ async fn unsupported_methods_answer_401_then_403_then_405() {
     let admin = app.as_role(Role::Admin).await;
     let res = admin.delete("/api/patients/").await;
     assert_eq!(res.status, 405);
-    assert_eq!(res.body, json!({"detail": "Method \"DELETE\" not allowed."}));
+    assert_eq!(
+        res.body,
+        json!({"detail": "Method \"DELETE\" not allowed."})
+    );
     app.stop().await;
 }
 
@@ -105,9 +141,17 @@ async fn hostile_inputs_never_cause_a_server_error() {
     for body in bodies {
         let res = admin.post("/api/patients/", &body).await;
         assert!(res.status < 500, "{body}: {} {}", res.status, res.text);
-        assert!(res.body.is_object(), "{body}: JSON body expected, got {}", res.text);
+        assert!(
+            res.body.is_object(),
+            "{body}: JSON body expected, got {}",
+            res.text
+        );
     }
-    for path in ["/api/patients/%00/", "/api/patients/-1/", "/api/patients/1.5/"] {
+    for path in [
+        "/api/patients/%00/",
+        "/api/patients/-1/",
+        "/api/patients/1.5/",
+    ] {
         let res = admin.get(path).await;
         assert!(res.status < 500, "{path}: {}", res.status);
     }

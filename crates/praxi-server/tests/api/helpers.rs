@@ -71,7 +71,9 @@ async fn fresh_database() -> (String, TestDb) {
     match std::env::var("PRAXI_TEST_DATABASE_URL") {
         Ok(admin_url) => {
             use sea_orm::ConnectionTrait;
-            let name = format!("praxi_t_{}", uuid_like());
+            // Named after the run's database so a CI run can drop everything it created.
+            let run_db = admin_url.rsplit('/').next().unwrap_or("praxi");
+            let name = format!("{run_db}_t_{}", uuid_like());
             let admin = sea_orm::Database::connect(&admin_url)
                 .await
                 .expect("connect to PRAXI_TEST_DATABASE_URL");
@@ -91,7 +93,10 @@ async fn fresh_database() -> (String, TestDb) {
         }
         Err(_) => {
             let dir = tempfile::tempdir().expect("tempdir");
-            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite3").display());
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("test.sqlite3").display()
+            );
             (url, TestDb::Sqlite(dir))
         }
     }
@@ -131,10 +136,13 @@ impl TestApp {
         let store = Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");
         store.ensure_roles().await.expect("roles");
-        let mut config = ServerConfig::new(b"test-secret-key-that-is-long-enough-0123456789".to_vec());
+        let mut config =
+            ServerConfig::new(b"test-secret-key-that-is-long-enough-0123456789".to_vec());
         configure(&mut config);
         let state = AppState::new(store, config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let server_state = state.clone();
@@ -214,7 +222,9 @@ impl TestApp {
 
     /// A client acting as a user without any API role.
     pub(crate) async fn as_no_role(&self) -> Client<'_> {
-        let user = self.create_user(&format!("nurse_{}", uuid_like()), None).await;
+        let user = self
+            .create_user(&format!("nurse_{}", uuid_like()), None)
+            .await;
         Client {
             app: self,
             token: Some(self.token_for(&user)),
@@ -263,7 +273,10 @@ impl TestResponse {
 
 impl Client<'_> {
     pub(crate) fn user_id(&self) -> i64 {
-        self.user.as_ref().map(|user| user.id).expect("client has a user")
+        self.user
+            .as_ref()
+            .map(|user| user.id)
+            .expect("client has a user")
     }
 
     pub(crate) async fn send(

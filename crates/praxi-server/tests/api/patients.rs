@@ -26,12 +26,20 @@ async fn seed_patient(app: &TestApp, id: i64) {
 async fn create_returns_the_read_shape_with_trimmed_strings() {
     let app = TestApp::spawn().await;
     let assistant = app.as_role(Role::Assistant).await;
-    let res = assistant.post("/api/patients/", &erika(1_500_000_003)).await;
+    let res = assistant
+        .post("/api/patients/", &erika(1_500_000_003))
+        .await;
     assert_eq!(res.status, 201, "{}", res.text);
     assert_eq!(res.body["id"], 1_500_000_003);
     assert_eq!(res.body["first_name"], "Erika");
     assert_eq!(res.body["birth_date"], "1980-02-03");
-    let keys: Vec<&str> = res.body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = res
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
         [
@@ -57,7 +65,10 @@ async fn create_without_id_allocates_the_next_number() {
     seed_patient(&app, 41).await;
     let doctor = app.as_role(Role::Doctor).await;
     let res = doctor
-        .post("/api/patients/", &json!({"first_name": "Neu", "last_name": "Patient"}))
+        .post(
+            "/api/patients/",
+            &json!({"first_name": "Neu", "last_name": "Patient"}),
+        )
         .await;
     assert_eq!(res.status, 201, "{}", res.text);
     assert_eq!(res.body["id"], 42);
@@ -72,14 +83,46 @@ async fn create_validation_errors_name_their_fields() {
         (json!({"id": 0}), "id", "id must be a positive integer."),
         (json!({"id": -3}), "id", "id must be a positive integer."),
         (json!({"id": "abc"}), "id", "A valid integer is required."),
-        (json!({"id": 7, "birth_date": "2999-01-01"}), "birth_date", "birth_date darf nicht in der Zukunft liegen."),
-        (json!({"id": 7, "birth_date": "1980-02-30"}), "birth_date", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."),
-        (json!({"id": 7, "email": "nope"}), "email", "Invalid email address."),
-        (json!({"id": 7, "gender": "x".repeat(21)}), "gender", "Ensure this field has no more than 20 characters."),
-        (json!({"id": 7, "first_name": "x".repeat(101)}), "first_name", "Ensure this field has no more than 100 characters."),
-        (json!({"id": 7, "nickname": "Eri"}), "nickname", "Unknown field."),
-        (json!({"id": 7, "first_name": null}), "first_name", "This field may not be null."),
-        (json!({"id": 7, "first_name": {"a": 1}}), "first_name", "Not a valid string."),
+        (
+            json!({"id": 7, "birth_date": "2999-01-01"}),
+            "birth_date",
+            "birth_date darf nicht in der Zukunft liegen.",
+        ),
+        (
+            json!({"id": 7, "birth_date": "1980-02-30"}),
+            "birth_date",
+            "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+        ),
+        (
+            json!({"id": 7, "email": "nope"}),
+            "email",
+            "Invalid email address.",
+        ),
+        (
+            json!({"id": 7, "gender": "x".repeat(21)}),
+            "gender",
+            "Ensure this field has no more than 20 characters.",
+        ),
+        (
+            json!({"id": 7, "first_name": "x".repeat(101)}),
+            "first_name",
+            "Ensure this field has no more than 100 characters.",
+        ),
+        (
+            json!({"id": 7, "nickname": "Eri"}),
+            "nickname",
+            "Unknown field.",
+        ),
+        (
+            json!({"id": 7, "first_name": null}),
+            "first_name",
+            "This field may not be null.",
+        ),
+        (
+            json!({"id": 7, "first_name": {"a": 1}}),
+            "first_name",
+            "Not a valid string.",
+        ),
     ];
     for (body, field, message) in cases {
         let res = admin.post("/api/patients/", &body).await;
@@ -91,7 +134,11 @@ async fn create_validation_errors_name_their_fields() {
         .post("/api/patients/", &json!({"id": 8, "phone": "abc!"}))
         .await;
     assert_eq!(res.status, 201);
-    assert_eq!(app.store().count_patients().await.unwrap(), 1, "no rejected row stored");
+    assert_eq!(
+        app.store().count_patients().await.unwrap(),
+        1,
+        "no rejected row stored"
+    );
     app.stop().await;
 }
 
@@ -152,12 +199,18 @@ async fn put_requires_the_matching_id_and_never_rekeys() {
     assert_eq!(eleven.body["first_name"], "Erika", "patient 11 untouched");
 
     let res = admin
-        .put("/api/patients/10/", &json!({"id": 10, "first_name": "Erika", "last_name": "Neu"}))
+        .put(
+            "/api/patients/10/",
+            &json!({"id": 10, "first_name": "Erika", "last_name": "Neu"}),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.body["last_name"], "Neu");
     assert_eq!(res.body["email"], Value::Null, "PUT replaces the record");
-    assert_eq!(res.body["birth_date"], "1980-02-03", "birth date kept as in the original");
+    assert_eq!(
+        res.body["birth_date"], "1980-02-03",
+        "birth date kept as in the original"
+    );
     app.stop().await;
 }
 
@@ -176,7 +229,10 @@ async fn list_is_paginated_in_name_order() {
     assert_eq!(res.body["count"], 3);
     assert_eq!(res.body["previous"], Value::Null);
     let next = res.body["next"].as_str().unwrap();
-    assert!(next.ends_with("/api/patients/?page=2&page_size=2&foo=bar"), "{next}");
+    assert!(
+        next.ends_with("/api/patients/?page=2&page_size=2&foo=bar"),
+        "{next}"
+    );
     let names: Vec<&str> = res.body["results"]
         .as_array()
         .unwrap()
@@ -186,7 +242,12 @@ async fn list_is_paginated_in_name_order() {
     assert_eq!(names, ["Alpha", "Mitte"]);
     let res = admin.get("/api/patients/?page=last&page_size=2").await;
     assert_eq!(res.body["results"][0]["last_name"], "Zeta");
-    assert!(res.body["previous"].as_str().unwrap().contains("page_size=2"));
+    assert!(
+        res.body["previous"]
+            .as_str()
+            .unwrap()
+            .contains("page_size=2")
+    );
     let res = admin.get("/api/patients/?page=9").await;
     assert_eq!(res.status, 404);
     assert_eq!(res.body, json!({"detail": "Invalid page."}));
@@ -206,9 +267,17 @@ async fn search_matches_ids_exactly_and_text_case_insensitively() {
     let res = billing.get("/api/patients/search/?q=1500000001").await;
     assert_eq!(res.body.as_array().unwrap().len(), 1);
     let res = billing.get("/api/patients/search/?q=150000000").await;
-    assert_eq!(res.body.as_array().unwrap().len(), 0, "partial ids find nothing");
+    assert_eq!(
+        res.body.as_array().unwrap().len(),
+        0,
+        "partial ids find nothing"
+    );
     let res = billing.get("/api/patients/search/?q=%25").await;
-    assert_eq!(res.body.as_array().unwrap().len(), 0, "LIKE wildcards are literal");
+    assert_eq!(
+        res.body.as_array().unwrap().len(),
+        0,
+        "LIKE wildcards are literal"
+    );
     let res = billing.get("/api/patients/search/").await;
     assert_eq!(res.body.as_array().unwrap().len(), 1);
     app.stop().await;
@@ -220,10 +289,15 @@ async fn unknown_and_malformed_ids_are_404() {
     let admin = app.as_role(Role::Admin).await;
     let res = admin.get("/api/patients/999/").await;
     assert_eq!(res.status, 404);
-    assert_eq!(res.body, json!({"detail": "No Patient matches the given query."}));
+    assert_eq!(
+        res.body,
+        json!({"detail": "No Patient matches the given query."})
+    );
     assert_eq!(admin.get("/api/patients/abc/").await.status, 404);
     assert_eq!(admin.get("/api/patients/99999999999999/").await.status, 404);
-    let res = admin.patch("/api/patients/999/", &json!({"phone": "1"})).await;
+    let res = admin
+        .patch("/api/patients/999/", &json!({"phone": "1"}))
+        .await;
     assert_eq!(res.status, 404);
     app.stop().await;
 }
@@ -244,13 +318,48 @@ async fn patients_rbac_matrix() {
     // (method, path, body, expected statuses for admin, assistant, doctor, billing, other, anon)
     let mut next_id = 100;
     let rows: Vec<(Method, &str, Option<Value>, [u16; 6])> = vec![
-        (Method::GET, "/api/patients/", None, [200, 200, 200, 200, 403, 401]),
-        (Method::GET, "/api/patients/search/?q=e", None, [200, 200, 200, 200, 403, 401]),
-        (Method::GET, "/api/patients/1/", None, [200, 200, 200, 200, 403, 401]),
-        (Method::POST, "/api/patients/", Some(json!({})), [201, 201, 201, 403, 403, 401]),
-        (Method::PATCH, "/api/patients/1/", Some(json!({"phone": "1"})), [200, 200, 200, 403, 403, 401]),
-        (Method::PUT, "/api/patients/1/", Some(json!({"id": 1, "last_name": "Muster"})), [200, 200, 200, 403, 403, 401]),
-        (Method::DELETE, "/api/patients/1/", None, [405, 405, 405, 403, 403, 401]),
+        (
+            Method::GET,
+            "/api/patients/",
+            None,
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/api/patients/search/?q=e",
+            None,
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/api/patients/1/",
+            None,
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/api/patients/",
+            Some(json!({})),
+            [201, 201, 201, 403, 403, 401],
+        ),
+        (
+            Method::PATCH,
+            "/api/patients/1/",
+            Some(json!({"phone": "1"})),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::PUT,
+            "/api/patients/1/",
+            Some(json!({"id": 1, "last_name": "Muster"})),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::DELETE,
+            "/api/patients/1/",
+            None,
+            [405, 405, 405, 403, 403, 401],
+        ),
     ];
     for (method, path, body, expected) in rows {
         for ((who, client), status) in clients.iter().zip(expected) {
@@ -271,7 +380,11 @@ async fn patients_rbac_matrix() {
             }
         }
     }
-    assert_eq!(app.store().patient(1).await.unwrap().unwrap().id, 1, "never deleted");
+    assert_eq!(
+        app.store().patient(1).await.unwrap().unwrap().id,
+        1,
+        "never deleted"
+    );
     app.stop().await;
 }
 
@@ -283,9 +396,15 @@ async fn patient_access_is_audited_without_patient_data() {
     assert_eq!(doctor.post("/api/patients/", &erika(77)).await.status, 201);
     assert_eq!(doctor.get("/api/patients/77/").await.status, 200);
     assert_eq!(doctor.get("/api/patients/").await.status, 200);
-    assert_eq!(doctor.get("/api/patients/search/?q=Muster").await.status, 200);
     assert_eq!(
-        doctor.patch("/api/patients/77/", &json!({"last_name": "Neumann"})).await.status,
+        doctor.get("/api/patients/search/?q=Muster").await.status,
+        200
+    );
+    assert_eq!(
+        doctor
+            .patch("/api/patients/77/", &json!({"last_name": "Neumann"}))
+            .await
+            .status,
         200
     );
     // A 404 writes no view row.
@@ -295,7 +414,13 @@ async fn patient_access_is_audited_without_patient_data() {
     let actions: Vec<&str> = rows.iter().rev().map(|row| row.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["patient_created", "patient_view", "patient_list", "patient_search", "patient_updated"]
+        [
+            "patient_created",
+            "patient_view",
+            "patient_list",
+            "patient_search",
+            "patient_updated"
+        ]
     );
     let user = doctor.user.as_ref().unwrap();
     for row in &rows {
@@ -305,13 +430,19 @@ async fn patient_access_is_audited_without_patient_data() {
         assert!(row.request_id.as_deref().is_some_and(|id| !id.is_empty()));
         let serialized = format!("{row:?}");
         for secret in ["Erika", "Muster", "Neumann", "1980", "erika@", "+49"] {
-            assert!(!serialized.contains(secret), "audit row leaks {secret}: {serialized}");
+            assert!(
+                !serialized.contains(secret),
+                "audit row leaks {secret}: {serialized}"
+            );
         }
     }
     let by_action = |action: &str| rows.iter().find(|row| row.action == action).unwrap();
     assert_eq!(by_action("patient_created").patient_id, Some(77));
     assert_eq!(by_action("patient_view").patient_id, Some(77));
     assert_eq!(by_action("patient_updated").patient_id, Some(77));
-    assert_eq!(by_action("patient_list").meta.as_ref().unwrap()["patient_ids"], json!([77]));
+    assert_eq!(
+        by_action("patient_list").meta.as_ref().unwrap()["patient_ids"],
+        json!([77])
+    );
     app.stop().await;
 }
