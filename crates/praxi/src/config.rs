@@ -7,15 +7,15 @@ use clap::Args;
 
 /// Settings shared by every subcommand.
 #[derive(Debug, Clone, Args)]
-pub struct Config {
+pub(crate) struct Config {
     /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://user@host/db`. Default: an SQLite
     /// file in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
+    pub(crate) database_url: Option<String>,
 
     /// Directory for the SQLite file and the generated secret key.
     #[arg(long, env = "PRAXI_DATA_DIR", default_value = "./data", global = true)]
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
 
     /// Address to serve on.
     #[arg(
@@ -24,7 +24,7 @@ pub struct Config {
         default_value = "127.0.0.1:8000",
         global = true
     )]
-    pub bind: String,
+    pub(crate) bind: String,
 
     /// The practice's time zone (IANA name).
     #[arg(
@@ -33,20 +33,20 @@ pub struct Config {
         default_value = "Europe/Berlin",
         global = true
     )]
-    pub timezone: String,
+    pub(crate) timezone: String,
 
     /// Signing key for tokens and sessions. When unset, a random key is generated once and kept
     /// in `<data dir>/secret_key`.
     #[arg(long, env = "PRAXI_SECRET_KEY", global = true, hide_env_values = true)]
-    pub secret_key: Option<Secret>,
+    pub(crate) secret_key: Option<Secret>,
 
     /// Browser origins allowed to call the API (comma separated, exact matches).
     #[arg(long, env = "PRAXI_CORS_ORIGINS", value_delimiter = ',', global = true)]
-    pub cors_origins: Vec<String>,
+    pub(crate) cors_origins: Vec<String>,
 
     /// Mark cookies `Secure` (set this when Praxi is served behind TLS).
     #[arg(long, env = "PRAXI_SECURE_COOKIES", global = true)]
-    pub secure_cookies: bool,
+    pub(crate) secure_cookies: bool,
 
     /// Access-token lifetime in minutes.
     #[arg(
@@ -55,16 +55,16 @@ pub struct Config {
         default_value_t = 15,
         global = true
     )]
-    pub access_minutes: i64,
+    pub(crate) access_minutes: i64,
 
     /// Refresh-token lifetime in hours.
     #[arg(long, env = "PRAXI_REFRESH_HOURS", default_value_t = 24, global = true)]
-    pub refresh_hours: i64,
+    pub(crate) refresh_hours: i64,
 }
 
 /// A secret string that never prints.
 #[derive(Clone)]
-pub struct Secret(pub String);
+pub(crate) struct Secret(pub(crate) String);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,12 +85,12 @@ impl std::str::FromStr for Secret {
 
 impl Config {
     /// `true` when running on the zero-setup default database.
-    pub fn uses_default_database(&self) -> bool {
+    pub(crate) fn uses_default_database(&self) -> bool {
         self.database_url.is_none()
     }
 
     /// The database URL, creating the data directory for the default SQLite file.
-    pub fn database_url(&self) -> anyhow::Result<String> {
+    pub(crate) fn database_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
         }
@@ -100,14 +100,14 @@ impl Config {
         Ok(format!("sqlite://{}?mode=rwc", path.display()))
     }
 
-    pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
+    pub(crate) fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
         self.timezone
             .parse()
             .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", self.timezone))
     }
 
     /// The configured key, or the one kept in the data directory (generated on first use).
-    pub fn secret_key(&self) -> anyhow::Result<Vec<u8>> {
+    pub(crate) fn secret_key(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(secret) = &self.secret_key {
             return Ok(secret.0.as_bytes().to_vec());
         }

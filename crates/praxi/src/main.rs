@@ -205,10 +205,8 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             if password.chars().count() < 8 {
                 bail!("the password must have at least 8 characters");
             }
-            if let Some(colour) = &colour {
-                if !is_hex_colour(colour) {
-                    bail!("--colour must look like #1E90FF");
-                }
+            if colour.as_deref().is_some_and(|colour| !is_hex_colour(colour)) {
+                bail!("--colour must look like #1E90FF");
             }
             let (mut first, mut last) = (String::new(), String::new());
             if let Some(display_name) = display_name {
