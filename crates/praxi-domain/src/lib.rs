@@ -4,10 +4,14 @@
 //! Invariant: no I/O, no async, no database, no clock. Callers pass "now" in, so every rule
 //! here is a plain function of its inputs and is tested as such.
 
+pub mod absence;
+pub mod catalog;
+pub mod hours;
 pub mod patient;
 pub mod rbac;
 pub mod role;
 pub mod scheduling;
+pub mod user;
 pub mod validation;
 
 pub use rbac::{Action, Decision, Resource};

@@ -2,10 +2,13 @@
 //! domain types. Nothing here knows HTTP; nothing outside this crate knows which database runs
 //! (SQLite by default, PostgreSQL in production, one code path).
 
+pub mod absences;
 pub mod audit;
+pub mod catalog;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod hours;
 pub mod migration;
 pub mod patients;
 pub mod tokens;

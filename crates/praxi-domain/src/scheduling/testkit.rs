@@ -308,3 +308,10 @@ impl Fixture {
         Schedule::new(self.input)
     }
 }
+
+impl Fixture {
+    /// The raw input, for tests that add hand-made rows.
+    pub(crate) fn build_input(self) -> ScheduleInput {
+        self.input
+    }
+}

@@ -12,9 +12,18 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub(crate) mod appointment_types;
 pub(crate) mod auth;
+pub(crate) mod doctor_absences;
+pub(crate) mod doctor_breaks;
+pub(crate) mod doctor_hours;
+pub(crate) mod doctors;
 pub(crate) mod health;
+pub(crate) mod operation_types;
 pub(crate) mod patients;
+pub(crate) mod practice_hours;
+pub(crate) mod resources;
+pub(crate) mod users;
 
 /// All API routes.
 pub(crate) fn router() -> Router<AppState> {
@@ -22,6 +31,15 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(patients::router())
+        .merge(appointment_types::router())
+        .merge(operation_types::router())
+        .merge(resources::router())
+        .merge(practice_hours::router())
+        .merge(doctor_hours::router())
+        .merge(doctor_breaks::router())
+        .merge(doctor_absences::router())
+        .merge(doctors::router())
+        .merge(users::router())
 }
 
 /// A numeric path id (`<int:pk>`); anything else is a 404 like the original.

@@ -1,7 +1,11 @@
 //! API tests: the real router over a real database (SQLite, or PostgreSQL when
 //! `PRAXI_TEST_DATABASE_URL` is set). One file per resource.
 
+mod absences;
 mod auth;
+mod catalog;
 mod errors;
 mod helpers;
+mod hours;
 mod patients;
+mod users;
