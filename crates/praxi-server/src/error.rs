@@ -197,6 +197,9 @@ impl From<StoreError> for ApiError {
             StoreError::StillReferenced(what) => {
                 ApiError::Conflict(format!("{what} is still referenced"))
             }
+            StoreError::Scheduling(conflicts) => ApiError::BadRequest(
+                crate::api::appointments::scheduling_conflicts_json(conflicts.conflicts()),
+            ),
             StoreError::Db(cause) => ApiError::Internal(cause),
         }
     }

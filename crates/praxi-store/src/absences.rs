@@ -1,1 +1,362 @@
-//! (in progress)
+//! Doctor absences (data-model.md §5.4) and what the absence preview needs: the doctor's
+//! vacation ledger and the bookings an absence would affect.
+//!
+//! The stored snapshot columns (`duration_workdays`, `return_date`, `remaining_days`) are
+//! computed by the domain. Because `remaining_days` is the balance of a whole calendar year,
+//! every write recomputes it for all of the doctor's absences in the same transaction (under
+//! the doctor's lock), so the snapshots never go stale (data-model.md §15 item 19).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use praxi_domain::absence::{AbsenceChanges, AbsenceFields, AbsenceSpan, VacationLedger};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::audit::{AuditEntry, write_audit};
+use crate::db::Store;
+use crate::entity::{appointment, doctor_absence, operation, user};
+use crate::error::StoreError;
+use crate::hours::{Visibility, require_doctor};
+use crate::locks::{LockKey, lock};
+
+/// The snapshot columns as stored (NULL for rows imported without them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    pub duration_workdays: Option<i32>,
+    pub return_date: Option<NaiveDate>,
+    pub remaining_days: Option<i32>,
+}
+
+/// A stored absence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsenceRecord {
+    pub id: i64,
+    pub fields: AbsenceFields,
+    /// Not on the wire (api.md §3.0); kept for the dashboard and administration.
+    pub snapshot: StoredSnapshot,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<doctor_absence::Model> for AbsenceRecord {
+    fn from(row: doctor_absence::Model) -> Self {
+        AbsenceRecord {
+            id: row.id,
+            fields: AbsenceFields {
+                doctor_id: row.doctor_id,
+                start_date: row.start_date,
+                end_date: row.end_date,
+                reason: row.reason,
+                active: row.active,
+            },
+            snapshot: StoredSnapshot {
+                duration_workdays: row.duration_workdays,
+                return_date: row.return_date,
+                remaining_days: row.remaining_days,
+            },
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Which kind of booking an absence affects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BookingKind {
+    Appointment,
+    Operation,
+}
+
+impl BookingKind {
+    /// The model name used on the wire (as in scheduling conflicts).
+    pub fn model(self) -> &'static str {
+        match self {
+            BookingKind::Appointment => "Appointment",
+            BookingKind::Operation => "Operation",
+        }
+    }
+}
+
+/// A non-cancelled booking of a doctor inside an absence range (ids and times only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AffectedBooking {
+    pub kind: BookingKind,
+    pub id: i64,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+}
+
+fn clamp_i32(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// Loads a doctor's ledger (`None` for an unknown user).
+async fn ledger<C: ConnectionTrait>(
+    conn: &C,
+    doctor_id: i64,
+) -> Result<Option<(VacationLedger, Vec<doctor_absence::Model>)>, StoreError> {
+    let Some(doctor) = user::Entity::find_by_id(doctor_id).one(conn).await? else {
+        return Ok(None);
+    };
+    let rows = doctor_absence::Entity::find()
+        .filter(doctor_absence::Column::DoctorId.eq(doctor_id))
+        .order_by_asc(doctor_absence::Column::Id)
+        .all(conn)
+        .await?;
+    let ledger = VacationLedger {
+        allowance: u32::try_from(doctor.vacation_days_per_year).unwrap_or(0),
+        absences: rows
+            .iter()
+            .map(|row| AbsenceSpan {
+                id: row.id,
+                start_date: row.start_date,
+                end_date: row.end_date,
+                reason: row.reason.clone(),
+                active: row.active,
+            })
+            .collect(),
+    };
+    Ok(Some((ledger, rows)))
+}
+
+/// Recomputes the snapshot columns of every absence of a doctor and writes the ones that
+/// changed (`updated_at` stays: the row itself was not edited).
+async fn refresh_snapshots<C: ConnectionTrait>(conn: &C, doctor_id: i64) -> Result<(), StoreError> {
+    let Some((ledger, rows)) = ledger(conn, doctor_id).await? else {
+        return Ok(());
+    };
+    for (row, span) in rows.into_iter().zip(&ledger.absences) {
+        let snapshot = ledger.snapshot(span);
+        let duration_workdays = Some(clamp_i32(snapshot.duration_workdays));
+        let remaining_days = snapshot.remaining_days.map(clamp_i32);
+        if row.duration_workdays == duration_workdays
+            && row.return_date == snapshot.return_date
+            && row.remaining_days == remaining_days
+        {
+            continue;
+        }
+        let mut active = row.into_active_model();
+        active.duration_workdays = Set(duration_workdays);
+        active.return_date = Set(snapshot.return_date);
+        active.remaining_days = Set(remaining_days);
+        active.update(conn).await?;
+    }
+    Ok(())
+}
+
+async fn reload<C: ConnectionTrait>(conn: &C, id: i64) -> Result<AbsenceRecord, StoreError> {
+    doctor_absence::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(AbsenceRecord::from)
+        .ok_or(StoreError::NotFound("DoctorAbsence"))
+}
+
+impl Store {
+    fn absences_query(visibility: Visibility) -> sea_orm::Select<doctor_absence::Entity> {
+        let query = doctor_absence::Entity::find();
+        match visibility {
+            Visibility::All => query,
+            Visibility::Doctor(id) => query.filter(doctor_absence::Column::DoctorId.eq(id)),
+        }
+    }
+
+    /// How many absences the list shows.
+    pub async fn count_absences(&self, visibility: Visibility) -> Result<u64, StoreError> {
+        Ok(Self::absences_query(visibility).count(self.conn()).await?)
+    }
+
+    /// One page in the original's order: doctor, start date, end date, id.
+    pub async fn list_absences(
+        &self,
+        visibility: Visibility,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<AbsenceRecord>, StoreError> {
+        Ok(Self::absences_query(visibility)
+            .order_by_asc(doctor_absence::Column::DoctorId)
+            .order_by_asc(doctor_absence::Column::StartDate)
+            .order_by_asc(doctor_absence::Column::EndDate)
+            .order_by_asc(doctor_absence::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(AbsenceRecord::from)
+            .collect())
+    }
+
+    pub async fn absence(&self, id: i64) -> Result<Option<AbsenceRecord>, StoreError> {
+        Ok(doctor_absence::Entity::find_by_id(id)
+            .one(self.conn())
+            .await?
+            .map(AbsenceRecord::from))
+    }
+
+    /// Stores a new absence of an active doctor with its snapshot columns. Existing bookings
+    /// are not checked (data-model.md §9.4); the preview lists them.
+    pub async fn create_absence(
+        &self,
+        fields: AbsenceFields,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<AbsenceRecord, StoreError> {
+        let tx = self.write().await?;
+        lock(&*tx, &[LockKey::Person(fields.doctor_id)]).await?;
+        require_doctor(&*tx, fields.doctor_id).await?;
+        let row = doctor_absence::ActiveModel {
+            doctor_id: Set(fields.doctor_id),
+            start_date: Set(fields.start_date),
+            end_date: Set(fields.end_date),
+            reason: Set(fields.reason),
+            active: Set(fields.active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*tx)
+        .await?;
+        refresh_snapshots(&*tx, row.doctor_id).await?;
+        write_audit(&*tx, &audit(row.id)).await?;
+        let record = reload(&*tx, row.id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Applies `changes` to the stored absence and validates the merged row (a PATCH of one
+    /// date is compared with the stored other date); a changed doctor must be an active
+    /// doctor. Snapshots of the old and new doctor are recomputed.
+    pub async fn update_absence(
+        &self,
+        id: i64,
+        changes: AbsenceChanges,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<AbsenceRecord, StoreError> {
+        let tx = self.write().await?;
+        let stored = doctor_absence::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&*tx)
+            .await?
+            .ok_or(StoreError::NotFound("DoctorAbsence"))?;
+        let current = AbsenceRecord::from(stored.clone()).fields;
+        let fields = changes.apply(current.clone())?;
+        lock(
+            &*tx,
+            &[
+                LockKey::Person(current.doctor_id),
+                LockKey::Person(fields.doctor_id),
+            ],
+        )
+        .await?;
+        if fields.doctor_id != current.doctor_id {
+            require_doctor(&*tx, fields.doctor_id).await?;
+        }
+        let mut row = stored.into_active_model();
+        row.doctor_id = Set(fields.doctor_id);
+        row.start_date = Set(fields.start_date);
+        row.end_date = Set(fields.end_date);
+        row.reason = Set(fields.reason);
+        row.active = Set(fields.active);
+        row.updated_at = Set(now);
+        row.update(&*tx).await?;
+        refresh_snapshots(&*tx, fields.doctor_id).await?;
+        if fields.doctor_id != current.doctor_id {
+            refresh_snapshots(&*tx, current.doctor_id).await?;
+        }
+        write_audit(&*tx, audit).await?;
+        let record = reload(&*tx, id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Deletes an absence and recomputes the doctor's other snapshots.
+    pub async fn delete_absence(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let stored = doctor_absence::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&*tx)
+            .await?
+            .ok_or(StoreError::NotFound("DoctorAbsence"))?;
+        lock(&*tx, &[LockKey::Person(stored.doctor_id)]).await?;
+        doctor_absence::Entity::delete_by_id(id).exec(&*tx).await?;
+        refresh_snapshots(&*tx, stored.doctor_id).await?;
+        write_audit(&*tx, audit).await?;
+        tx.commit().await
+    }
+
+    /// A user's vacation allowance and absences (`None` for an unknown user).
+    pub async fn vacation_ledger(
+        &self,
+        doctor_id: i64,
+    ) -> Result<Option<VacationLedger>, StoreError> {
+        Ok(ledger(self.conn(), doctor_id)
+            .await?
+            .map(|(ledger, _rows)| ledger))
+    }
+
+    /// The doctor's non-cancelled appointments and operations (any team role) overlapping
+    /// `[from, to)`, ordered by start time.
+    pub async fn affected_bookings(
+        &self,
+        doctor_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AffectedBooking>, StoreError> {
+        let appointments = appointment::Entity::find()
+            .filter(appointment::Column::DoctorId.eq(doctor_id))
+            .filter(appointment::Column::Status.ne("cancelled"))
+            .filter(appointment::Column::StartTime.lt(to))
+            .filter(appointment::Column::EndTime.gt(from))
+            .all(self.conn())
+            .await?;
+        let operations = operation::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(operation::Column::PrimarySurgeonId.eq(doctor_id))
+                    .add(operation::Column::AssistantId.eq(doctor_id))
+                    .add(operation::Column::AnesthesistId.eq(doctor_id)),
+            )
+            .filter(operation::Column::Status.ne("cancelled"))
+            .filter(operation::Column::StartTime.lt(to))
+            .filter(operation::Column::EndTime.gt(from))
+            .all(self.conn())
+            .await?;
+        let mut bookings: Vec<AffectedBooking> = appointments
+            .into_iter()
+            .map(|row| AffectedBooking {
+                kind: BookingKind::Appointment,
+                id: i64::from(row.id),
+                start_time: row.start_time,
+                end_time: row.end_time,
+            })
+            .chain(operations.into_iter().map(|row| AffectedBooking {
+                kind: BookingKind::Operation,
+                id: row.id,
+                start_time: row.start_time,
+                end_time: row.end_time,
+            }))
+            .collect();
+        bookings.sort_by_key(|booking| (booking.start_time, booking.kind, booking.id));
+        Ok(bookings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_numbers_fit_the_columns() {
+        assert_eq!(clamp_i32(5), 5);
+        assert_eq!(clamp_i32(u32::MAX), i32::MAX);
+    }
+
+    #[test]
+    fn model_names() {
+        assert_eq!(BookingKind::Appointment.model(), "Appointment");
+        assert_eq!(BookingKind::Operation.model(), "Operation");
+    }
+}

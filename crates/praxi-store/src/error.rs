@@ -14,6 +14,9 @@ pub enum StoreError {
     /// A delete refused because other rows reference this one.
     #[error("{0} is still referenced")]
     StillReferenced(String),
+    /// A booking refused by the scheduling engine (every conflict, in check order).
+    #[error("scheduling conflict")]
+    Scheduling(Box<praxi_domain::scheduling::SchedulingConflicts>),
     /// Anything else; logged, never shown to clients.
     #[error("database error: {0}")]
     Db(String),

@@ -1,1 +1,584 @@
-//! (in progress)
+//! Calendar configuration rows: practice hours, doctor hours and breaks (data-model.md §5.2,
+//! §5.3, §5.5), plus the doctor lists (api.md §3.3).
+//!
+//! Every write validates the merged row with the domain rules inside its transaction, so a
+//! concurrent change cannot slip between the read and the check. Writes that depend on other
+//! rows of a doctor (overlapping doctor hours) first take that doctor's booking lock.
+
+use chrono::{DateTime, Utc};
+use praxi_domain::Role;
+use praxi_domain::hours::{
+    BreakChanges, BreakFields, DUPLICATE_SLOT_MESSAGE, DoctorCandidate, DoctorHoursChanges,
+    DoctorHoursFields, HoursChanges, HoursWindow, check_doctor, check_no_overlap,
+    doctor_display_name, doctor_matches,
+};
+use sea_orm::sea_query::NullOrdering;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::audit::{AuditEntry, write_audit};
+use crate::db::{Store, is_unique_violation};
+use crate::entity::{doctor_break, doctor_hours, practice_hours, role, user};
+use crate::error::StoreError;
+use crate::locks::{LockKey, lock};
+
+/// Which rows of a doctor-owned table a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every row.
+    All,
+    /// The rows of this doctor (for breaks also the practice-wide ones, which block them).
+    Doctor(i64),
+}
+
+/// A stored practice-hours row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PracticeHoursRecord {
+    pub id: i64,
+    pub window: HoursWindow,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<practice_hours::Model> for PracticeHoursRecord {
+    fn from(row: practice_hours::Model) -> Self {
+        PracticeHoursRecord {
+            id: row.id,
+            window: HoursWindow {
+                weekday: row.weekday,
+                start_time: row.start_time,
+                end_time: row.end_time,
+                active: row.active,
+            },
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A stored doctor-hours row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorHoursRecord {
+    pub id: i64,
+    pub fields: DoctorHoursFields,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn doctor_hours_window(row: &doctor_hours::Model) -> HoursWindow {
+    HoursWindow {
+        weekday: row.weekday,
+        start_time: row.start_time,
+        end_time: row.end_time,
+        active: row.active,
+    }
+}
+
+impl From<doctor_hours::Model> for DoctorHoursRecord {
+    fn from(row: doctor_hours::Model) -> Self {
+        DoctorHoursRecord {
+            id: row.id,
+            fields: DoctorHoursFields {
+                doctor_id: row.doctor_id,
+                window: doctor_hours_window(&row),
+            },
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A stored break.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakRecord {
+    pub id: i64,
+    pub fields: BreakFields,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<doctor_break::Model> for BreakRecord {
+    fn from(row: doctor_break::Model) -> Self {
+        BreakRecord {
+            id: row.id,
+            fields: BreakFields {
+                doctor_id: row.doctor_id,
+                date: row.date,
+                start_time: row.start_time,
+                end_time: row.end_time,
+                reason: row.reason,
+                active: row.active,
+            },
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// One entry of the doctor lists: `{id, name, calendar_color}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorChoice {
+    pub id: i64,
+    pub name: String,
+    pub calendar_color: String,
+}
+
+/// What the user table says about a user referenced as `doctor`.
+pub(crate) async fn doctor_candidate<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<DoctorCandidate, StoreError> {
+    let found = user::Entity::find_by_id(id)
+        .find_also_related(role::Entity)
+        .one(conn)
+        .await?;
+    Ok(match found {
+        None => DoctorCandidate::Unknown,
+        Some((user, role)) => DoctorCandidate::User {
+            is_active: user.is_active,
+            is_doctor: role.is_some_and(|role| role.name == Role::Doctor.name()),
+        },
+    })
+}
+
+/// Fails with a `doctor` field error unless `id` is an active doctor.
+pub(crate) async fn require_doctor<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<(), StoreError> {
+    check_doctor(id, doctor_candidate(conn, id).await?)?;
+    Ok(())
+}
+
+impl Store {
+    // ---- practice hours -----------------------------------------------------------------
+
+    /// How many practice-hours rows exist.
+    pub async fn count_practice_hours(&self) -> Result<u64, StoreError> {
+        Ok(practice_hours::Entity::find().count(self.conn()).await?)
+    }
+
+    /// One page in the original's order: weekday, start time, id.
+    pub async fn list_practice_hours(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<PracticeHoursRecord>, StoreError> {
+        Ok(practice_hours::Entity::find()
+            .order_by_asc(practice_hours::Column::Weekday)
+            .order_by_asc(practice_hours::Column::StartTime)
+            .order_by_asc(practice_hours::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(PracticeHoursRecord::from)
+            .collect())
+    }
+
+    pub async fn practice_hours(&self, id: i64) -> Result<Option<PracticeHoursRecord>, StoreError> {
+        Ok(practice_hours::Entity::find_by_id(id)
+            .one(self.conn())
+            .await?
+            .map(PracticeHoursRecord::from))
+    }
+
+    /// Stores a new (validated) window and its audit row.
+    pub async fn create_practice_hours(
+        &self,
+        window: HoursWindow,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<PracticeHoursRecord, StoreError> {
+        let tx = self.write().await?;
+        let row = practice_hours::ActiveModel {
+            weekday: Set(window.weekday),
+            start_time: Set(window.start_time),
+            end_time: Set(window.end_time),
+            active: Set(window.active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*tx)
+        .await?;
+        write_audit(&*tx, &audit(row.id)).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Applies `changes` to the stored row and validates the merged window (api.md §5 item
+    /// 21: a PATCH of one bound is compared with the stored other bound).
+    pub async fn update_practice_hours(
+        &self,
+        id: i64,
+        changes: HoursChanges,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<PracticeHoursRecord, StoreError> {
+        let tx = self.write().await?;
+        let stored = practice_hours::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&*tx)
+            .await?
+            .ok_or(StoreError::NotFound("PracticeHours"))?;
+        let window = changes.apply(PracticeHoursRecord::from(stored.clone()).window)?;
+        let mut row = stored.into_active_model();
+        row.weekday = Set(window.weekday);
+        row.start_time = Set(window.start_time);
+        row.end_time = Set(window.end_time);
+        row.active = Set(window.active);
+        row.updated_at = Set(now);
+        let row = row.update(&*tx).await?;
+        write_audit(&*tx, audit).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Deletes a row (configuration has no dependants).
+    pub async fn delete_practice_hours(
+        &self,
+        id: i64,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let result = practice_hours::Entity::delete_by_id(id).exec(&*tx).await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound("PracticeHours"));
+        }
+        write_audit(&*tx, audit).await?;
+        tx.commit().await
+    }
+
+    // ---- doctor hours -------------------------------------------------------------------
+
+    fn doctor_hours_query(visibility: Visibility) -> sea_orm::Select<doctor_hours::Entity> {
+        let query = doctor_hours::Entity::find();
+        match visibility {
+            Visibility::All => query,
+            Visibility::Doctor(id) => query.filter(doctor_hours::Column::DoctorId.eq(id)),
+        }
+    }
+
+    /// How many doctor-hours rows the list shows.
+    pub async fn count_doctor_hours(&self, visibility: Visibility) -> Result<u64, StoreError> {
+        Ok(Self::doctor_hours_query(visibility)
+            .count(self.conn())
+            .await?)
+    }
+
+    /// One page in the original's order: doctor, weekday, start time, id.
+    pub async fn list_doctor_hours(
+        &self,
+        visibility: Visibility,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<DoctorHoursRecord>, StoreError> {
+        Ok(Self::doctor_hours_query(visibility)
+            .order_by_asc(doctor_hours::Column::DoctorId)
+            .order_by_asc(doctor_hours::Column::Weekday)
+            .order_by_asc(doctor_hours::Column::StartTime)
+            .order_by_asc(doctor_hours::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(DoctorHoursRecord::from)
+            .collect())
+    }
+
+    pub async fn doctor_hours(&self, id: i64) -> Result<Option<DoctorHoursRecord>, StoreError> {
+        Ok(doctor_hours::Entity::find_by_id(id)
+            .one(self.conn())
+            .await?
+            .map(DoctorHoursRecord::from))
+    }
+
+    /// Stores a new doctor-hours row: the doctor must be an active doctor and the window may
+    /// not overlap another active window of theirs on that weekday.
+    pub async fn create_doctor_hours(
+        &self,
+        fields: DoctorHoursFields,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<DoctorHoursRecord, StoreError> {
+        let tx = self.write().await?;
+        lock(&*tx, &[LockKey::Person(fields.doctor_id)]).await?;
+        require_doctor(&*tx, fields.doctor_id).await?;
+        check_doctor_hours_overlap(&*tx, &fields, None).await?;
+        let inserted = doctor_hours::ActiveModel {
+            doctor_id: Set(fields.doctor_id),
+            weekday: Set(fields.window.weekday),
+            start_time: Set(fields.window.start_time),
+            end_time: Set(fields.window.end_time),
+            active: Set(fields.window.active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*tx)
+        .await;
+        let row = inserted.map_err(duplicate_slot)?;
+        write_audit(&*tx, &audit(row.id)).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Applies `changes` to the stored row and validates the merged row like a create; the
+    /// doctor is only checked when it changes (so rows of a deactivated doctor can still be
+    /// switched off).
+    pub async fn update_doctor_hours(
+        &self,
+        id: i64,
+        changes: DoctorHoursChanges,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<DoctorHoursRecord, StoreError> {
+        let tx = self.write().await?;
+        let stored = doctor_hours::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&*tx)
+            .await?
+            .ok_or(StoreError::NotFound("DoctorHours"))?;
+        let current = DoctorHoursRecord::from(stored.clone()).fields;
+        let fields = changes.apply(current)?;
+        lock(
+            &*tx,
+            &[
+                LockKey::Person(current.doctor_id),
+                LockKey::Person(fields.doctor_id),
+            ],
+        )
+        .await?;
+        if fields.doctor_id != current.doctor_id {
+            require_doctor(&*tx, fields.doctor_id).await?;
+        }
+        check_doctor_hours_overlap(&*tx, &fields, Some(id)).await?;
+        let mut row = stored.into_active_model();
+        row.doctor_id = Set(fields.doctor_id);
+        row.weekday = Set(fields.window.weekday);
+        row.start_time = Set(fields.window.start_time);
+        row.end_time = Set(fields.window.end_time);
+        row.active = Set(fields.window.active);
+        row.updated_at = Set(now);
+        let row = row.update(&*tx).await.map_err(duplicate_slot)?;
+        write_audit(&*tx, audit).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Deletes a doctor-hours row.
+    pub async fn delete_doctor_hours(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let result = doctor_hours::Entity::delete_by_id(id).exec(&*tx).await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound("DoctorHours"));
+        }
+        write_audit(&*tx, audit).await?;
+        tx.commit().await
+    }
+
+    // ---- breaks -------------------------------------------------------------------------
+
+    fn breaks_query(visibility: Visibility) -> sea_orm::Select<doctor_break::Entity> {
+        let query = doctor_break::Entity::find();
+        match visibility {
+            Visibility::All => query,
+            Visibility::Doctor(id) => query.filter(
+                Condition::any()
+                    .add(doctor_break::Column::DoctorId.eq(id))
+                    .add(doctor_break::Column::DoctorId.is_null()),
+            ),
+        }
+    }
+
+    /// How many breaks the list shows.
+    pub async fn count_breaks(&self, visibility: Visibility) -> Result<u64, StoreError> {
+        Ok(Self::breaks_query(visibility).count(self.conn()).await?)
+    }
+
+    /// One page in the original's order: date, start time, doctor (practice-wide last, as on
+    /// PostgreSQL), id.
+    pub async fn list_breaks(
+        &self,
+        visibility: Visibility,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<BreakRecord>, StoreError> {
+        Ok(Self::breaks_query(visibility)
+            .order_by_asc(doctor_break::Column::Date)
+            .order_by_asc(doctor_break::Column::StartTime)
+            .order_by_with_nulls(
+                doctor_break::Column::DoctorId,
+                Order::Asc,
+                NullOrdering::Last,
+            )
+            .order_by_asc(doctor_break::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(BreakRecord::from)
+            .collect())
+    }
+
+    pub async fn doctor_break(&self, id: i64) -> Result<Option<BreakRecord>, StoreError> {
+        Ok(doctor_break::Entity::find_by_id(id)
+            .one(self.conn())
+            .await?
+            .map(BreakRecord::from))
+    }
+
+    /// Stores a new break; a doctor-specific break needs an active doctor.
+    pub async fn create_break(
+        &self,
+        fields: BreakFields,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<BreakRecord, StoreError> {
+        let tx = self.write().await?;
+        if let Some(doctor_id) = fields.doctor_id {
+            require_doctor(&*tx, doctor_id).await?;
+        }
+        let row = doctor_break::ActiveModel {
+            doctor_id: Set(fields.doctor_id),
+            date: Set(fields.date),
+            start_time: Set(fields.start_time),
+            end_time: Set(fields.end_time),
+            reason: Set(fields.reason),
+            active: Set(fields.active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*tx)
+        .await?;
+        write_audit(&*tx, &audit(row.id)).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Applies `changes` to the stored break and validates the merged row; a changed doctor
+    /// must be an active doctor.
+    pub async fn update_break(
+        &self,
+        id: i64,
+        changes: BreakChanges,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<BreakRecord, StoreError> {
+        let tx = self.write().await?;
+        let stored = doctor_break::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&*tx)
+            .await?
+            .ok_or(StoreError::NotFound("DoctorBreak"))?;
+        let current = BreakRecord::from(stored.clone()).fields;
+        let fields = changes.apply(current.clone())?;
+        if let Some(doctor_id) = fields.doctor_id {
+            if Some(doctor_id) != current.doctor_id {
+                require_doctor(&*tx, doctor_id).await?;
+            }
+        }
+        let mut row = stored.into_active_model();
+        row.doctor_id = Set(fields.doctor_id);
+        row.date = Set(fields.date);
+        row.start_time = Set(fields.start_time);
+        row.end_time = Set(fields.end_time);
+        row.reason = Set(fields.reason);
+        row.active = Set(fields.active);
+        row.updated_at = Set(now);
+        let row = row.update(&*tx).await?;
+        write_audit(&*tx, audit).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Deletes a break.
+    pub async fn delete_break(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let result = doctor_break::Entity::delete_by_id(id).exec(&*tx).await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound("DoctorBreak"));
+        }
+        write_audit(&*tx, audit).await?;
+        tx.commit().await
+    }
+
+    // ---- doctor lists -------------------------------------------------------------------
+
+    /// Active users with role `doctor` whose first name, last name, username or e-mail
+    /// contains `q` (case-insensitive; empty = all), ordered by last name, first name, id.
+    pub async fn doctor_choices(&self, q: &str) -> Result<Vec<DoctorChoice>, StoreError> {
+        let doctors = user::Entity::find()
+            .find_also_related(role::Entity)
+            .filter(role::Column::Name.eq(Role::Doctor.name()))
+            .filter(user::Column::IsActive.eq(true))
+            .order_by_asc(user::Column::LastName)
+            .order_by_asc(user::Column::FirstName)
+            .order_by_asc(user::Column::Id)
+            .all(self.conn())
+            .await?;
+        // Filtered here rather than in SQL: the practice has few doctors, and Rust's Unicode
+        // case folding behaves the same on SQLite (whose lower() is ASCII-only) and PostgreSQL.
+        Ok(doctors
+            .into_iter()
+            .map(|(doctor, _role)| doctor)
+            .filter(|doctor| {
+                doctor_matches(
+                    q,
+                    &doctor.first_name,
+                    &doctor.last_name,
+                    &doctor.username,
+                    doctor.email.as_deref().unwrap_or(""),
+                )
+            })
+            .map(|doctor| DoctorChoice {
+                id: doctor.id,
+                name: doctor_display_name(&doctor.first_name, &doctor.last_name, &doctor.username),
+                calendar_color: doctor.calendar_color,
+            })
+            .collect())
+    }
+}
+
+/// Rejects a window overlapping another active window of the same doctor and weekday.
+async fn check_doctor_hours_overlap<C: ConnectionTrait>(
+    conn: &C,
+    fields: &DoctorHoursFields,
+    exclude: Option<i64>,
+) -> Result<(), StoreError> {
+    if !fields.window.active {
+        return Ok(());
+    }
+    let mut query = doctor_hours::Entity::find()
+        .filter(doctor_hours::Column::DoctorId.eq(fields.doctor_id))
+        .filter(doctor_hours::Column::Weekday.eq(fields.window.weekday))
+        .filter(doctor_hours::Column::Active.eq(true));
+    if let Some(id) = exclude {
+        query = query.filter(doctor_hours::Column::Id.ne(id));
+    }
+    let others: Vec<HoursWindow> = query
+        .all(conn)
+        .await?
+        .iter()
+        .map(doctor_hours_window)
+        .collect();
+    check_no_overlap(&fields.window, &others)?;
+    Ok(())
+}
+
+/// The unique slot index (doctor, weekday, start, end, active) only fires for exact duplicates
+/// of inactive rows (active ones are caught as overlaps first).
+fn duplicate_slot(error: sea_orm::DbErr) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::field("start_time", DUPLICATE_SLOT_MESSAGE)
+    } else {
+        error.into()
+    }
+}

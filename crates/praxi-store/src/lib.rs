@@ -3,14 +3,17 @@
 //! (SQLite by default, PostgreSQL in production, one code path).
 
 pub mod absences;
+pub mod appointments;
 pub mod audit;
 pub mod catalog;
 pub mod db;
 pub mod entity;
 pub mod error;
 pub mod hours;
+pub mod locks;
 pub mod migration;
 pub mod patients;
+pub mod schedule;
 pub mod tokens;
 pub mod users;
 

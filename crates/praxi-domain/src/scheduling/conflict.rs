@@ -146,7 +146,6 @@ pub struct BreakConflict {
 
 /// What an overlapping booking collides on (API `type` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
     /// A person of the request is busy.
     #[serde(rename = "doctor_conflict")]
@@ -720,7 +719,12 @@ mod tests {
         request
     }
 
-    fn op(team: Team, patient: PatientId, room: ResourceId, interval: Interval) -> OperationRequest {
+    fn op(
+        team: Team,
+        patient: PatientId,
+        room: ResourceId,
+        interval: Interval,
+    ) -> OperationRequest {
         OperationRequest {
             id: None,
             patient,
@@ -742,7 +746,12 @@ mod tests {
     fn op_reasons(result: Result<(), SchedulingConflicts>) -> Vec<&'static str> {
         result
             .err()
-            .map(|c| c.conflicts().iter().map(Conflict::operation_reason).collect())
+            .map(|c| {
+                c.conflicts()
+                    .iter()
+                    .map(Conflict::operation_reason)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -776,8 +785,18 @@ mod tests {
             .doctor_hours(A, MON, (9, 0), (12, 0))
             .build();
         let cases = [
-            ("av_02 before doctor hours", mon(8, 30), mon(9, 0), "outside_doctor"),
-            ("av_03 past closing", mon(15, 30), mon(16, 30), "outside_practice"),
+            (
+                "av_02 before doctor hours",
+                mon(8, 30),
+                mon(9, 0),
+                "outside_doctor",
+            ),
+            (
+                "av_03 past closing",
+                mon(15, 30),
+                mon(16, 30),
+                "outside_practice",
+            ),
         ];
         for (name, start, end, expected) in cases {
             let result = schedule.check_appointment(&appt(A, P, iv(start, end)));
@@ -902,7 +921,12 @@ mod tests {
     fn av_13_14_day_after_absence_and_inactive_absence_do_not_block() {
         let next_monday = monday() + Duration::days(7);
         let schedule = open_monday()
-            .absence(1, A, monday() - Duration::days(7), monday() - Duration::days(1))
+            .absence(
+                1,
+                A,
+                monday() - Duration::days(7),
+                monday() - Duration::days(1),
+            )
             .inactive_absence(2, A, next_monday, next_monday)
             .build();
         let cases = [
@@ -919,15 +943,27 @@ mod tests {
     }
 
     #[test]
-    fn av_15_to_19_breaks_block_half_open_and_only_their_doctor() {
+    fn av_15_16_17_18_19_breaks_block_half_open_and_only_their_doctor() {
         let schedule = open_monday()
             .practice_break(monday(), (12, 0), (13, 0)) // break #1
             .doctor_break(A, monday(), (15, 0), (16, 0)) // break #2
             .doctor_break(B, monday(), (10, 0), (11, 0)) // break #3
             .build();
-        let cases: [(&str, At, At, Option<(i64, Option<UserId>)>); 5] = [
-            ("av_15 practice-wide break", mon(12, 30), mon(13, 0), Some((1, None))),
-            ("av_16 own break", mon(15, 30), mon(16, 0), Some((2, Some(A)))),
+        // Expected break id and break doctor, or `None` when the booking is accepted.
+        type ExpectedBreak = Option<(i64, Option<UserId>)>;
+        let cases: [(&str, At, At, ExpectedBreak); 5] = [
+            (
+                "av_15 practice-wide break",
+                mon(12, 30),
+                mon(13, 0),
+                Some((1, None)),
+            ),
+            (
+                "av_16 own break",
+                mon(15, 30),
+                mon(16, 0),
+                Some((2, Some(A))),
+            ),
             ("av_17 touching break start", mon(11, 30), mon(12, 0), None),
             ("av_18 right after break end", mon(13, 0), mon(13, 30), None),
             ("av_19 other doctor's break", mon(10, 0), mon(10, 30), None),
@@ -941,7 +977,11 @@ mod tests {
                     let Conflict::Break(b) = conflicts.first() else {
                         panic!("{name}: expected a break conflict, got {conflicts:?}");
                     };
-                    assert_eq!((b.break_id, b.break_doctor), (BreakId(id), doctor), "{name}");
+                    assert_eq!(
+                        (b.break_id, b.break_doctor),
+                        (BreakId(id), doctor),
+                        "{name}"
+                    );
                     assert_eq!((b.person, b.date), (A, monday()), "{name}");
                 }
             }
@@ -1007,7 +1047,10 @@ mod tests {
         assert_eq!(interval.start(), utc(2026, 3, 29, 0, 30));
         assert_eq!(interval.end(), utc(2026, 3, 29, 1, 30));
         assert_eq!(interval.duration(), Duration::minutes(60));
-        assert_eq!(dst_sunday_fixture().check_appointment(&appt(A, P, interval)), Ok(()));
+        assert_eq!(
+            dst_sunday_fixture().check_appointment(&appt(A, P, interval)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -1018,10 +1061,15 @@ mod tests {
         // 02:30 (first, CEST) to 03:00 (CET) is 90 real minutes and fits 00:00–06:00.
         let interval = iv((autumn, 2, 30), (autumn, 3, 0));
         assert_eq!(interval.duration(), Duration::minutes(90));
-        assert_eq!(dst_sunday_fixture().check_appointment(&appt(A, P, interval)), Ok(()));
+        assert_eq!(
+            dst_sunday_fixture().check_appointment(&appt(A, P, interval)),
+            Ok(())
+        );
         // The autumn day's window 00:00–06:00 lasts seven real hours.
         assert_eq!(
-            dst_sunday_fixture().working_time(&[A], autumn).total_duration(),
+            dst_sunday_fixture()
+                .working_time(&[A], autumn)
+                .total_duration(),
             Duration::hours(7)
         );
     }
@@ -1039,8 +1087,16 @@ mod tests {
             Interval::starting_at(start, Duration::minutes(30)).expect("interval")
         };
         let cases = [
-            ("07:30Z in winter = 08:30 local", at_utc(winter, 7, 30), vec![]),
-            ("07:30Z in summer = 09:30 local", at_utc(summer, 7, 30), vec![]),
+            (
+                "07:30Z in winter = 08:30 local",
+                at_utc(winter, 7, 30),
+                vec![],
+            ),
+            (
+                "07:30Z in summer = 09:30 local",
+                at_utc(summer, 7, 30),
+                vec![],
+            ),
             (
                 "06:30Z in winter = 07:30 local",
                 at_utc(winter, 6, 30),
@@ -1087,11 +1143,17 @@ mod tests {
         let now = utc(2030, 1, 1, 0, 0);
         let duration = SlotDuration::covering(request.interval.duration()).expect("duration");
         let alternatives = schedule.alternatives(&[C, A, B], A, duration, monday(), now);
-        let found: Vec<_> = alternatives.iter().map(|a| (a.doctor, a.slot.start())).collect();
+        let found: Vec<_> = alternatives
+            .iter()
+            .map(|a| (a.doctor, a.slot.start()))
+            .collect();
         // The requested doctor is excluded; others are ordered by id with their first free slot.
         assert_eq!(
             found,
-            [(B, at(mon(8, 0))), (C, at((monday() + Duration::days(1), 8, 0)))]
+            [
+                (B, at(mon(8, 0))),
+                (C, at((monday() + Duration::days(1), 8, 0)))
+            ]
         );
     }
 
@@ -1105,22 +1167,49 @@ mod tests {
             ..appt(doctor, Q, iv(start, end))
         };
         let cases = [
-            ("into A's slot", moved(A, mon(10, 0), mon(10, 30)), vec!["doctor_conflict"]),
-            ("into a free slot", moved(A, mon(11, 0), mon(11, 30)), vec![]),
+            (
+                "into A's slot",
+                moved(A, mon(10, 0), mon(10, 30)),
+                vec!["doctor_conflict"],
+            ),
+            (
+                "into a free slot",
+                moved(A, mon(11, 0), mon(11, 30)),
+                vec![],
+            ),
             ("unchanged", moved(B, mon(11, 0), mon(11, 30)), vec![]),
         ];
         for (name, request, expected) in cases {
-            assert_eq!(codes(schedule.check_appointment(&request)), expected, "{name}");
+            assert_eq!(
+                codes(schedule.check_appointment(&request)),
+                expected,
+                "{name}"
+            );
         }
     }
 
     #[test]
-    fn cf_44_to_46_overlap_is_half_open() {
+    fn cf_44_45_46_overlap_is_half_open() {
         let schedule = booked_monday().build();
         let cases = [
-            ("cf_44 starts at existing end", mon(10, 30), mon(11, 0), false),
-            ("cf_44 shifted by five minutes", mon(10, 5), mon(10, 35), true),
-            ("cf_45 ends at existing start", mon(9, 30), mon(10, 0), false),
+            (
+                "cf_44 starts at existing end",
+                mon(10, 30),
+                mon(11, 0),
+                false,
+            ),
+            (
+                "cf_44 shifted by five minutes",
+                mon(10, 5),
+                mon(10, 35),
+                true,
+            ),
+            (
+                "cf_45 ends at existing start",
+                mon(9, 30),
+                mon(10, 0),
+                false,
+            ),
             ("cf_46 containing", mon(9, 30), mon(11, 0), true),
             ("cf_46 contained", mon(10, 10), mon(10, 20), true),
         ];
@@ -1146,7 +1235,7 @@ mod tests {
     }
 
     #[test]
-    fn cf_48_to_50_requested_resources_conflict_with_appointments_and_operations() {
+    fn cf_48_49_50_requested_resources_conflict_with_appointments_and_operations() {
         let schedule = open_monday()
             .appointment(1, A, P, mon(10, 0), mon(10, 30), &[R])
             .operation(5, team(C, None, None), Q, R2, &[V], mon(10, 0), mon(10, 50))
@@ -1162,17 +1251,29 @@ mod tests {
             (
                 "cf_48 room booked by another appointment",
                 with_room(appt(B, PatientId(12), iv(mon(10, 15), mon(10, 45))), R),
-                (ConflictKind::Room, BookingRef::Appointment(AppointmentId(1)), R),
+                (
+                    ConflictKind::Room,
+                    BookingRef::Appointment(AppointmentId(1)),
+                    R,
+                ),
             ),
             (
                 "cf_49 room is an operation's room",
                 with_room(appt(B, PatientId(12), iv(mon(10, 30), mon(11, 0))), R2),
-                (ConflictKind::Room, BookingRef::Operation(OperationId(5)), R2),
+                (
+                    ConflictKind::Room,
+                    BookingRef::Operation(OperationId(5)),
+                    R2,
+                ),
             ),
             (
                 "cf_50 device used by an operation",
                 device(appt(B, PatientId(12), iv(mon(10, 30), mon(11, 0))), V),
-                (ConflictKind::Device, BookingRef::Operation(OperationId(5)), V),
+                (
+                    ConflictKind::Device,
+                    BookingRef::Operation(OperationId(5)),
+                    V,
+                ),
             ),
         ];
         for (name, request, (kind, booking, resource)) in cases {
@@ -1180,7 +1281,11 @@ mod tests {
             let Conflict::Booking(b) = conflicts.first() else {
                 panic!("{name}: expected booking conflict");
             };
-            assert_eq!((b.kind, b.booking, b.resource), (kind, booking, Some(resource)), "{name}");
+            assert_eq!(
+                (b.kind, b.booking, b.resource),
+                (kind, booking, Some(resource)),
+                "{name}"
+            );
             assert_eq!(conflicts.conflicts().len(), 1, "{name}");
         }
     }
@@ -1189,7 +1294,15 @@ mod tests {
     fn cf_51_52_doctor_in_any_operation_role_conflicts_on_create_and_update() {
         let schedule = open_monday()
             .appointment(3, A, Q, mon(8, 0), mon(8, 30), &[])
-            .operation(9, team(B, None, Some(A)), P, R, &[], mon(10, 0), mon(10, 50))
+            .operation(
+                9,
+                team(B, None, Some(A)),
+                P,
+                R,
+                &[],
+                mon(10, 0),
+                mon(10, 50),
+            )
             .build();
         let create = appt(A, PatientId(12), iv(mon(10, 30), mon(11, 0)));
         let update = AppointmentRequest {
@@ -1275,11 +1388,20 @@ mod tests {
         let later = iv(mon(11, 0), mon(11, 30));
         let own = Some(BookingRef::Appointment(AppointmentId(1)));
         assert_eq!(schedule.available_doctors(&[A, B], &overlapping, None), [B]);
-        assert_eq!(schedule.available_patients(&[P, Q], &overlapping, None), [Q]);
+        assert_eq!(
+            schedule.available_patients(&[P, Q], &overlapping, None),
+            [Q]
+        );
         assert_eq!(schedule.available_doctors(&[A, B], &later, None), [A, B]);
         assert_eq!(schedule.available_patients(&[P, Q], &later, None), [P, Q]);
-        assert_eq!(schedule.available_doctors(&[A, B], &overlapping, own), [A, B]);
-        assert_eq!(schedule.available_patients(&[P, Q], &overlapping, own), [P, Q]);
+        assert_eq!(
+            schedule.available_doctors(&[A, B], &overlapping, own),
+            [A, B]
+        );
+        assert_eq!(
+            schedule.available_patients(&[P, Q], &overlapping, own),
+            [P, Q]
+        );
     }
 
     #[test]
@@ -1294,7 +1416,10 @@ mod tests {
             (iv(mon(10, 30), mon(11, 0)), vec![R, R2]),
         ];
         for (interval, expected) in cases {
-            assert_eq!(schedule.available_resources(&[R, R2], &interval, None), expected);
+            assert_eq!(
+                schedule.available_resources(&[R, R2], &interval, None),
+                expected
+            );
         }
     }
 
@@ -1327,8 +1452,24 @@ mod tests {
         let schedule = open_monday()
             .doctor_break(A, monday(), (10, 0), (10, 10))
             .appointment(1, A, Q, mon(10, 0), mon(10, 20), &[])
-            .operation(2, team(A, None, None), PatientId(12), R2, &[], mon(10, 0), mon(10, 20))
-            .operation(3, team(B, None, None), PatientId(13), R, &[], mon(10, 0), mon(10, 20))
+            .operation(
+                2,
+                team(A, None, None),
+                PatientId(12),
+                R2,
+                &[],
+                mon(10, 0),
+                mon(10, 20),
+            )
+            .operation(
+                3,
+                team(B, None, None),
+                PatientId(13),
+                R,
+                &[],
+                mon(10, 0),
+                mon(10, 20),
+            )
             .appointment(4, B, PatientId(14), mon(10, 0), mon(10, 20), &[R])
             .appointment(5, B, P, mon(10, 20), mon(10, 40), &[])
             .build();
@@ -1386,7 +1527,10 @@ mod tests {
             .operation(1, team(A, None, None), P, R, &[V], mon(10, 0), mon(10, 50))
             .build();
         let request = op(team(B, None, None), Q, R, iv(mon(10, 30), mon(11, 20)));
-        assert_eq!(op_reasons(schedule.check_operation(&request)), ["room_conflict"]);
+        assert_eq!(
+            op_reasons(schedule.check_operation(&request)),
+            ["room_conflict"]
+        );
     }
 
     #[test]
@@ -1412,8 +1556,16 @@ mod tests {
             .doctor_hours(A, TUE, (0, 0), (8, 0))
             .build();
         let cases = [
-            ("op_73 11:30 + 50 min past 12:00", iv(mon(11, 30), mon(12, 20)), vec!["hours_conflict"]),
-            ("op_73 11:10–12:00 ends at window end", iv(mon(11, 10), mon(12, 0)), vec![]),
+            (
+                "op_73 11:30 + 50 min past 12:00",
+                iv(mon(11, 30), mon(12, 20)),
+                vec!["hours_conflict"],
+            ),
+            (
+                "op_73 11:10–12:00 ends at window end",
+                iv(mon(11, 10), mon(12, 0)),
+                vec![],
+            ),
             (
                 "op_74 23:30 to 00:20 crosses midnight",
                 iv(mon(23, 30), (tuesday, 0, 20)),
@@ -1422,12 +1574,16 @@ mod tests {
         ];
         for (name, interval, expected) in cases {
             let request = op(team(A, None, None), P, R, interval);
-            assert_eq!(op_reasons(schedule.check_operation(&request)), expected, "{name}");
+            assert_eq!(
+                op_reasons(schedule.check_operation(&request)),
+                expected,
+                "{name}"
+            );
         }
     }
 
     #[test]
-    fn op_75_to_78_team_members_are_checked_and_named() {
+    fn op_75_76_77_78_team_members_are_checked_and_named() {
         let schedule = op_monday()
             .appointment(1, B, Q, mon(10, 30), mon(11, 0), &[]) // assistant busy
             .absence(2, C, monday(), monday()) // anaesthetist absent
@@ -1451,7 +1607,9 @@ mod tests {
         };
         assert_eq!(b.role, Some(PersonRole::Assistant), "who: assistant");
 
-        let with_break = op_monday().practice_break(monday(), (10, 20), (10, 30)).build();
+        let with_break = op_monday()
+            .practice_break(monday(), (10, 20), (10, 30))
+            .build();
         let request = op(team(A, Some(B), None), P, R, iv(mon(10, 0), mon(10, 50)));
         // op_77: a practice-wide break blocks every member.
         assert_eq!(
@@ -1480,7 +1638,10 @@ mod tests {
         let mut moved = op(team(A, None, None), P, R, iv(mon(11, 0), mon(11, 50)));
         moved.id = Some(OperationId(1));
         moved.devices.push(V);
-        assert_eq!(op_reasons(schedule.check_operation(&moved)), ["device_conflict"]);
+        assert_eq!(
+            op_reasons(schedule.check_operation(&moved)),
+            ["device_conflict"]
+        );
         // op_82: a new operation for Q where Q already has appointment 3 (and operation 2).
         let create = op(team(A, None, None), Q, R, iv(mon(11, 0), mon(11, 50)));
         let conflicts = schedule.check_operation(&create).expect_err("patient");
@@ -1502,14 +1663,25 @@ mod tests {
         // Update of operation 2 into Q's appointment: still a patient conflict, self excluded.
         let mut update = op(team(B, None, None), Q, R2, iv(mon(11, 0), mon(11, 50)));
         update.id = Some(OperationId(2));
-        assert_eq!(op_reasons(schedule.check_operation(&update)), ["patient_conflict"]);
+        assert_eq!(
+            op_reasons(schedule.check_operation(&update)),
+            ["patient_conflict"]
+        );
     }
 
     #[test]
     fn operation_conflicts_follow_room_device_team_patient_order() {
         let schedule = op_monday()
             .appointment(1, C, PatientId(20), mon(10, 0), mon(10, 20), &[R, V])
-            .operation(2, team(B, None, None), PatientId(21), R, &[V], mon(10, 30), mon(10, 50))
+            .operation(
+                2,
+                team(B, None, None),
+                PatientId(21),
+                R,
+                &[V],
+                mon(10, 30),
+                mon(10, 50),
+            )
             .appointment(3, A, P, mon(10, 0), mon(10, 10), &[])
             .build();
         let mut request = op(team(A, Some(B), None), P, R, iv(mon(10, 0), mon(10, 50)));
@@ -1542,6 +1714,9 @@ mod tests {
         }
         let schedule = Schedule::new(input);
         let request = appt(A, P, iv(mon(10, 30), mon(11, 0)));
-        assert_eq!(codes(schedule.check_appointment(&request)), ["doctor_conflict"]);
+        assert_eq!(
+            codes(schedule.check_appointment(&request)),
+            ["doctor_conflict"]
+        );
     }
 }

@@ -105,10 +105,6 @@ impl Fixture {
         Self::in_zone(BERLIN)
     }
 
-    pub(crate) fn utc() -> Self {
-        Self::in_zone(chrono_tz::UTC)
-    }
-
     fn tz(&self) -> Tz {
         self.input.time_zone
     }

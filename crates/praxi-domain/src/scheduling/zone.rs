@@ -141,8 +141,9 @@ fn gap_end(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     // Real offsets lie within ±1 day, so the answer lies in this range; wall clock as a function
     // of the instant is increasing here except at a fold, which never sits next to a gap.
     let guess = local.and_utc();
-    let mut lo = (guess - TimeDelta::days(1)).timestamp();
-    let mut hi = (guess + TimeDelta::days(1)).timestamp();
+    let day = TimeDelta::days(1);
+    let mut lo = guess.checked_sub_signed(day).unwrap_or(guess).timestamp();
+    let mut hi = guess.checked_add_signed(day).unwrap_or(guess).timestamp();
     let wall =
         |secs: i64| DateTime::from_timestamp(secs, 0).map(|t| t.with_timezone(&tz).naive_local());
     while hi - lo > 1 {

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(crate) mod appointment_types;
+pub(crate) mod appointments;
 pub(crate) mod auth;
 pub(crate) mod doctor_absences;
 pub(crate) mod doctor_breaks;
@@ -31,6 +32,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(patients::router())
+        .merge(appointments::router())
         .merge(appointment_types::router())
         .merge(operation_types::router())
         .merge(resources::router())

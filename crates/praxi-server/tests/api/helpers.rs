@@ -132,6 +132,11 @@ impl TestApp {
     }
 
     pub(crate) async fn spawn_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        // Server errors are logged to the test output (shown for failing tests).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("error"))
+            .with_test_writer()
+            .try_init();
         let (url, db) = fresh_database().await;
         let store = Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");

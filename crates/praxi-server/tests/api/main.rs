@@ -2,9 +2,11 @@
 //! `PRAXI_TEST_DATABASE_URL` is set). One file per resource.
 
 mod absences;
+mod appointments;
 mod auth;
 mod catalog;
 mod errors;
+mod fixtures;
 mod helpers;
 mod hours;
 mod patients;

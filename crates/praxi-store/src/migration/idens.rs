@@ -7,7 +7,7 @@
 
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum CoreRole {
     #[sea_orm(iden = "core_role")]
     Table,
@@ -16,7 +16,7 @@ pub(crate) enum CoreRole {
     Label,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum CoreUser {
     #[sea_orm(iden = "core_user")]
     Table,
@@ -37,7 +37,7 @@ pub(crate) enum CoreUser {
     TokenVersion,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum AuthGroup {
     #[sea_orm(iden = "auth_group")]
     Table,
@@ -45,7 +45,7 @@ pub(crate) enum AuthGroup {
     Name,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum AuthPermission {
     #[sea_orm(iden = "auth_permission")]
     Table,
@@ -54,7 +54,7 @@ pub(crate) enum AuthPermission {
     Codename,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum CoreUserGroups {
     #[sea_orm(iden = "core_user_groups")]
     Table,
@@ -63,7 +63,7 @@ pub(crate) enum CoreUserGroups {
     GroupId,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum CoreUserUserPermissions {
     #[sea_orm(iden = "core_user_user_permissions")]
     Table,
@@ -72,7 +72,7 @@ pub(crate) enum CoreUserUserPermissions {
     PermissionId,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum CoreAuditlog {
     #[sea_orm(iden = "core_auditlog")]
     Table,
@@ -87,7 +87,7 @@ pub(crate) enum CoreAuditlog {
     RequestId,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum Patients {
     #[sea_orm(iden = "patients")]
     Table,
@@ -102,7 +102,7 @@ pub(crate) enum Patients {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum PatientDocuments {
     #[sea_orm(iden = "patient_documents")]
     Table,
@@ -115,7 +115,7 @@ pub(crate) enum PatientDocuments {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum PatientNotes {
     #[sea_orm(iden = "patient_notes")]
     Table,
@@ -127,7 +127,7 @@ pub(crate) enum PatientNotes {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum AppointmentType {
     #[sea_orm(iden = "appointments_appointmenttype")]
     Table,
@@ -140,7 +140,7 @@ pub(crate) enum AppointmentType {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum PracticeHours {
     #[sea_orm(iden = "appointments_practicehours")]
     Table,
@@ -153,7 +153,7 @@ pub(crate) enum PracticeHours {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum DoctorHours {
     #[sea_orm(iden = "appointments_doctorhours")]
     Table,
@@ -167,7 +167,7 @@ pub(crate) enum DoctorHours {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum DoctorAbsence {
     #[sea_orm(iden = "appointments_doctorabsence")]
     Table,
@@ -184,7 +184,7 @@ pub(crate) enum DoctorAbsence {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum DoctorBreak {
     #[sea_orm(iden = "appointments_doctorbreak")]
     Table,
@@ -199,7 +199,7 @@ pub(crate) enum DoctorBreak {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum Resource {
     #[sea_orm(iden = "appointments_resource")]
     Table,
@@ -212,7 +212,7 @@ pub(crate) enum Resource {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum OperationType {
     #[sea_orm(iden = "appointments_operationtype")]
     Table,
@@ -227,7 +227,7 @@ pub(crate) enum OperationType {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum Appointment {
     #[sea_orm(iden = "appointments_appointment")]
     Table,
@@ -244,7 +244,7 @@ pub(crate) enum Appointment {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum AppointmentResource {
     #[sea_orm(iden = "appointments_appointmentresource")]
     Table,
@@ -253,7 +253,7 @@ pub(crate) enum AppointmentResource {
     ResourceId,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum Operation {
     #[sea_orm(iden = "appointments_operation")]
     Table,
@@ -276,7 +276,7 @@ pub(crate) enum Operation {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum OperationDevice {
     #[sea_orm(iden = "appointments_operationdevice")]
     Table,
@@ -286,7 +286,7 @@ pub(crate) enum OperationDevice {
     ResourceType,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum PatientFlow {
     #[sea_orm(iden = "appointments_patientflow")]
     Table,
@@ -300,7 +300,7 @@ pub(crate) enum PatientFlow {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum PatientFlowEvent {
     #[sea_orm(iden = "appointments_patientflowevent")]
     Table,
@@ -312,7 +312,7 @@ pub(crate) enum PatientFlowEvent {
     UserId,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum OperationStatusEvent {
     #[sea_orm(iden = "appointments_operationstatusevent")]
     Table,
@@ -324,7 +324,7 @@ pub(crate) enum OperationStatusEvent {
     UserId,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum OutstandingToken {
     #[sea_orm(iden = "token_blacklist_outstandingtoken")]
     Table,
@@ -336,7 +336,7 @@ pub(crate) enum OutstandingToken {
     ExpiresAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum BlacklistedToken {
     #[sea_orm(iden = "token_blacklist_blacklistedtoken")]
     Table,
@@ -345,7 +345,7 @@ pub(crate) enum BlacklistedToken {
     BlacklistedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum PraxiSession {
     #[sea_orm(iden = "praxi_session")]
     Table,

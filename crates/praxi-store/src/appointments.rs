@@ -1,0 +1,568 @@
+//! Appointments: reads shaped for the API, and bookings that are race-free on both backends
+//! (lock → load → check with the engine → write, in one transaction).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use praxi_domain::scheduling::{
+    AppointmentId, AppointmentRequest, Interval, PatientId, RequestedResource, ResourceId,
+    ResourceKind, Schedule, UserId,
+};
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, FromQueryResult, Order};
+
+use crate::audit::{AuditEntry, write_audit};
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::locks::{LockKey, lock};
+use crate::migration::idens::{
+    Appointment, AppointmentResource, AppointmentType, CoreUser, Patients, Resource,
+};
+use crate::schedule::{ScheduleScope, load_schedule};
+
+/// A resource as embedded in bookings (the API's Resource shape).
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct ResourceInfo {
+    pub id: i64,
+    pub name: String,
+    #[sea_orm(from_alias = "type")]
+    pub kind: String,
+    pub color: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ResourceInfo {
+    pub fn resource_kind(&self) -> ResourceKind {
+        if self.kind == "room" {
+            ResourceKind::Room
+        } else {
+            ResourceKind::Device
+        }
+    }
+}
+
+/// The appointment type as embedded (`TypeMini`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeInfo {
+    pub id: i64,
+    pub name: String,
+    pub color: Option<String>,
+}
+
+/// An appointment with everything its read shape needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppointmentRecord {
+    pub id: i32,
+    pub patient_id: i32,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+    pub patient_birth_date: Option<NaiveDate>,
+    pub appointment_type: Option<TypeInfo>,
+    pub doctor_id: i64,
+    pub doctor_username: String,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub doctor_color: String,
+    pub resources: Vec<ResourceInfo>,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub status: String,
+    pub is_no_show: bool,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct AppointmentRow {
+    id: i32,
+    patient_id: i32,
+    patient_first_name: Option<String>,
+    patient_last_name: Option<String>,
+    patient_birth_date: Option<NaiveDate>,
+    type_id: Option<i64>,
+    type_name: Option<String>,
+    type_color: Option<String>,
+    doctor_id: i64,
+    doctor_username: String,
+    doctor_first_name: String,
+    doctor_last_name: String,
+    doctor_color: String,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    status: String,
+    is_no_show: bool,
+    notes: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct LinkedResourceRow {
+    appointment_id: i32,
+    id: i64,
+    name: String,
+    #[sea_orm(from_alias = "type")]
+    kind: String,
+    color: String,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Which appointments to read.
+#[derive(Debug, Clone, Default)]
+pub struct AppointmentFilter {
+    /// Overlapping this interval.
+    pub period: Option<Interval>,
+    pub doctor_id: Option<i64>,
+    pub patient_id: Option<i32>,
+    pub type_id: Option<i64>,
+    pub id: Option<i32>,
+}
+
+impl AppointmentFilter {
+    fn apply(&self, select: &mut SelectStatement) {
+        if let Some(period) = &self.period {
+            select.and_where(Expr::col((Appointment::Table, Appointment::StartTime)).lt(period.end()));
+            select.and_where(Expr::col((Appointment::Table, Appointment::EndTime)).gt(period.start()));
+        }
+        if let Some(doctor) = self.doctor_id {
+            select.and_where(Expr::col((Appointment::Table, Appointment::DoctorId)).eq(doctor));
+        }
+        if let Some(patient) = self.patient_id {
+            select.and_where(Expr::col((Appointment::Table, Appointment::PatientId)).eq(patient));
+        }
+        if let Some(type_id) = self.type_id {
+            select.and_where(Expr::col((Appointment::Table, Appointment::TypeId)).eq(type_id));
+        }
+        if let Some(id) = self.id {
+            select.and_where(Expr::col((Appointment::Table, Appointment::Id)).eq(id));
+        }
+    }
+}
+
+fn appointment_select() -> SelectStatement {
+    let a = Appointment::Table;
+    Query::select()
+        .columns([
+            (a, Appointment::Id),
+            (a, Appointment::PatientId),
+            (a, Appointment::TypeId),
+            (a, Appointment::DoctorId),
+            (a, Appointment::StartTime),
+            (a, Appointment::EndTime),
+            (a, Appointment::Status),
+            (a, Appointment::IsNoShow),
+            (a, Appointment::Notes),
+            (a, Appointment::CreatedAt),
+            (a, Appointment::UpdatedAt),
+        ])
+        .expr_as(Expr::col((Patients::Table, Patients::FirstName)), Alias::new("patient_first_name"))
+        .expr_as(Expr::col((Patients::Table, Patients::LastName)), Alias::new("patient_last_name"))
+        .expr_as(Expr::col((Patients::Table, Patients::BirthDate)), Alias::new("patient_birth_date"))
+        .expr_as(Expr::col((AppointmentType::Table, AppointmentType::Name)), Alias::new("type_name"))
+        .expr_as(Expr::col((AppointmentType::Table, AppointmentType::Color)), Alias::new("type_color"))
+        .expr_as(Expr::col((CoreUser::Table, CoreUser::Username)), Alias::new("doctor_username"))
+        .expr_as(Expr::col((CoreUser::Table, CoreUser::FirstName)), Alias::new("doctor_first_name"))
+        .expr_as(Expr::col((CoreUser::Table, CoreUser::LastName)), Alias::new("doctor_last_name"))
+        .expr_as(Expr::col((CoreUser::Table, CoreUser::CalendarColor)), Alias::new("doctor_color"))
+        .from(a)
+        .left_join(
+            Patients::Table,
+            Expr::col((Patients::Table, Patients::Id)).equals((a, Appointment::PatientId)),
+        )
+        .left_join(
+            AppointmentType::Table,
+            Expr::col((AppointmentType::Table, AppointmentType::Id)).equals((a, Appointment::TypeId)),
+        )
+        .inner_join(
+            CoreUser::Table,
+            Expr::col((CoreUser::Table, CoreUser::Id)).equals((a, Appointment::DoctorId)),
+        )
+        .order_by((a, Appointment::StartTime), Order::Asc)
+        .order_by((a, Appointment::Id), Order::Asc)
+        .to_owned()
+}
+
+fn linked_resources_select() -> SelectStatement {
+    Query::select()
+        .column((AppointmentResource::Table, AppointmentResource::AppointmentId))
+        .columns([
+            (Resource::Table, Resource::Id),
+            (Resource::Table, Resource::Name),
+            (Resource::Table, Resource::Type),
+            (Resource::Table, Resource::Color),
+            (Resource::Table, Resource::Active),
+            (Resource::Table, Resource::CreatedAt),
+            (Resource::Table, Resource::UpdatedAt),
+        ])
+        .from(AppointmentResource::Table)
+        .inner_join(
+            Resource::Table,
+            Expr::col((Resource::Table, Resource::Id))
+                .equals((AppointmentResource::Table, AppointmentResource::ResourceId)),
+        )
+        .inner_join(
+            Appointment::Table,
+            Expr::col((Appointment::Table, Appointment::Id))
+                .equals((AppointmentResource::Table, AppointmentResource::AppointmentId)),
+        )
+        .order_by((Resource::Table, Resource::Id), Order::Asc)
+        .to_owned()
+}
+
+/// Reads appointments matching `filter` in `start_time, id` order, with their resources
+/// (two statements, whatever the number of rows).
+pub(crate) async fn read_appointments<C: ConnectionTrait>(
+    conn: &C,
+    filter: &AppointmentFilter,
+) -> Result<Vec<AppointmentRecord>, StoreError> {
+    let mut select = appointment_select();
+    filter.apply(&mut select);
+    let rows: Vec<AppointmentRow> = conn
+        .query_all(&select)
+        .await?
+        .iter()
+        .map(|row| AppointmentRow::from_query_result(row, ""))
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut links = linked_resources_select();
+    filter.apply(&mut links);
+    let mut resources: HashMap<i32, Vec<ResourceInfo>> = HashMap::new();
+    for row in conn.query_all(&links).await? {
+        let link = LinkedResourceRow::from_query_result(&row, "")?;
+        resources.entry(link.appointment_id).or_default().push(ResourceInfo {
+            id: link.id,
+            name: link.name,
+            kind: link.kind,
+            color: link.color,
+            active: link.active,
+            created_at: link.created_at,
+            updated_at: link.updated_at,
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| AppointmentRecord {
+            resources: resources.remove(&row.id).unwrap_or_default(),
+            id: row.id,
+            patient_id: row.patient_id,
+            patient_first_name: row.patient_first_name.unwrap_or_default(),
+            patient_last_name: row.patient_last_name.unwrap_or_default(),
+            patient_birth_date: row.patient_birth_date,
+            appointment_type: match (row.type_id, row.type_name) {
+                (Some(id), Some(name)) => Some(TypeInfo {
+                    id,
+                    name,
+                    color: row.type_color,
+                }),
+                _ => None,
+            },
+            doctor_id: row.doctor_id,
+            doctor_username: row.doctor_username,
+            doctor_first_name: row.doctor_first_name,
+            doctor_last_name: row.doctor_last_name,
+            doctor_color: row.doctor_color,
+            start_time: row.start_time,
+            end_time: row.end_time,
+            status: row.status,
+            is_no_show: row.is_no_show,
+            notes: row.notes,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+        .collect())
+}
+
+/// The state an appointment should have after a create or update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppointmentDraft {
+    pub patient_id: i32,
+    pub doctor_id: i64,
+    pub type_id: Option<i64>,
+    /// Effective resource set, with kinds.
+    pub resources: Vec<(i64, ResourceKind)>,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub status: String,
+    pub notes: Option<String>,
+}
+
+/// Whether the engine must check the draft (an update that moves nothing skips it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleCheck {
+    Check,
+    Skip,
+}
+
+/// The local days a booking touches, as one interval (for loading rules and bookings).
+fn check_period(tz: Tz, interval: &Interval) -> Interval {
+    let day_start = |t: DateTime<Utc>| {
+        let date = t.with_timezone(&tz).date_naive();
+        praxi_domain::scheduling::local_day(tz, date).map(|day| (day.start(), day.end()))
+    };
+    let start = day_start(interval.start()).map_or(interval.start(), |(s, _)| s);
+    let end = day_start(interval.end()).map_or(interval.end(), |(_, e)| e);
+    Interval::new(start, end).unwrap_or(*interval)
+}
+
+impl Store {
+    /// Appointments matching the filter, in `start_time, id` order.
+    pub async fn appointments(&self, filter: &AppointmentFilter) -> Result<Vec<AppointmentRecord>, StoreError> {
+        read_appointments(self.conn(), filter).await
+    }
+
+    pub async fn appointment(&self, id: i32) -> Result<Option<AppointmentRecord>, StoreError> {
+        let filter = AppointmentFilter {
+            id: Some(id),
+            ..Default::default()
+        };
+        Ok(read_appointments(self.conn(), &filter).await?.into_iter().next())
+    }
+
+    /// Creates (`id: None`) or updates an appointment. Inside one transaction: lock the doctor,
+    /// patient and resources, load their schedule, let the engine check the draft (unless
+    /// `check` is `Skip`), write the row, its resources and the audit row.
+    pub async fn save_appointment(
+        &self,
+        id: Option<i32>,
+        draft: AppointmentDraft,
+        tz: Tz,
+        check: ScheduleCheck,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(i32) -> AuditEntry,
+    ) -> Result<AppointmentRecord, StoreError> {
+        let interval = Interval::new(draft.start_time, draft.end_time)
+            .map_err(|_| StoreError::field("end_time", "Endzeit muss nach der Startzeit liegen."))?;
+        let tx = self.write().await?;
+        let mut keys = vec![LockKey::Person(draft.doctor_id), LockKey::Patient(draft.patient_id)];
+        keys.extend(draft.resources.iter().map(|(id, _)| LockKey::Resource(*id)));
+        lock(&*tx, &keys).await?;
+
+        if check == ScheduleCheck::Check && draft.status != "cancelled" {
+            let scope = ScheduleScope {
+                people: Some(vec![draft.doctor_id]),
+                patients: vec![draft.patient_id],
+                resources: draft.resources.iter().map(|(id, _)| *id).collect(),
+            };
+            let input = load_schedule(&*tx, tz, check_period(tz, &interval), &scope).await?;
+            let schedule = Schedule::new(input);
+            let request = AppointmentRequest {
+                id: id.map(AppointmentId),
+                doctor: UserId(draft.doctor_id),
+                patient: PatientId(draft.patient_id),
+                interval,
+                resources: draft
+                    .resources
+                    .iter()
+                    .map(|(id, kind)| RequestedResource {
+                        id: ResourceId(*id),
+                        kind: *kind,
+                    })
+                    .collect(),
+            };
+            if let Err(conflicts) = schedule.check_appointment(&request) {
+                return Err(StoreError::Scheduling(Box::new(conflicts)));
+            }
+        }
+
+        let appointment_id = match id {
+            None => {
+                let insert = Query::insert()
+                    .into_table(Appointment::Table)
+                    .columns([
+                        Appointment::PatientId,
+                        Appointment::TypeId,
+                        Appointment::DoctorId,
+                        Appointment::StartTime,
+                        Appointment::EndTime,
+                        Appointment::Status,
+                        Appointment::IsNoShow,
+                        Appointment::Notes,
+                        Appointment::CreatedAt,
+                        Appointment::UpdatedAt,
+                    ])
+                    .values_panic([
+                        draft.patient_id.into(),
+                        draft.type_id.into(),
+                        draft.doctor_id.into(),
+                        draft.start_time.into(),
+                        draft.end_time.into(),
+                        draft.status.clone().into(),
+                        false.into(),
+                        draft.notes.clone().into(),
+                        now.into(),
+                        now.into(),
+                    ])
+                    .returning_col(Appointment::Id)
+                    .to_owned();
+                let row = tx
+                    .query_one(&insert)
+                    .await
+                    .map_err(map_booking_db_error)?
+                    .ok_or(StoreError::NotFound("Appointment"))?;
+                row.try_get::<i32>("", "id")?
+            }
+            Some(id) => {
+                let update = Query::update()
+                    .table(Appointment::Table)
+                    .values([
+                        (Appointment::PatientId, draft.patient_id.into()),
+                        (Appointment::TypeId, draft.type_id.into()),
+                        (Appointment::DoctorId, draft.doctor_id.into()),
+                        (Appointment::StartTime, draft.start_time.into()),
+                        (Appointment::EndTime, draft.end_time.into()),
+                        (Appointment::Status, draft.status.clone().into()),
+                        (Appointment::Notes, draft.notes.clone().into()),
+                        (Appointment::UpdatedAt, now.into()),
+                    ])
+                    .and_where(Expr::col(Appointment::Id).eq(id))
+                    .to_owned();
+                let result = tx.execute(&update).await.map_err(map_booking_db_error)?;
+                if result.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("Appointment"));
+                }
+                let clear = Query::delete()
+                    .from_table(AppointmentResource::Table)
+                    .and_where(Expr::col(AppointmentResource::AppointmentId).eq(id))
+                    .to_owned();
+                tx.execute(&clear).await?;
+                id
+            }
+        };
+        if !draft.resources.is_empty() {
+            let mut insert = Query::insert()
+                .into_table(AppointmentResource::Table)
+                .columns([AppointmentResource::AppointmentId, AppointmentResource::ResourceId])
+                .to_owned();
+            for (resource, _) in &draft.resources {
+                insert.values_panic([appointment_id.into(), (*resource).into()]);
+            }
+            tx.execute(&insert).await?;
+        }
+        write_audit(&*tx, &audit(appointment_id)).await?;
+        let filter = AppointmentFilter {
+            id: Some(appointment_id),
+            ..Default::default()
+        };
+        let record = read_appointments(&*tx, &filter)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound("Appointment"))?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Deletes an appointment (its resource links and patient flows go with it) and audits.
+    pub async fn delete_appointment(&self, id: i32, audit: &AuditEntry) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        let delete = Query::delete()
+            .from_table(Appointment::Table)
+            .and_where(Expr::col(Appointment::Id).eq(id))
+            .to_owned();
+        if tx.execute(&delete).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound("Appointment"));
+        }
+        write_audit(&*tx, audit).await?;
+        tx.commit().await
+    }
+
+    /// Sets the no-show flag; returns `false` when it was already set (nothing written).
+    pub async fn mark_no_show(&self, id: i32, now: DateTime<Utc>, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let tx = self.write().await?;
+        let update = Query::update()
+            .table(Appointment::Table)
+            .value(Appointment::IsNoShow, true)
+            .value(Appointment::UpdatedAt, now)
+            .and_where(Expr::col(Appointment::Id).eq(id))
+            .and_where(Expr::col(Appointment::IsNoShow).eq(false))
+            .cond_where(Cond::any().add(Expr::col(Appointment::Status).is_in(["scheduled", "confirmed"])))
+            .to_owned();
+        let changed = tx.execute(&update).await?.rows_affected() > 0;
+        if changed {
+            write_audit(&*tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Resource rows for ids (any state), for validating requested resources.
+    pub async fn resources_by_ids(&self, ids: &[i64]) -> Result<Vec<ResourceInfo>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let select = Query::select()
+            .columns([
+                Resource::Id,
+                Resource::Name,
+                Resource::Type,
+                Resource::Color,
+                Resource::Active,
+                Resource::CreatedAt,
+                Resource::UpdatedAt,
+            ])
+            .from(Resource::Table)
+            .and_where(Expr::col(Resource::Id).is_in(ids.iter().copied()))
+            .order_by(Resource::Id, Order::Asc)
+            .to_owned();
+        self.conn()
+            .query_all(&select)
+            .await?
+            .iter()
+            .map(|row| ResourceInfo::from_query_result(row, "").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// An appointment type (any state).
+    pub async fn appointment_type_info(&self, id: i64) -> Result<Option<(TypeInfo, Option<i32>, bool)>, StoreError> {
+        let select = Query::select()
+            .columns([
+                AppointmentType::Id,
+                AppointmentType::Name,
+                AppointmentType::Color,
+                AppointmentType::DurationMinutes,
+                AppointmentType::Active,
+            ])
+            .from(AppointmentType::Table)
+            .and_where(Expr::col(AppointmentType::Id).eq(id))
+            .to_owned();
+        let Some(row) = self.conn().query_one(&select).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            TypeInfo {
+                id: row.try_get("", "id")?,
+                name: row.try_get("", "name")?,
+                color: row.try_get("", "color")?,
+            },
+            row.try_get("", "duration_minutes")?,
+            row.try_get("", "active")?,
+        )))
+    }
+
+    /// Loads the engine input for a period and scope (read-only, outside any transaction).
+    pub async fn schedule(&self, tz: Tz, period: Interval, scope: &ScheduleScope) -> Result<Schedule, StoreError> {
+        Ok(Schedule::new(load_schedule(self.conn(), tz, period, scope).await?))
+    }
+}
+
+/// PostgreSQL's exclusion constraints are the second safety net behind the engine: a violation
+/// there is still a conflict for the client, never a 500.
+fn map_booking_db_error(error: sea_orm::DbErr) -> StoreError {
+    let text = error.to_string();
+    if text.contains("23P01") || text.contains("conflicting key value violates exclusion constraint") {
+        let field = if text.contains("patient") { "patient_id" } else { "doctor" };
+        return StoreError::field(field, "Scheduling conflict: the time range is already booked.");
+    }
+    if text.contains("FOREIGN KEY constraint failed") || text.contains("violates foreign key constraint") {
+        return StoreError::field("non_field_errors", "A referenced patient, doctor, type or resource does not exist.");
+    }
+    StoreError::from(error)
+}

@@ -1,0 +1,464 @@
+//! Loads what the scheduling engine needs for a period, with a fixed number of set-based
+//! queries (never one per slot or per booking): practice hours, the doctors' hours, absences,
+//! breaks, and the busy intervals of the appointments and operations that touch the people,
+//! patients and resources in scope.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use praxi_domain::scheduling::{
+    Absence, AbsenceId, AppointmentId, BookingRef, BookingState, Break, BreakId, BusyInterval,
+    DoctorHours, Interval, Occupant, OperationId, PatientId, PersonRole, ResourceId,
+    ScheduleInput, UserId, WeeklyWindow, weekday_from_index,
+};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+use crate::error::StoreError;
+use crate::migration::idens::{
+    Appointment, AppointmentResource, DoctorAbsence, DoctorBreak, DoctorHours as DoctorHoursT,
+    Operation, OperationDevice, PracticeHours,
+};
+
+/// Whose rules and bookings to load.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleScope {
+    /// Doctors (every role a person plays); `None` = all people.
+    pub people: Option<Vec<i64>>,
+    pub patients: Vec<i32>,
+    pub resources: Vec<i64>,
+}
+
+impl ScheduleScope {
+    pub fn people(people: Vec<i64>) -> Self {
+        ScheduleScope {
+            people: Some(people),
+            ..Default::default()
+        }
+    }
+
+    pub fn everyone() -> Self {
+        ScheduleScope::default()
+    }
+}
+
+#[derive(FromQueryResult)]
+struct WindowRow {
+    weekday: i32,
+    start_time: NaiveTime,
+    end_time: NaiveTime,
+}
+
+#[derive(FromQueryResult)]
+struct DoctorWindowRow {
+    doctor_id: i64,
+    weekday: i32,
+    start_time: NaiveTime,
+    end_time: NaiveTime,
+}
+
+#[derive(FromQueryResult)]
+struct AbsenceRow {
+    id: i64,
+    doctor_id: i64,
+    start_date: NaiveDate,
+    end_date: NaiveDate,
+}
+
+#[derive(FromQueryResult)]
+struct BreakRow {
+    id: i64,
+    doctor_id: Option<i64>,
+    date: NaiveDate,
+    start_time: NaiveTime,
+    end_time: NaiveTime,
+}
+
+#[derive(FromQueryResult)]
+struct AppointmentRow {
+    id: i32,
+    doctor_id: i64,
+    patient_id: i32,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct OperationRow {
+    id: i64,
+    patient_id: i32,
+    primary_surgeon_id: i64,
+    assistant_id: Option<i64>,
+    anesthesist_id: Option<i64>,
+    op_room_id: i64,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct AppointmentLinkRow {
+    booking_id: i32,
+    resource_id: i64,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct LinkRow {
+    booking_id: i64,
+    resource_id: i64,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+}
+
+async fn rows<T: FromQueryResult, C: ConnectionTrait>(
+    conn: &C,
+    select: &SelectStatement,
+) -> Result<Vec<T>, StoreError> {
+    conn.query_all(select)
+        .await?
+        .iter()
+        .map(|row| T::from_query_result(row, "").map_err(StoreError::from))
+        .collect()
+}
+
+/// `start < period.end AND end > period.start` on the given table.
+fn overlap_cond<T: sea_orm::sea_query::Iden + Clone + 'static>(
+    table: T,
+    start: T,
+    end: T,
+    period: &Interval,
+) -> Cond {
+    Cond::all()
+        .add(Expr::col((table.clone(), start)).lt(period.end()))
+        .add(Expr::col((table, end)).gt(period.start()))
+}
+
+/// Loads the engine input for `period` (instants) in zone `tz`. Hours, absences and breaks are
+/// loaded for the local dates the period touches; bookings overlapping it, except cancelled.
+pub async fn load_schedule<C: ConnectionTrait>(
+    conn: &C,
+    tz: Tz,
+    period: Interval,
+    scope: &ScheduleScope,
+) -> Result<ScheduleInput, StoreError> {
+    let mut input = ScheduleInput::new(tz);
+    let first_date = period.start().with_timezone(&tz).date_naive();
+    let last_date = period.end().with_timezone(&tz).date_naive();
+
+    let practice = Query::select()
+        .columns([PracticeHours::Weekday, PracticeHours::StartTime, PracticeHours::EndTime])
+        .from(PracticeHours::Table)
+        .and_where(Expr::col(PracticeHours::Active).eq(true))
+        .to_owned();
+    for row in rows::<WindowRow, _>(conn, &practice).await? {
+        if let Some(weekday) = weekday_from_index(row.weekday) {
+            input.practice_hours.push(WeeklyWindow {
+                weekday,
+                start: row.start_time,
+                end: row.end_time,
+                active: true,
+            });
+        }
+    }
+
+    let mut doctor_hours = Query::select()
+        .columns([
+            DoctorHoursT::DoctorId,
+            DoctorHoursT::Weekday,
+            DoctorHoursT::StartTime,
+            DoctorHoursT::EndTime,
+        ])
+        .from(DoctorHoursT::Table)
+        .and_where(Expr::col(DoctorHoursT::Active).eq(true))
+        .to_owned();
+    if let Some(people) = &scope.people {
+        doctor_hours.and_where(Expr::col(DoctorHoursT::DoctorId).is_in(people.iter().copied()));
+    }
+    for row in rows::<DoctorWindowRow, _>(conn, &doctor_hours).await? {
+        if let Some(weekday) = weekday_from_index(row.weekday) {
+            input.doctor_hours.push(DoctorHours {
+                doctor: UserId(row.doctor_id),
+                window: WeeklyWindow {
+                    weekday,
+                    start: row.start_time,
+                    end: row.end_time,
+                    active: true,
+                },
+            });
+        }
+    }
+
+    let mut absences = Query::select()
+        .columns([
+            DoctorAbsence::Id,
+            DoctorAbsence::DoctorId,
+            DoctorAbsence::StartDate,
+            DoctorAbsence::EndDate,
+        ])
+        .from(DoctorAbsence::Table)
+        .and_where(Expr::col(DoctorAbsence::Active).eq(true))
+        .and_where(Expr::col(DoctorAbsence::StartDate).lte(last_date))
+        .and_where(Expr::col(DoctorAbsence::EndDate).gte(first_date))
+        .to_owned();
+    if let Some(people) = &scope.people {
+        absences.and_where(Expr::col(DoctorAbsence::DoctorId).is_in(people.iter().copied()));
+    }
+    for row in rows::<AbsenceRow, _>(conn, &absences).await? {
+        input.absences.push(Absence {
+            id: AbsenceId(row.id),
+            doctor: UserId(row.doctor_id),
+            start_date: row.start_date,
+            end_date: row.end_date,
+            active: true,
+        });
+    }
+
+    let mut breaks = Query::select()
+        .columns([
+            DoctorBreak::Id,
+            DoctorBreak::DoctorId,
+            DoctorBreak::Date,
+            DoctorBreak::StartTime,
+            DoctorBreak::EndTime,
+        ])
+        .from(DoctorBreak::Table)
+        .and_where(Expr::col(DoctorBreak::Active).eq(true))
+        .and_where(Expr::col(DoctorBreak::Date).gte(first_date))
+        .and_where(Expr::col(DoctorBreak::Date).lte(last_date))
+        .to_owned();
+    if let Some(people) = &scope.people {
+        breaks.cond_where(
+            Cond::any()
+                .add(Expr::col(DoctorBreak::DoctorId).is_null())
+                .add(Expr::col(DoctorBreak::DoctorId).is_in(people.iter().copied())),
+        );
+    }
+    for row in rows::<BreakRow, _>(conn, &breaks).await? {
+        input.breaks.push(Break {
+            id: BreakId(row.id),
+            doctor: row.doctor_id.map(UserId),
+            date: row.date,
+            start: row.start_time,
+            end: row.end_time,
+            active: true,
+        });
+    }
+
+    load_appointments(conn, &period, scope, &mut input.busy).await?;
+    load_operations(conn, &period, scope, &mut input.busy).await?;
+    Ok(input)
+}
+
+fn busy(interval: Interval, booking: BookingRef, occupant: Occupant) -> BusyInterval {
+    BusyInterval {
+        interval,
+        booking,
+        occupant,
+        state: BookingState::Active,
+    }
+}
+
+async fn load_appointments<C: ConnectionTrait>(
+    conn: &C,
+    period: &Interval,
+    scope: &ScheduleScope,
+    out: &mut Vec<BusyInterval>,
+) -> Result<(), StoreError> {
+    let mut select = Query::select()
+        .columns([
+            (Appointment::Table, Appointment::Id),
+            (Appointment::Table, Appointment::DoctorId),
+            (Appointment::Table, Appointment::PatientId),
+            (Appointment::Table, Appointment::StartTime),
+            (Appointment::Table, Appointment::EndTime),
+        ])
+        .from(Appointment::Table)
+        .and_where(Expr::col((Appointment::Table, Appointment::Status)).ne("cancelled"))
+        .cond_where(overlap_cond(
+            Appointment::Table,
+            Appointment::StartTime,
+            Appointment::EndTime,
+            period,
+        ))
+        .to_owned();
+    if let Some(people) = &scope.people {
+        let mut any = Cond::any().add(
+            Expr::col((Appointment::Table, Appointment::DoctorId)).is_in(people.iter().copied()),
+        );
+        if !scope.patients.is_empty() {
+            any = any.add(
+                Expr::col((Appointment::Table, Appointment::PatientId))
+                    .is_in(scope.patients.iter().copied()),
+            );
+        }
+        select.cond_where(any);
+    }
+    for row in rows::<AppointmentRow, _>(conn, &select).await? {
+        let Ok(interval) = Interval::new(row.start_time, row.end_time) else {
+            continue;
+        };
+        let booking = BookingRef::Appointment(AppointmentId(row.id));
+        out.push(busy(
+            interval,
+            booking,
+            Occupant::Person {
+                user: UserId(row.doctor_id),
+                role: PersonRole::AppointmentDoctor,
+            },
+        ));
+        out.push(busy(interval, booking, Occupant::Patient(PatientId(row.patient_id))));
+    }
+    if scope.resources.is_empty() {
+        return Ok(());
+    }
+    let links = Query::select()
+        .expr_as(
+            Expr::col((AppointmentResource::Table, AppointmentResource::AppointmentId)),
+            sea_orm::sea_query::Alias::new("booking_id"),
+        )
+        .column((AppointmentResource::Table, AppointmentResource::ResourceId))
+        .column((Appointment::Table, Appointment::StartTime))
+        .column((Appointment::Table, Appointment::EndTime))
+        .from(AppointmentResource::Table)
+        .inner_join(
+            Appointment::Table,
+            Expr::col((Appointment::Table, Appointment::Id))
+                .equals((AppointmentResource::Table, AppointmentResource::AppointmentId)),
+        )
+        .and_where(
+            Expr::col((AppointmentResource::Table, AppointmentResource::ResourceId))
+                .is_in(scope.resources.iter().copied()),
+        )
+        .and_where(Expr::col((Appointment::Table, Appointment::Status)).ne("cancelled"))
+        .cond_where(overlap_cond(
+            Appointment::Table,
+            Appointment::StartTime,
+            Appointment::EndTime,
+            period,
+        ))
+        .to_owned();
+    for row in rows::<AppointmentLinkRow, _>(conn, &links).await? {
+        let Ok(interval) = Interval::new(row.start_time, row.end_time) else {
+            continue;
+        };
+        out.push(busy(
+            interval,
+            BookingRef::Appointment(AppointmentId(row.booking_id)),
+            Occupant::Resource(ResourceId(row.resource_id)),
+        ));
+    }
+    Ok(())
+}
+
+async fn load_operations<C: ConnectionTrait>(
+    conn: &C,
+    period: &Interval,
+    scope: &ScheduleScope,
+    out: &mut Vec<BusyInterval>,
+) -> Result<(), StoreError> {
+    let mut select = Query::select()
+        .columns([
+            (Operation::Table, Operation::Id),
+            (Operation::Table, Operation::PatientId),
+            (Operation::Table, Operation::PrimarySurgeonId),
+            (Operation::Table, Operation::AssistantId),
+            (Operation::Table, Operation::AnesthesistId),
+            (Operation::Table, Operation::OpRoomId),
+            (Operation::Table, Operation::StartTime),
+            (Operation::Table, Operation::EndTime),
+        ])
+        .from(Operation::Table)
+        .and_where(Expr::col((Operation::Table, Operation::Status)).ne("cancelled"))
+        .cond_where(overlap_cond(
+            Operation::Table,
+            Operation::StartTime,
+            Operation::EndTime,
+            period,
+        ))
+        .to_owned();
+    if let Some(people) = &scope.people {
+        let ids = || people.iter().copied();
+        let mut any = Cond::any()
+            .add(Expr::col((Operation::Table, Operation::PrimarySurgeonId)).is_in(ids()))
+            .add(Expr::col((Operation::Table, Operation::AssistantId)).is_in(ids()))
+            .add(Expr::col((Operation::Table, Operation::AnesthesistId)).is_in(ids()));
+        if !scope.patients.is_empty() {
+            any = any.add(
+                Expr::col((Operation::Table, Operation::PatientId))
+                    .is_in(scope.patients.iter().copied()),
+            );
+        }
+        if !scope.resources.is_empty() {
+            any = any.add(
+                Expr::col((Operation::Table, Operation::OpRoomId))
+                    .is_in(scope.resources.iter().copied()),
+            );
+        }
+        select.cond_where(any);
+    }
+    for row in rows::<OperationRow, _>(conn, &select).await? {
+        let Ok(interval) = Interval::new(row.start_time, row.end_time) else {
+            continue;
+        };
+        let booking = BookingRef::Operation(OperationId(row.id));
+        let team = [
+            (PersonRole::PrimarySurgeon, Some(row.primary_surgeon_id)),
+            (PersonRole::Assistant, row.assistant_id),
+            (PersonRole::Anesthesist, row.anesthesist_id),
+        ];
+        for (role, user) in team {
+            if let Some(user) = user {
+                out.push(busy(
+                    interval,
+                    booking,
+                    Occupant::Person {
+                        user: UserId(user),
+                        role,
+                    },
+                ));
+            }
+        }
+        out.push(busy(interval, booking, Occupant::Patient(PatientId(row.patient_id))));
+        out.push(busy(interval, booking, Occupant::Resource(ResourceId(row.op_room_id))));
+    }
+    if scope.resources.is_empty() {
+        return Ok(());
+    }
+    let links = Query::select()
+        .expr_as(
+            Expr::col((OperationDevice::Table, OperationDevice::OperationId)),
+            sea_orm::sea_query::Alias::new("booking_id"),
+        )
+        .column((OperationDevice::Table, OperationDevice::ResourceId))
+        .column((Operation::Table, Operation::StartTime))
+        .column((Operation::Table, Operation::EndTime))
+        .from(OperationDevice::Table)
+        .inner_join(
+            Operation::Table,
+            Expr::col((Operation::Table, Operation::Id))
+                .equals((OperationDevice::Table, OperationDevice::OperationId)),
+        )
+        .and_where(
+            Expr::col((OperationDevice::Table, OperationDevice::ResourceId))
+                .is_in(scope.resources.iter().copied()),
+        )
+        .and_where(Expr::col((Operation::Table, Operation::Status)).ne("cancelled"))
+        .cond_where(overlap_cond(
+            Operation::Table,
+            Operation::StartTime,
+            Operation::EndTime,
+            period,
+        ))
+        .to_owned();
+    for row in rows::<LinkRow, _>(conn, &links).await? {
+        let Ok(interval) = Interval::new(row.start_time, row.end_time) else {
+            continue;
+        };
+        out.push(busy(
+            interval,
+            BookingRef::Operation(OperationId(row.booking_id)),
+            Occupant::Resource(ResourceId(row.resource_id)),
+        ));
+    }
+    Ok(())
+}
