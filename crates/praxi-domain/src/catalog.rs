@@ -375,7 +375,13 @@ mod tests {
     #[test]
     fn appointment_type_rules() {
         let too_long = "x".repeat(101);
-        let cases: Vec<(AppointmentTypeChanges, WriteMode, Option<(&str, String)>)> = vec![
+        /// Changes, mode, and the expected error (field, message) or `None` for success.
+        type Case = (
+            AppointmentTypeChanges,
+            WriteMode,
+            Option<(&'static str, String)>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 AppointmentTypeChanges::default(),
                 WriteMode::Full,

@@ -9,10 +9,12 @@ use std::io::Read;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use praxi_domain::Role;
-use praxi_domain::validation::is_hex_colour;
+use praxi_domain::user::{AccountDraft, PasswordContext, ProfileChanges};
+use praxi_domain::{FieldErrors, ValidationError};
 use praxi_server::{AppState, ServerConfig};
-use praxi_store::Store;
-use praxi_store::users::NewUser;
+use praxi_store::audit::AuditEntry;
+use praxi_store::users::{NewUser, UserRecord};
+use praxi_store::{Store, StoreError};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
@@ -69,9 +71,37 @@ enum UserCommand {
         /// Calendar colour `#RRGGBB` (doctors).
         #[arg(long, alias = "color")]
         colour: Option<String>,
-        /// May use the staff web UI.
+        /// May use the staff web UI (default: everyone but billing).
         #[arg(long)]
         staff: bool,
+    },
+    /// List every user (username order) with role, status and last login.
+    List,
+    /// Give a user another role; their tokens are revoked at once.
+    SetRole {
+        /// Login name.
+        name: String,
+        /// admin, assistant, doctor or billing.
+        role: String,
+    },
+    /// Deactivate a user: they cannot log in and every token they hold stops working at once.
+    Deactivate {
+        /// Login name.
+        name: String,
+    },
+    /// Reactivate a user (old tokens stay revoked; they log in again).
+    Activate {
+        /// Login name.
+        name: String,
+    },
+    /// Set a new password, read from standard input; the user's tokens are revoked.
+    ResetPassword {
+        /// Login name.
+        name: String,
+        /// Read the password from standard input (required: passwords never go on the
+        /// command line).
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -180,6 +210,84 @@ async fn first_start(store: &Store, config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The audit row of a user administration command run from the command line: no acting API
+/// user (`user_id` NULL) and `(cli)` as the username snapshot, which no real username can be
+/// (parentheses are not allowed in usernames).
+fn cli_audit(action: &str, user_id: i64) -> AuditEntry {
+    AuditEntry {
+        user_id: None,
+        username: "(cli)".to_owned(),
+        role_name: String::new(),
+        action: action.to_owned(),
+        patient_id: None,
+        meta: Some(serde_json::json!({ "user_id": user_id })),
+        request_id: None,
+    }
+}
+
+/// `field: message message; field: …` for the terminal.
+fn describe_errors(errors: &FieldErrors) -> String {
+    errors
+        .fields()
+        .iter()
+        .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Store errors as the terminal shows them: field errors by field, the rest as they are.
+fn store_error(error: StoreError) -> anyhow::Error {
+    match error {
+        StoreError::Invalid(errors) => anyhow::anyhow!("{}", describe_errors(&errors)),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+fn validation_error(error: ValidationError) -> anyhow::Error {
+    anyhow::anyhow!("{}", describe_errors(&error.0))
+}
+
+fn parse_role(role: &str) -> anyhow::Result<Role> {
+    Role::from_name(role)
+        .with_context(|| format!("unknown role {role:?}: use admin, assistant, doctor or billing"))
+}
+
+/// Reads a password from standard input (one line; the line break is not part of it).
+fn read_password(password_stdin: bool) -> anyhow::Result<String> {
+    if !password_stdin {
+        bail!("pass --password-stdin and write the password to standard input");
+    }
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+async fn find_user(store: &Store, name: &str) -> anyhow::Result<UserRecord> {
+    store
+        .user_by_username(name)
+        .await?
+        .with_context(|| format!("no user named {name:?}"))
+}
+
+fn hash_password(password: &str) -> anyhow::Result<String> {
+    praxi_server::auth::hash_password_blocking(password).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// Warns when no active admin is left (the command line can always undo it).
+async fn warn_without_admin(store: &Store) -> anyhow::Result<()> {
+    let users = store.list_users().await?;
+    let has_admin = users
+        .iter()
+        .any(|user| user.is_active && user.api_role() == Some(Role::Admin));
+    if !has_admin {
+        eprintln!(
+            "warning: no active admin is left; use `praxi user activate NAME` or \
+             `praxi user set-role NAME admin` to restore one"
+        );
+    }
+    Ok(())
+}
+
 async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Create {
@@ -193,21 +301,8 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             colour,
             staff,
         } => {
-            let role = Role::from_name(&role).with_context(|| {
-                format!("unknown role {role:?}: use admin, assistant, doctor or billing")
-            })?;
-            if !password_stdin {
-                bail!("pass --password-stdin and write the password to standard input");
-            }
-            let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password)?;
-            let password = password.trim_end_matches(['\n', '\r']).to_owned();
-            if password.chars().count() < 8 {
-                bail!("the password must have at least 8 characters");
-            }
-            if colour.as_deref().is_some_and(|colour| !is_hex_colour(colour)) {
-                bail!("--colour must look like #1E90FF");
-            }
+            parse_role(&role)?;
+            let password = read_password(password_stdin)?;
             let (mut first, mut last) = (String::new(), String::new());
             if let Some(display_name) = display_name {
                 let display_name = display_name.trim();
@@ -219,42 +314,155 @@ async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                     None => last = display_name.to_owned(),
                 }
             }
-            let hash = praxi_server::auth::hash_password_blocking(&password)
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let account = AccountDraft {
+                username: name,
+                password,
+                role,
+                profile: ProfileChanges {
+                    first_name: Some(first_name.unwrap_or(first)),
+                    last_name: Some(last_name.unwrap_or(last)),
+                    email: Some(email),
+                    calendar_color: colour,
+                    is_staff: staff.then_some(true),
+                },
+            }
+            .validate()
+            .map_err(validation_error)?;
+            let hash = hash_password(&account.password)?;
             let store = open_store(config).await?;
             let user = store
-                .create_user(
+                .create_user_audited(
                     NewUser {
-                        username: name,
+                        username: account.username,
                         password_hash: hash,
-                        role: Some(role),
-                        first_name: first_name.unwrap_or(first),
-                        last_name: last_name.unwrap_or(last),
-                        email: email.filter(|email| !email.trim().is_empty()),
-                        calendar_color: colour,
-                        is_staff: staff || role != Role::Billing,
+                        role: Some(account.role),
+                        first_name: account.profile.first_name,
+                        last_name: account.profile.last_name,
+                        email: account.profile.email,
+                        calendar_color: Some(account.profile.calendar_color),
+                        is_staff: account.profile.is_staff,
                         is_superuser: false,
                     },
                     chrono::Utc::now(),
+                    |id| cli_audit("user_create", id),
                 )
                 .await
-                .map_err(|error| match error {
-                    praxi_store::StoreError::Invalid(errors) => anyhow::anyhow!(
-                        "{}",
-                        errors
-                            .fields()
-                            .iter()
-                            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ),
-                    other => anyhow::anyhow!(other),
-                })?;
+                .map_err(store_error)?;
             println!(
-                "created user {} (id {}, role {role})",
-                user.username, user.id
+                "created user {} (id {}, role {})",
+                user.username, user.id, account.role
             );
             Ok(())
         }
+        UserCommand::List => {
+            let store = open_store(config).await?;
+            let users = store.list_users().await?;
+            print!("{}", user_table(&users));
+            Ok(())
+        }
+        UserCommand::SetRole { name, role } => {
+            let role = parse_role(&role)?;
+            let store = open_store(config).await?;
+            let user = find_user(&store, &name).await?;
+            store
+                .set_user_role_audited(user.id, Some(role), &cli_audit("user_update", user.id))
+                .await
+                .map_err(store_error)?;
+            println!("user {name} now has role {role}; their tokens were revoked");
+            warn_without_admin(&store).await
+        }
+        UserCommand::Deactivate { name } => {
+            let store = open_store(config).await?;
+            let user = find_user(&store, &name).await?;
+            store
+                .set_user_active_audited(user.id, false, &cli_audit("user_deactivate", user.id))
+                .await
+                .map_err(store_error)?;
+            println!("user {name} deactivated; their tokens were revoked");
+            warn_without_admin(&store).await
+        }
+        UserCommand::Activate { name } => {
+            let store = open_store(config).await?;
+            let user = find_user(&store, &name).await?;
+            store
+                .set_user_active_audited(user.id, true, &cli_audit("user_activate", user.id))
+                .await
+                .map_err(store_error)?;
+            println!("user {name} activated");
+            Ok(())
+        }
+        UserCommand::ResetPassword {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin)?;
+            let store = open_store(config).await?;
+            let user = find_user(&store, &name).await?;
+            praxi_domain::user::validate_password(
+                &password,
+                PasswordContext {
+                    username: &user.username,
+                    first_name: &user.first_name,
+                    last_name: &user.last_name,
+                    email: user.email.as_deref(),
+                },
+            )
+            .map_err(validation_error)?;
+            let hash = hash_password(&password)?;
+            store
+                .set_user_password_audited(user.id, hash, &cli_audit("user_set_password", user.id))
+                .await
+                .map_err(store_error)?;
+            println!("password of {name} reset; their tokens were revoked");
+            Ok(())
+        }
     }
+}
+
+/// The users as an aligned text table.
+fn user_table(users: &[UserRecord]) -> String {
+    let header = [
+        "ID",
+        "USERNAME",
+        "ROLE",
+        "STATUS",
+        "STAFF",
+        "EMAIL",
+        "LAST LOGIN",
+    ];
+    let mut rows: Vec<[String; 7]> = vec![header.map(str::to_owned)];
+    for user in users {
+        rows.push([
+            user.id.to_string(),
+            user.username.clone(),
+            user.role
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |role| role.name.clone()),
+            if user.is_active { "active" } else { "inactive" }.to_owned(),
+            if user.is_staff { "yes" } else { "no" }.to_owned(),
+            user.email.clone().unwrap_or_else(|| "-".to_owned()),
+            user.last_login.map_or_else(
+                || "never".to_owned(),
+                |at| at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let line = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
