@@ -49,10 +49,10 @@ pub struct HoursChanges {
 impl HoursChanges {
     /// Field-level rules (reported together with the body's type errors).
     pub fn check_fields(&self, errors: &mut FieldErrors) {
-        if let Some(weekday) = self.weekday {
-            if !(0..=6).contains(&weekday) {
-                errors.add("weekday", WEEKDAY_MESSAGE);
-            }
+        if let Some(weekday) = self.weekday
+            && !(0..=6).contains(&weekday)
+        {
+            errors.add("weekday", WEEKDAY_MESSAGE);
         }
     }
 
@@ -231,10 +231,10 @@ pub fn check_doctor_unchanged(
     own_id: i64,
     requested: Option<Option<i64>>,
 ) {
-    if let Some(doctor) = requested {
-        if doctor != Some(own_id) {
-            errors.add("doctor", DOCTOR_REASSIGN_MESSAGE);
-        }
+    if let Some(doctor) = requested
+        && doctor != Some(own_id)
+    {
+        errors.add("doctor", DOCTOR_REASSIGN_MESSAGE);
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod absence;
 pub mod catalog;
 pub mod hours;
+pub mod operation;
 pub mod patient;
 pub mod rbac;
 pub mod role;

@@ -7,9 +7,11 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod events;
 pub mod state;
 pub mod throttle;
 pub mod wire;
+pub mod redis;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -61,10 +63,15 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stopping = state.clone();
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Open event streams would otherwise keep the graceful shutdown waiting forever.
+        stopping.begin_shutdown();
+    })
     .await
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_store::Store;
 
+use crate::events::EventBus;
 use crate::throttle::LoginThrottle;
 
 /// Server settings, built by the `praxi` binary from flags and environment.
@@ -76,16 +77,35 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub clock: Clock,
     pub throttle: Arc<LoginThrottle>,
+    /// Live board events (SSE).
+    pub events: EventBus,
+    /// Flips to `true` when the server shuts down, so long-lived streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown_trigger: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> Self {
+        let (shutdown_trigger, shutdown) = tokio::sync::watch::channel(false);
         AppState {
+            shutdown,
+            shutdown_trigger: Arc::new(shutdown_trigger),
             store,
             config: Arc::new(config),
             clock: Clock::default(),
             throttle: Arc::new(LoginThrottle::default()),
+            events: EventBus::in_process(),
         }
+    }
+
+    /// Ends every long-lived stream (called when the server stops).
+    pub fn begin_shutdown(&self) {
+        let _ = self.shutdown_trigger.send(true);
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn shutting_down(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
     }
 
     pub fn tz(&self) -> Tz {

@@ -480,10 +480,10 @@ impl Store {
             .ok_or(StoreError::NotFound("DoctorBreak"))?;
         let current = BreakRecord::from(stored.clone()).fields;
         let fields = changes.apply(current.clone())?;
-        if let Some(doctor_id) = fields.doctor_id {
-            if Some(doctor_id) != current.doctor_id {
-                require_doctor(&*tx, doctor_id).await?;
-            }
+        if let Some(doctor_id) = fields.doctor_id
+            && fields.doctor_id != current.doctor_id
+        {
+            require_doctor(&*tx, doctor_id).await?;
         }
         let mut row = stored.into_active_model();
         row.doctor_id = Set(fields.doctor_id);

@@ -5,6 +5,7 @@
 pub mod absences;
 pub mod appointments;
 pub mod audit;
+pub mod calendar;
 pub mod catalog;
 pub mod db;
 pub mod entity;
@@ -12,6 +13,8 @@ pub mod error;
 pub mod hours;
 pub mod locks;
 pub mod migration;
+pub mod notify;
+pub mod operations;
 pub mod patients;
 pub mod schedule;
 pub mod tokens;

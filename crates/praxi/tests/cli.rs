@@ -236,3 +236,253 @@ async fn user_create_works_for_every_role_and_each_can_log_in() {
         drop_database(&admin_url, &name).await;
     }
 }
+
+/// Runs `praxi <args>` to completion, writing `stdin` (if any) to its standard input.
+fn run(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    let mut child = praxi(data_dir, database_url)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write");
+    }
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+/// Runs a command that must succeed and returns its standard output.
+fn run_ok(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> String {
+    let output = run(data_dir, database_url, args, stdin);
+    assert!(
+        output.status.success(),
+        "praxi {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs a command that must fail and returns its standard error.
+fn run_err(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> String {
+    let output = run(data_dir, database_url, args, stdin);
+    assert!(!output.status.success(), "praxi {args:?} should fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn login_status(base: &str, username: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/api/auth/login/"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login request")
+        .status()
+        .as_u16()
+}
+
+async fn me_status(base: &str, access: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/api/auth/me/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("me request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn user_commands_list_change_roles_deactivate_and_reset_passwords() {
+    const PASSWORD: &str = "s3cret-password-for-tests\n";
+    const PLAIN: &str = "s3cret-password-for-tests";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = postgres_database().await;
+    let url = pg.as_ref().map(|(url, _, _)| url.as_str());
+    let dir = dir.path();
+
+    // `user create` applies the domain's password rules.
+    let stderr = run_err(
+        dir,
+        url,
+        &[
+            "user",
+            "create",
+            "weak",
+            "--role",
+            "doctor",
+            "--password-stdin",
+        ],
+        Some("123456789012\n"),
+    );
+    assert!(
+        stderr.contains("password: This password is entirely numeric."),
+        "{stderr}"
+    );
+    let stderr = run_err(
+        dir,
+        url,
+        &[
+            "user",
+            "create",
+            "bad name",
+            "--role",
+            "doctor",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(
+        stderr.contains("username: Enter a valid username."),
+        "{stderr}"
+    );
+    for (name, role) in [("chefin", "admin"), ("dr.cli", "doctor")] {
+        run_ok(
+            dir,
+            url,
+            &["user", "create", name, "--role", role, "--password-stdin"],
+            Some(PASSWORD),
+        );
+    }
+    let listing = run_ok(dir, url, &["user", "list"], None);
+    let lines: Vec<&str> = listing.lines().collect();
+    assert!(lines[0].starts_with("ID"), "{listing}");
+    assert!(
+        lines[1].contains("chefin") && lines[1].contains("admin"),
+        "{listing}"
+    );
+    assert!(
+        lines[2].contains("dr.cli") && lines[2].contains("doctor") && lines[2].contains("active"),
+        "{listing}"
+    );
+    assert!(!listing.contains("argon2"), "{listing}");
+
+    let (server, _) = start(dir, url).await;
+    let base = server.base.clone();
+    let tokens = login(&base, "dr.cli", PLAIN).await;
+    let access = tokens["access"].as_str().expect("access").to_owned();
+    assert_eq!(me_status(&base, &access).await, 200);
+
+    // Deactivation takes effect on the running server at once.
+    let out = run_ok(dir, url, &["user", "deactivate", "dr.cli"], None);
+    assert!(out.contains("deactivated"), "{out}");
+    assert_eq!(me_status(&base, &access).await, 401);
+    assert_eq!(login_status(&base, "dr.cli", PLAIN).await, 400);
+    let listing = run_ok(dir, url, &["user", "list"], None);
+    assert!(listing.contains("inactive"), "{listing}");
+
+    run_ok(dir, url, &["user", "activate", "dr.cli"], None);
+    let tokens = login(&base, "dr.cli", PLAIN).await;
+    let access = tokens["access"].as_str().expect("access").to_owned();
+    assert_eq!(tokens["user"]["role"]["name"], "doctor");
+
+    // A role change revokes the tokens; the next login carries the new role.
+    let stderr = run_err(dir, url, &["user", "set-role", "dr.cli", "janitor"], None);
+    assert!(stderr.contains("unknown role"), "{stderr}");
+    run_ok(dir, url, &["user", "set-role", "dr.cli", "billing"], None);
+    assert_eq!(me_status(&base, &access).await, 401);
+    let tokens = login(&base, "dr.cli", PLAIN).await;
+    let access = tokens["access"].as_str().expect("access").to_owned();
+    assert_eq!(tokens["user"]["role"]["name"], "billing");
+
+    // Password resets follow the same rules and revoke the tokens.
+    let stderr = run_err(
+        dir,
+        url,
+        &["user", "reset-password", "dr.cli", "--password-stdin"],
+        Some("Dr.Cli1234\n"),
+    );
+    assert!(
+        stderr.contains("The password is too similar to the username."),
+        "{stderr}"
+    );
+    let stderr = run_err(dir, url, &["user", "reset-password", "dr.cli"], None);
+    assert!(stderr.contains("--password-stdin"), "{stderr}");
+    run_ok(
+        dir,
+        url,
+        &["user", "reset-password", "dr.cli", "--password-stdin"],
+        Some("ein ganz neues Passwort\n"),
+    );
+    assert_eq!(me_status(&base, &access).await, 401);
+    assert_eq!(login_status(&base, "dr.cli", PLAIN).await, 400);
+    assert_eq!(
+        login_status(&base, "dr.cli", "ein ganz neues Passwort").await,
+        200
+    );
+
+    // Unknown users are an error, not a panic.
+    for args in [
+        &["user", "deactivate", "niemand"][..],
+        &["user", "activate", "niemand"][..],
+        &["user", "set-role", "niemand", "admin"][..],
+    ] {
+        let stderr = run_err(dir, url, args, None);
+        assert!(stderr.contains("no user named \"niemand\""), "{stderr}");
+    }
+    // Removing the last admin is allowed from the command line (it can undo it), with a warning.
+    let output = run(dir, url, &["user", "deactivate", "chefin"], None);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no active admin is left"));
+    run_ok(dir, url, &["user", "activate", "chefin"], None);
+    drop(server);
+
+    // Every change is audited as a command-line action on the user's id.
+    let database_url = url.map_or_else(
+        || format!("sqlite://{}?mode=rw", dir.join("praxi.sqlite3").display()),
+        str::to_owned,
+    );
+    let db = sea_orm::Database::connect(&database_url).await.expect("db");
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT action, username, user_id FROM core_auditlog ORDER BY id",
+        ))
+        .await
+        .expect("audit rows");
+    let actions: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let username: String = row.try_get("", "username").expect("username");
+            let user_id: Option<i64> = row.try_get("", "user_id").expect("user_id");
+            assert_eq!(username, "(cli)");
+            assert_eq!(user_id, None);
+            row.try_get("", "action").expect("action")
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user_create",
+            "user_create",
+            "user_deactivate",
+            "user_activate",
+            "user_update",
+            "user_set_password",
+            "user_deactivate",
+            "user_activate"
+        ]
+    );
+    db.close().await.expect("close");
+    if let Some((_, admin_url, name)) = pg {
+        drop_database(&admin_url, &name).await;
+    }
+}

@@ -15,8 +15,7 @@ use praxi_store::hours::DoctorHoursRecord;
 use serde_json::{Value, json};
 
 use crate::api::practice_hours::{
-    Mode, READ_ONLY, id_meta, page_request, read_bool, read_int, read_time, time_json,
-    visibility,
+    Mode, READ_ONLY, id_meta, page_request, read_bool, read_int, read_time, time_json, visibility,
 };
 use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;

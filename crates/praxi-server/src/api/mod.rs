@@ -15,12 +15,16 @@ use crate::state::AppState;
 pub(crate) mod appointment_types;
 pub(crate) mod appointments;
 pub(crate) mod auth;
+pub(crate) mod availability;
+pub(crate) mod calendar;
 pub(crate) mod doctor_absences;
 pub(crate) mod doctor_breaks;
 pub(crate) mod doctor_hours;
 pub(crate) mod doctors;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod operation_types;
+pub(crate) mod operations;
 pub(crate) mod patients;
 pub(crate) mod practice_hours;
 pub(crate) mod resources;
@@ -30,11 +34,15 @@ pub(crate) mod users;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(events::router())
         .merge(auth::router())
         .merge(patients::router())
         .merge(appointments::router())
         .merge(appointment_types::router())
+        .merge(calendar::router())
+        .merge(availability::router())
         .merge(operation_types::router())
+        .merge(operations::router())
         .merge(resources::router())
         .merge(practice_hours::router())
         .merge(doctor_hours::router())

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use chrono::{NaiveDate, NaiveTime, Timelike};
 use praxi_domain::hours::HoursChanges;
 use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::validation::REQUIRED;
 use praxi_store::hours::{PracticeHoursRecord, Visibility};
 use serde_json::{Value, json};
 
@@ -213,56 +214,49 @@ impl Mode {
     }
 }
 
-/// `Some(None)` from a reader means null or invalid; null gets DRF's message.
-fn non_null<T>(fields: &mut Fields, name: &str, value: Option<Option<T>>) -> Option<T> {
+/// Resolves a reader's result: absent → "required" when the mode requires the field; null →
+/// DRF's null message; an invalid value keeps only its own message. (`Fields::required_*`
+/// would add the null message to an invalid value as well.)
+fn resolve<T>(fields: &mut Fields, name: &str, value: Option<Option<T>>, mode: Mode) -> Option<T> {
     match value {
         Some(Some(value)) => Some(value),
         Some(None) => {
             if !fields.errors_mut().contains(name) {
-                fields
-                    .errors_mut()
-                    .add(name, "This field may not be null.");
+                fields.errors_mut().add(name, "This field may not be null.");
             }
             None
         }
-        None => None,
+        None => {
+            if mode.requires_all() {
+                fields.errors_mut().add(name, REQUIRED);
+            }
+            None
+        }
     }
 }
 
 /// A non-null integer, required unless patching.
 pub(crate) fn read_int(fields: &mut Fields, name: &str, mode: Mode) -> Option<i64> {
-    if mode.requires_all() {
-        fields.required_int(name)
-    } else {
-        let value = fields.opt_int(name);
-        non_null(fields, name, value)
-    }
+    let value = fields.opt_int(name);
+    resolve(fields, name, value, mode)
 }
 
 /// A non-null time of day, required unless patching.
 pub(crate) fn read_time(fields: &mut Fields, name: &str, mode: Mode) -> Option<NaiveTime> {
-    if mode.requires_all() {
-        fields.required_time(name)
-    } else {
-        let value = fields.opt_time(name);
-        non_null(fields, name, value)
-    }
+    let value = fields.opt_time(name);
+    resolve(fields, name, value, mode)
 }
 
 /// A non-null date, required unless patching.
 pub(crate) fn read_date(fields: &mut Fields, name: &str, mode: Mode) -> Option<NaiveDate> {
-    if mode.requires_all() {
-        fields.required_date(name)
-    } else {
-        let value = fields.opt_date(name);
-        non_null(fields, name, value)
-    }
+    let value = fields.opt_date(name);
+    resolve(fields, name, value, mode)
 }
 
 /// An optional, non-null boolean (`active`: the model default applies when omitted).
 pub(crate) fn read_bool(fields: &mut Fields, name: &str) -> Option<bool> {
     let value = fields.opt_bool(name);
-    non_null(fields, name, value)
+    resolve(fields, name, value, Mode::Patch)
 }
 
 /// Renders a time of day like DRF: `HH:MM:SS`, microseconds only when non-zero.

@@ -4,10 +4,13 @@
 mod absences;
 mod appointments;
 mod auth;
+mod calendar;
 mod catalog;
 mod errors;
+mod events;
 mod fixtures;
 mod helpers;
 mod hours;
+mod operations;
 mod patients;
 mod users;

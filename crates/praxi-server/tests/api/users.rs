@@ -970,3 +970,26 @@ async fn every_admin_action_is_audited_with_the_user_id_only() {
     }
     app.stop().await;
 }
+
+/// Two admins creating accounts with the same e-mail in different case at the same moment:
+/// exactly one succeeds (the check is serialised, not only the case-sensitive constraint).
+#[tokio::test]
+async fn concurrent_creates_cannot_share_an_email() {
+    let app = TestApp::spawn().await;
+    let first = app.as_role(Role::Admin).await;
+    let second = app.as_role(Role::Admin).await;
+    for round in 0..5 {
+        let mut one = new_user(&format!("eins{round}"));
+        one["email"] = json!(format!("gleich{round}@example.test"));
+        let mut two = new_user(&format!("zwei{round}"));
+        two["email"] = json!(format!("GLEICH{round}@example.test"));
+        let (a, b) = tokio::join!(
+            first.post("/api/users/", &one),
+            second.post("/api/users/", &two)
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 400], "{} / {}", a.text, b.text);
+    }
+    app.stop().await;
+}
