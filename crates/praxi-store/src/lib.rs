@@ -17,6 +17,7 @@ pub mod notify;
 pub mod operations;
 pub mod patients;
 pub mod schedule;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

@@ -176,5 +176,7 @@ pub(crate) async fn revoke_user_tokens_in<C: ConnectionTrait>(
         .and_where(Expr::col(CoreUser::Id).eq(user_id))
         .to_owned();
     conn.execute(&bump).await?;
+    // Web sessions end too.
+    crate::sessions::delete_user_sessions(conn, user_id).await?;
     Ok(())
 }
