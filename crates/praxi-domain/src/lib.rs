@@ -6,7 +6,9 @@
 
 pub mod absence;
 pub mod catalog;
+pub mod flow;
 pub mod hours;
+pub mod kpi;
 pub mod operation;
 pub mod patient;
 pub mod rbac;

@@ -218,8 +218,12 @@ impl AuthUser {
 
 /// The request id set by the request-id layer.
 pub fn request_id(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+    request_id_from_headers(&parts.headers)
+}
+
+/// The request id from headers.
+pub fn request_id_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
@@ -280,11 +284,33 @@ where
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
-        let token = match header_value.and_then(|value| value.split_once(' ')) {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(ApiError::Unauthenticated),
+        let user = match header_value.and_then(|value| value.split_once(' ')) {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                user_from_access_token(&state, token.trim()).await?
+            }
+            Some(_) => return Err(ApiError::Unauthenticated),
+            // No bearer token: the staff UI's session cookie (api.md §1.3), with a CSRF check
+            // for unsafe methods (the token from the page's <meta> in `X-CSRF-Token`).
+            None => {
+                let Some((user, csrf)) =
+                    crate::web::session::session_user(&state, &parts.headers).await
+                else {
+                    return Err(ApiError::Unauthenticated);
+                };
+                if !parts.method.is_safe() {
+                    let sent = parts
+                        .headers
+                        .get("x-csrf-token")
+                        .or_else(|| parts.headers.get("x-csrftoken"))
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("");
+                    if !crate::web::session::constant_time_eq(sent.as_bytes(), csrf.as_bytes()) {
+                        return Err(ApiError::CsrfFailed);
+                    }
+                }
+                user
+            }
         };
-        let user = user_from_access_token(&state, token).await?;
         let actor = user.actor();
         Ok(AuthUser {
             user,

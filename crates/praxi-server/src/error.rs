@@ -31,6 +31,9 @@ pub enum ApiError {
     UserUnusable(&'static str),
     #[error("forbidden")]
     Forbidden,
+    /// 403 for a cookie-authenticated unsafe request without the right CSRF token.
+    #[error("csrf failed")]
+    CsrfFailed,
     /// 404 `{"detail": "No <model> matches the given query."}`.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -109,6 +112,10 @@ impl ApiError {
             ApiError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 json!({"detail": "You do not have permission to perform this action."}),
+            ),
+            ApiError::CsrfFailed => (
+                StatusCode::FORBIDDEN,
+                json!({"detail": "CSRF Failed: CSRF token missing or incorrect."}),
             ),
             ApiError::NotFound(model) => (
                 StatusCode::NOT_FOUND,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod state;
 pub mod throttle;
+pub mod web;
 pub mod wire;
 pub mod redis;
 
@@ -27,6 +28,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The complete application router with its middleware.
 pub fn app(state: AppState) -> Router {
     api::router()
+        .merge(web::router())
         .fallback(api::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))

@@ -5,19 +5,23 @@
 pub mod absences;
 pub mod appointments;
 pub mod audit;
+pub mod bench_seed;
 pub mod calendar;
 pub mod catalog;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod flow;
 pub mod hours;
 pub mod locks;
 pub mod migration;
 pub mod notify;
 pub mod operations;
 pub mod patients;
+pub mod resource_calendar;
 pub mod schedule;
 pub mod sessions;
+pub mod stats;
 pub mod tokens;
 pub mod users;
 

@@ -513,6 +513,7 @@ async fn create(
     fields.finish()?;
     let draft = resolve(&state, &auth, input, None).await?;
     let record = book(&state, &auth, None, draft, ScheduleCheck::Check).await?;
+    state.events.notify(crate::events::Board::ResourceCalendar, "appointment.created", i64::from(record.id), None).await;
     Ok((StatusCode::CREATED, Json(appointment_json(&record, &state))))
 }
 
@@ -559,6 +560,7 @@ async fn update(state: AppState, auth: AuthUser, id: i64, body: JsonBody, full: 
         || (stored.status == "cancelled" && draft.status != "cancelled");
     let check = if moved { ScheduleCheck::Check } else { ScheduleCheck::Skip };
     let record = book(&state, &auth, Some(stored.id), draft, check).await?;
+    state.events.notify(crate::events::Board::ResourceCalendar, "appointment.updated", i64::from(record.id), None).await;
     Ok(Json(appointment_json(&record, &state)))
 }
 
@@ -570,6 +572,7 @@ async fn delete(State(state): State<AppState>, auth: AuthUser, PathId(id): PathI
         .store
         .delete_appointment(stored.id, &auth.audit("appointment_delete", Some(stored.patient_id), None))
         .await?;
+    state.events.notify(crate::events::Board::ResourceCalendar, "appointment.deleted", i64::from(stored.id), None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

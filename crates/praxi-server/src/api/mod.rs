@@ -25,8 +25,10 @@ pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod operation_types;
 pub(crate) mod operations;
+pub(crate) mod patient_flow;
 pub(crate) mod patients;
 pub(crate) mod practice_hours;
+pub(crate) mod resource_calendar;
 pub(crate) mod resources;
 pub(crate) mod users;
 
@@ -37,6 +39,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(auth::router())
         .merge(patients::router())
+        .merge(patient_flow::router())
         .merge(appointments::router())
         .merge(appointment_types::router())
         .merge(calendar::router())
@@ -44,6 +47,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(operation_types::router())
         .merge(operations::router())
         .merge(resources::router())
+        .merge(resource_calendar::router())
         .merge(practice_hours::router())
         .merge(doctor_hours::router())
         .merge(doctor_breaks::router())

@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use praxi_domain::FieldErrors;
 use praxi_domain::operation::{
     DeviceFacts, Durations, MemberFacts, OperationStatus, ReferenceFacts, ResourceFacts,
@@ -131,10 +131,15 @@ pub(crate) struct ListQuery {
     end_date: Option<String>,
 }
 
+/// `YYYY-MM-DD` within the years 1–9999 (Python's `date`, and every database's range).
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    parse_date_str(text).filter(|date| (1..=9999).contains(&date.year()))
+}
+
 fn query_date(name: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
     match value.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
-        Some(text) => parse_date_str(text).map(Some).ok_or_else(|| {
+        Some(text) => parse_day(text).map(Some).ok_or_else(|| {
             ApiError::field(
                 name,
                 "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
@@ -868,7 +873,7 @@ async fn suggest(
     };
     let start_date = match non_empty(query.start_date.as_deref()) {
         None => state.today(),
-        Some(text) => parse_date_str(text)
+        Some(text) => parse_day(text)
             .ok_or_else(|| detail_error("start_date must be in format YYYY-MM-DD."))?,
     };
     let limit = int_param("limit", query.limit.as_deref())?.unwrap_or(3);

@@ -13,4 +13,5 @@ mod helpers;
 mod hours;
 mod operations;
 mod patients;
+mod resource_calendar;
 mod users;

@@ -1633,9 +1633,15 @@ async fn list_filters_by_local_day() {
         Some(2),
         "unknown parameters are ignored"
     );
-    let res = admin.get("/api/operations/?date=garbage").await;
-    assert_eq!(res.status, 400);
-    assert!(res.body.get("date").is_some());
+    for (query, field) in [
+        ("date=garbage", "date"),
+        ("start_date=-5000-01-01", "start_date"),
+        ("end_date=10000-01-01", "end_date"),
+    ] {
+        let res = admin.get(&format!("/api/operations/?{query}")).await;
+        assert_eq!(res.status, 400, "{query}: {}", res.text);
+        assert!(res.body.get(field).is_some(), "{query}: {}", res.text);
+    }
     app.stop().await;
 }
 
@@ -1696,5 +1702,16 @@ async fn thirty_parallel_plans_of_one_room_yield_exactly_one() {
             .len(),
         1
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn zz_probe_appointment_open_ranges() {
+    let app = TestApp::spawn().await;
+    let admin = app.as_role(Role::Admin).await;
+    for q in ["end_date=2030-01-14", "start_date=2030-01-14", "start_date=-5000-01-01&end_date=2030-01-01"] {
+        let res = admin.get(&format!("/api/appointments/?{q}")).await;
+        println!("PROBE {q}: {} {}", res.status, res.text);
+    }
     app.stop().await;
 }

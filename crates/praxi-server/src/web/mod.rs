@@ -1,0 +1,362 @@
+//! The staff web UI: server-rendered pages (askama), a cookie session with CSRF protection,
+//! German/English texts, vendored static assets and a strict Content-Security-Policy (no
+//! inline scripts, no inline event handlers; page-specific CSS only in a nonce'd `<style>`).
+//!
+//! Pages use the same RBAC policy, domain rules and store calls as the API; reading patient
+//! data is audited exactly like the API does.
+
+pub mod catalogue;
+pub mod i18n;
+pub mod pages;
+pub mod session;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use praxi_domain::rbac::{Action, Resource};
+use serde::Deserialize;
+
+use crate::auth::{self, ClientAddress, random_id};
+use crate::state::AppState;
+use i18n::{Lang, cookie};
+use session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, WebUser, constant_time_eq, cookie_header, with_cookie};
+
+/// All web routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard/") }))
+        .route("/login/", get(login_form).post(login))
+        .route("/logout/", axum::routing::post(logout))
+        .route("/lang/{code}/", get(switch_language))
+        .route("/static/{file}", get(asset))
+        .route("/praxi_backend/dashboard/", get(|| async { Redirect::permanent("/dashboard/") }))
+        .merge(pages::router())
+}
+
+/// One navigation entry.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub key: &'static str,
+    pub href: &'static str,
+    pub label: String,
+    pub active: bool,
+}
+
+/// The shared page frame: language, user, navigation, CSRF token, CSP nonce and page CSS.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub lang: Lang,
+    pub title: String,
+    pub user_name: String,
+    pub role_label: String,
+    pub csrf: String,
+    pub nonce: String,
+    pub nav: Vec<NavItem>,
+    pub path: String,
+    /// Page CSS (e.g. doctor colour classes) emitted in a nonce'd `<style>`.
+    pub css: String,
+    /// SSE board this page follows (`data-live` on `<main>`), if any.
+    pub live: Option<&'static str>,
+}
+
+impl Chrome {
+    /// The frame for a page; `active` is the navigation key of the page.
+    pub fn new(user: &WebUser, active: &str, title_key: &str) -> Chrome {
+        let lang = user.lang;
+        let entries: [(&'static str, &'static str, Resource); 8] = [
+            ("nav.dashboard", "/dashboard/", Resource::OpStatsOverview),
+            ("nav.calendar", "/calendar/", Resource::Appointments),
+            ("nav.patients", "/patients/", Resource::Patients),
+            ("nav.doctors", "/doctors/", Resource::Doctors),
+            ("nav.operations", "/operations/", Resource::OpDashboard),
+            ("nav.flow", "/flow/", Resource::PatientFlow),
+            ("nav.resources", "/resources/", Resource::ResourceCalendar),
+            ("nav.admin", "/admin/", Resource::Resources),
+        ];
+        let nav = entries
+            .into_iter()
+            .filter(|(key, _, resource)| {
+                user.can(*resource, Action::List) && (*key != "nav.admin" || !user.actor.is_doctor())
+            })
+            .map(|(key, href, _)| NavItem {
+                key,
+                href,
+                label: lang.t(key).to_owned(),
+                active: key == active,
+            })
+            .collect();
+        let role_label = user
+            .actor
+            .effective_role()
+            .map(|role| lang.t(&format!("role.{}", role.name())).to_owned())
+            .unwrap_or_default();
+        Chrome {
+            lang,
+            title: lang.t(title_key).to_owned(),
+            user_name: user.user.display_name(),
+            role_label,
+            csrf: user.csrf_token.clone(),
+            nonce: random_id(),
+            nav,
+            path: user.path.clone(),
+            css: String::new(),
+            live: None,
+        }
+    }
+
+    /// A text in the page language.
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key).to_owned()
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        match self.lang {
+            Lang::De => "en",
+            Lang::En => "de",
+        }
+    }
+}
+
+/// The Content-Security-Policy for a page with this style nonce.
+pub fn csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Renders a template with the security headers of the web UI.
+pub fn render<T: Template>(template: &T, nonce: &str) -> Response {
+    render_status(template, nonce, StatusCode::OK)
+}
+
+pub fn render_status<T: Template>(template: &T, nonce: &str, status: StatusCode) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (status, axum::response::Html(html)).into_response();
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&csp(nonce)) {
+                headers.insert(header::CONTENT_SECURITY_POLICY, value);
+            }
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "template rendering failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    lang: &'static str,
+    title: String,
+    message: String,
+    back: String,
+}
+
+/// A small error page (403, 404, expired form) in the user's language.
+pub fn error_page(lang: Lang, status: StatusCode, message_key: &str) -> Response {
+    let page = ErrorPage {
+        lang: lang.code(),
+        title: lang.t("error.title").to_owned(),
+        message: lang.t(message_key).to_owned(),
+        back: lang.t("common.back").to_owned(),
+    };
+    render_status(&page, &random_id(), status)
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Only same-site relative paths are accepted as a post-login target.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/dashboard/".to_owned(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    lang: Lang,
+    csrf: String,
+    next: String,
+    error: Option<String>,
+    username: String,
+    nonce: String,
+}
+
+impl LoginPage {
+    fn t(&self, key: &str) -> String {
+        self.lang.t(key).to_owned()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<NextQuery>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    if session::session_user(&state, &headers).await.is_some() {
+        return Redirect::to(&safe_next(query.next.as_deref())).into_response();
+    }
+    let csrf = random_id();
+    let page = LoginPage {
+        lang,
+        csrf: csrf.clone(),
+        next: safe_next(query.next.as_deref()),
+        error: None,
+        username: String::new(),
+        nonce: random_id(),
+    };
+    with_cookie(render(&page, &page.nonce), cookie_header(&state, LOGIN_CSRF_COOKIE, &csrf, Some(3600)))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    csrf_token: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        return error_page(lang, StatusCode::FORBIDDEN, "error.csrf");
+    }
+    let again = |message_key: &str, status: StatusCode| {
+        let page = LoginPage {
+            lang,
+            csrf: expected.clone(),
+            next: safe_next(form.next.as_deref()),
+            error: Some(lang.t(message_key).to_owned()),
+            username: form.username.clone(),
+            nonce: random_id(),
+        };
+        render_status(&page, &page.nonce, status)
+    };
+    let now = state.now();
+    if state.throttle.check(&form.username, address, now).is_some() {
+        return again("auth.throttled", StatusCode::TOO_MANY_REQUESTS);
+    }
+    let user = state.store.user_by_login(form.username.trim()).await.ok().flatten();
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    let password_ok = auth::verify_password(form.password.clone(), hash).await;
+    let user = match user {
+        Some(user) if password_ok && user.is_active => user,
+        _ => {
+            state.throttle.record_failure(&form.username, address, now);
+            return again("auth.invalid", StatusCode::OK);
+        }
+    };
+    state.throttle.record_success(&form.username);
+    if user.actor().effective_role().is_none() {
+        return again("auth.no_role", StatusCode::FORBIDDEN);
+    }
+    let Ok((key, _csrf)) = session::start_session(&state, user.id).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let audit = praxi_store::audit::AuditEntry {
+        user_id: Some(user.id),
+        username: user.username.clone(),
+        role_name: user.role.as_ref().map(|role| role.name.clone()).unwrap_or_default(),
+        action: "web_login".to_owned(),
+        patient_id: None,
+        meta: None,
+        request_id: auth::request_id_from_headers(&headers),
+    };
+    let _ = state.store.record_audit(&audit).await;
+    let response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    let response = with_cookie(response, cookie_header(&state, SESSION_COOKIE, &key, None));
+    with_cookie(response, cookie_header(&state, LOGIN_CSRF_COOKIE, "", Some(0)))
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    csrf_token: String,
+}
+
+async fn logout(State(state): State<AppState>, user: WebUser, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if let Err(response) = user.check_csrf(&form.csrf_token) {
+        return response;
+    }
+    if let Some(key) = cookie(&headers, SESSION_COOKIE) {
+        let _ = state.store.delete_session(&key).await;
+    }
+    let _ = state.store.record_audit(&user.audit("web_logout", None, None)).await;
+    with_cookie(Redirect::to("/login/").into_response(), cookie_header(&state, SESSION_COOKIE, "", Some(0)))
+}
+
+#[derive(Debug, Deserialize)]
+struct BackQuery {
+    next: Option<String>,
+}
+
+async fn switch_language(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<BackQuery>,
+) -> Response {
+    let Some(lang) = Lang::parse(&code) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut value = format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
+    if state.config.secure_cookies {
+        value.push_str("; Secure");
+    }
+    let response = Redirect::to(&safe_next(query.next.as_deref())).into_response();
+    match HeaderValue::from_str(&value) {
+        Ok(value) => with_cookie(response, value),
+        Err(_) => response,
+    }
+}
+
+/// Vendored static assets, compiled into the binary (no CDN, no files to deploy).
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, content_type): (&'static [u8], &'static str) = match file.as_str() {
+        "app.css" => (include_bytes!("../../assets/app.css"), "text/css; charset=utf-8"),
+        "app.js" => (include_bytes!("../../assets/app.js"), "text/javascript; charset=utf-8"),
+        "print.css" => (include_bytes!("../../assets/print.css"), "text/css; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}

@@ -1,0 +1,17 @@
+//! The pages of the staff UI, one module per area, each with its own `router()`.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub mod dashboard;
+
+/// Page texts of every page module, for `i18n`.
+pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
+    dashboard::texts(key)
+}
+
+/// All page routes.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(dashboard::router())
+}

@@ -1,0 +1,13 @@
+//! Browser tests: the real server on a real port, driven through headless Chromium with
+//! ChromeDriver (Debian's `chromium` and `chromium-driver`, installed by `.ci/run`).
+//! Without ChromeDriver the tests are skipped with a message, unless `PRAXI_REQUIRE_BROWSER`
+//! is set (CI sets it), in which case they fail.
+
+#[path = "../api/fixtures.rs"]
+#[allow(dead_code, reason = "shared with the API tests")]
+mod fixtures;
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod harness;
+mod login;

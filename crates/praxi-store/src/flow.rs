@@ -1,0 +1,1080 @@
+//! Patient flows (waiting room, data-model.md §5.12, §10.3; scheduling.md §5).
+//!
+//! * Reads are set-based: a list costs at most six statements whatever its length — the flows,
+//!   their status milestones, the linked appointments and their resources, the linked
+//!   operations and their devices. The nested rows are selected through a subquery on the
+//!   same flow filter, never one query per flow.
+//! * Status changes go through [`praxi_domain::flow::transition`] (via
+//!   [`FlowUpdate::apply`]), are written with a conditional `UPDATE … WHERE status = $from`
+//!   (two concurrent changes cannot both pass the check, §15 item 18) and leave a row in
+//!   `appointments_patientflowevent` (from, to, at, user) in the same transaction as the audit
+//!   rows. Wait and treatment times are computed from those history rows, not from the audit
+//!   log (§15 item 25).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use praxi_domain::flow::{
+    FlowLink, FlowState, FlowStatus, FlowTimes, FlowUpdate, Milestones, STATUS_FIELD, Transition,
+    TransitionError, flow_times, may_delete,
+};
+use praxi_domain::operation::Durations;
+use praxi_domain::scheduling::Interval;
+use sea_orm::sea_query::{
+    Alias, Cond, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement,
+};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Order};
+use serde_json::{Value, json};
+
+use crate::appointments::{AppointmentRecord, ResourceInfo, TypeInfo};
+use crate::audit::{AuditEntry, write_audit};
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::migration::idens::{
+    Appointment, AppointmentResource, AppointmentType, CoreUser, Operation, OperationDevice,
+    OperationType, PatientFlow, PatientFlowEvent, Patients, Resource,
+};
+use crate::operations::{OperationRecord, OperationTypeInfo, TeamMember};
+
+/// The model name the API reports (`No PatientFlow matches the given query.`).
+pub const PATIENT_FLOW: &str = "PatientFlow";
+
+/// The message of a change that lost a race (the flow's status changed in between).
+pub const STALE_FLOW_STATUS: &str =
+    "The status was changed in the meantime; reload the patient flow and try again.";
+
+/// The live board's window (scheduling.md §5.3, W15): flows that are not `done` and whose
+/// appointment or operation overlaps `day`, or whose status changed at or after
+/// `changed_from` (and before `changed_until`, when set).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiveWindow {
+    /// The local day of the board.
+    pub day: Interval,
+    /// Recent activity: the earliest `status_changed_at` that keeps a flow on the board.
+    pub changed_from: DateTime<Utc>,
+    /// The end of the activity window (`None` = open).
+    pub changed_until: Option<DateTime<Utc>>,
+}
+
+/// Which flows to read.
+#[derive(Debug, Clone, Default)]
+pub struct FlowFilter {
+    pub id: Option<i64>,
+    /// Only this doctor's flows: their appointment's doctor or a member of their operation's
+    /// team.
+    pub member: Option<i64>,
+    /// Only the live board.
+    pub live: Option<LiveWindow>,
+}
+
+impl FlowFilter {
+    /// The filter for one flow.
+    pub fn by_id(id: i64) -> Self {
+        FlowFilter {
+            id: Some(id),
+            ..Default::default()
+        }
+    }
+
+    fn apply(&self, select: &mut SelectStatement) {
+        let col = |c: PatientFlow| Expr::col((PatientFlow::Table, c));
+        if let Some(id) = self.id {
+            select.and_where(col(PatientFlow::Id).eq(id));
+        }
+        if let Some(user) = self.member {
+            let own_appointments = Query::select()
+                .column(Appointment::Id)
+                .from(Appointment::Table)
+                .and_where(Expr::col(Appointment::DoctorId).eq(user))
+                .to_owned();
+            let own_operations = Query::select()
+                .column(Operation::Id)
+                .from(Operation::Table)
+                .cond_where(
+                    Cond::any()
+                        .add(Expr::col(Operation::PrimarySurgeonId).eq(user))
+                        .add(Expr::col(Operation::AssistantId).eq(user))
+                        .add(Expr::col(Operation::AnesthesistId).eq(user)),
+                )
+                .to_owned();
+            select.cond_where(
+                Cond::any()
+                    .add(col(PatientFlow::AppointmentId).in_subquery(own_appointments))
+                    .add(col(PatientFlow::OperationId).in_subquery(own_operations)),
+            );
+        }
+        if let Some(live) = &self.live {
+            let day_appointments = Query::select()
+                .column(Appointment::Id)
+                .from(Appointment::Table)
+                .and_where(Expr::col(Appointment::StartTime).lt(live.day.end()))
+                .and_where(Expr::col(Appointment::EndTime).gt(live.day.start()))
+                .to_owned();
+            let day_operations = Query::select()
+                .column(Operation::Id)
+                .from(Operation::Table)
+                .and_where(Expr::col(Operation::StartTime).lt(live.day.end()))
+                .and_where(Expr::col(Operation::EndTime).gt(live.day.start()))
+                .to_owned();
+            select.and_where(col(PatientFlow::Status).ne(FlowStatus::Done.as_str()));
+            select.cond_where(
+                Cond::any()
+                    .add(col(PatientFlow::AppointmentId).in_subquery(day_appointments))
+                    .add(col(PatientFlow::OperationId).in_subquery(day_operations))
+                    .add({
+                        let mut recent = Cond::all()
+                            .add(col(PatientFlow::StatusChangedAt).gte(live.changed_from));
+                        if let Some(until) = live.changed_until {
+                            recent = recent.add(col(PatientFlow::StatusChangedAt).lt(until));
+                        }
+                        recent
+                    }),
+            );
+        }
+    }
+
+    /// `SELECT <column> FROM flows WHERE <filter>`: the subquery that selects nested rows.
+    fn column_of_matches(&self, column: PatientFlow) -> SelectStatement {
+        let mut select = Query::select()
+            .column((PatientFlow::Table, column))
+            .from(PatientFlow::Table)
+            .to_owned();
+        self.apply(&mut select);
+        select
+    }
+}
+
+/// A patient flow with everything its read shape needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRecord {
+    pub id: i64,
+    pub appointment: Option<AppointmentRecord>,
+    pub operation: Option<OperationRecord>,
+    pub status: FlowStatus,
+    pub arrival_time: Option<DateTime<Utc>>,
+    /// The last status change (or the creation).
+    pub status_changed_at: DateTime<Utc>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The first transitions to `in_treatment` and `done`.
+    pub milestones: Milestones,
+}
+
+impl FlowRecord {
+    /// The patient: the appointment's, else the operation's.
+    pub fn patient_id(&self) -> Option<i32> {
+        self.appointment
+            .as_ref()
+            .map(|appointment| appointment.patient_id)
+            .or_else(|| {
+                self.operation
+                    .as_ref()
+                    .map(|operation| operation.patient_id)
+            })
+    }
+
+    /// `true` for the doctor of the appointment or a member of the operation's team.
+    pub fn is_own(&self, user: i64) -> bool {
+        self.appointment
+            .as_ref()
+            .is_some_and(|appointment| appointment.doctor_id == user)
+            || self
+                .operation
+                .as_ref()
+                .is_some_and(|operation| operation.has_member(user))
+    }
+
+    /// What the flow is attached to.
+    pub fn link(&self) -> Option<FlowLink> {
+        match (&self.appointment, &self.operation) {
+            (Some(appointment), _) => Some(FlowLink::Appointment(i64::from(appointment.id))),
+            (None, Some(operation)) => Some(FlowLink::Operation(operation.id)),
+            (None, None) => None,
+        }
+    }
+
+    /// The editable state.
+    pub fn state(&self) -> FlowState {
+        FlowState {
+            status: self.status,
+            arrival_time: self.arrival_time,
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// Wait and treatment minutes at `now`.
+    pub fn times(&self, now: DateTime<Utc>) -> FlowTimes {
+        flow_times(self.arrival_time, self.milestones, now)
+    }
+}
+
+/// A new flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFlow {
+    pub link: FlowLink,
+    /// From [`praxi_domain::flow::initial_state`].
+    pub state: FlowState,
+}
+
+/// Which endpoint changes a flow; it decides the audit rows (api.md §3.18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowWrite {
+    /// `PUT`/`PATCH patient-flow/{id}/`: `patient_flow_update` always, plus
+    /// `patient_flow_status_update` when the status changes.
+    Update,
+    /// `PATCH patient-flow/{id}/status/`: `patient_flow_status_update` on every accepted call,
+    /// also for a same-status no-op.
+    Status,
+}
+
+/// Builds an audit row: `(action, patient_id, meta)`.
+pub trait FlowAudit: Fn(&str, Option<i32>, Value) -> AuditEntry + Send + Sync {}
+impl<F: Fn(&str, Option<i32>, Value) -> AuditEntry + Send + Sync> FlowAudit for F {}
+
+#[derive(FromQueryResult)]
+struct FlowRow {
+    id: i64,
+    appointment_id: Option<i32>,
+    operation_id: Option<i64>,
+    status: String,
+    arrival_time: Option<DateTime<Utc>>,
+    status_changed_at: DateTime<Utc>,
+    notes: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct MilestoneRow {
+    flow_id: i64,
+    to_status: String,
+    at: DateTime<Utc>,
+}
+
+fn parse_status(value: &str) -> Result<FlowStatus, StoreError> {
+    FlowStatus::parse(value)
+        .ok_or_else(|| StoreError::Db(format!("unknown patient flow status {value:?}")))
+}
+
+/// Reads the flows matching `filter` in `status_changed_at desc, id desc` order, with their
+/// appointments, operations and milestones (at most six statements).
+pub(crate) async fn read_flows<C: ConnectionTrait>(
+    conn: &C,
+    filter: &FlowFilter,
+) -> Result<Vec<FlowRecord>, StoreError> {
+    let f = PatientFlow::Table;
+    let mut select = Query::select()
+        .columns([
+            (f, PatientFlow::Id),
+            (f, PatientFlow::AppointmentId),
+            (f, PatientFlow::OperationId),
+            (f, PatientFlow::Status),
+            (f, PatientFlow::ArrivalTime),
+            (f, PatientFlow::StatusChangedAt),
+            (f, PatientFlow::Notes),
+            (f, PatientFlow::CreatedAt),
+        ])
+        .from(f)
+        .order_by((f, PatientFlow::StatusChangedAt), Order::Desc)
+        .order_by((f, PatientFlow::Id), Order::Desc)
+        .to_owned();
+    filter.apply(&mut select);
+    let rows: Vec<FlowRow> = conn
+        .query_all(&select)
+        .await?
+        .iter()
+        .map(|row| FlowRow::from_query_result(row, ""))
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let events = Query::select()
+        .columns([
+            PatientFlowEvent::FlowId,
+            PatientFlowEvent::ToStatus,
+            PatientFlowEvent::At,
+        ])
+        .from(PatientFlowEvent::Table)
+        .and_where(
+            Expr::col(PatientFlowEvent::ToStatus)
+                .is_in([FlowStatus::InTreatment.as_str(), FlowStatus::Done.as_str()]),
+        )
+        .and_where(
+            Expr::col(PatientFlowEvent::FlowId)
+                .in_subquery(filter.column_of_matches(PatientFlow::Id)),
+        )
+        .to_owned();
+    let mut history: HashMap<i64, Vec<(FlowStatus, DateTime<Utc>)>> = HashMap::new();
+    for row in conn.query_all(&events).await? {
+        let event = MilestoneRow::from_query_result(&row, "")?;
+        history
+            .entry(event.flow_id)
+            .or_default()
+            .push((parse_status(&event.to_status)?, event.at));
+    }
+
+    let appointments = if rows.iter().any(|row| row.appointment_id.is_some()) {
+        linked_appointments(conn, filter.column_of_matches(PatientFlow::AppointmentId)).await?
+    } else {
+        HashMap::new()
+    };
+    let operations = if rows.iter().any(|row| row.operation_id.is_some()) {
+        linked_operations(conn, filter.column_of_matches(PatientFlow::OperationId)).await?
+    } else {
+        HashMap::new()
+    };
+
+    rows.into_iter()
+        .map(|row| {
+            Ok(FlowRecord {
+                id: row.id,
+                // Several flows may share an appointment or operation: each gets a copy.
+                appointment: row
+                    .appointment_id
+                    .and_then(|id| appointments.get(&id).cloned()),
+                operation: row.operation_id.and_then(|id| operations.get(&id).cloned()),
+                status: parse_status(&row.status)?,
+                arrival_time: row.arrival_time,
+                status_changed_at: row.status_changed_at,
+                notes: row.notes,
+                created_at: row.created_at,
+                milestones: Milestones::from_events(history.remove(&row.id).unwrap_or_default()),
+            })
+        })
+        .collect()
+}
+
+async fn read_one<C: ConnectionTrait>(conn: &C, id: i64) -> Result<FlowRecord, StoreError> {
+    read_flows(conn, &FlowFilter::by_id(id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound(PATIENT_FLOW))
+}
+
+async fn insert_event<C: ConnectionTrait>(
+    conn: &C,
+    flow_id: i64,
+    from: Option<FlowStatus>,
+    to: FlowStatus,
+    user_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let insert = Query::insert()
+        .into_table(PatientFlowEvent::Table)
+        .columns([
+            PatientFlowEvent::FlowId,
+            PatientFlowEvent::FromStatus,
+            PatientFlowEvent::ToStatus,
+            PatientFlowEvent::At,
+            PatientFlowEvent::UserId,
+        ])
+        .values_panic([
+            flow_id.into(),
+            from.map(|status| status.as_str()).into(),
+            to.as_str().into(),
+            at.into(),
+            user_id.into(),
+        ])
+        .to_owned();
+    conn.execute(&insert).await?;
+    Ok(())
+}
+
+/// A foreign-key failure on the link columns is the client's unknown id, never a 500.
+fn map_link_error(error: DbErr, link: FlowLink) -> StoreError {
+    let text = error.to_string();
+    if text.contains("FOREIGN KEY constraint failed")
+        || text.contains("violates foreign key constraint")
+    {
+        let (field, id) = match link {
+            FlowLink::Appointment(id) => ("appointment_id", id),
+            FlowLink::Operation(id) => ("operation_id", id),
+        };
+        return StoreError::field(field, invalid_pk(id));
+    }
+    StoreError::from(error)
+}
+
+/// DRF's text for an unknown related id.
+pub fn invalid_pk(id: i64) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
+/// The link columns as values (`appointment_id` is a 32-bit column).
+fn link_values(link: FlowLink) -> Result<(Option<i32>, Option<i64>), StoreError> {
+    match link {
+        FlowLink::Appointment(id) => i32::try_from(id)
+            .map(|id| (Some(id), None))
+            .map_err(|_| StoreError::field("appointment_id", invalid_pk(id))),
+        FlowLink::Operation(id) => Ok((None, Some(id))),
+    }
+}
+
+/// After a conditional write touched nothing: the flow is gone, or its status moved on.
+async fn missing_or_stale<C: ConnectionTrait>(conn: &C, id: i64) -> StoreError {
+    let select = Query::select()
+        .column(PatientFlow::Status)
+        .from(PatientFlow::Table)
+        .and_where(Expr::col(PatientFlow::Id).eq(id))
+        .to_owned();
+    match conn.query_one(&select).await {
+        Ok(Some(_)) => StoreError::field(STATUS_FIELD, STALE_FLOW_STATUS),
+        Ok(None) => StoreError::NotFound(PATIENT_FLOW),
+        Err(error) => error.into(),
+    }
+}
+
+fn status_meta(flow_id: i64, from: FlowStatus, to: FlowStatus) -> Value {
+    json!({"flow_id": flow_id, "from": from.as_str(), "to": to.as_str()})
+}
+
+impl Store {
+    /// Flows matching the filter, newest status change first.
+    pub async fn patient_flows(&self, filter: &FlowFilter) -> Result<Vec<FlowRecord>, StoreError> {
+        read_flows(self.conn(), filter).await
+    }
+
+    /// One flow.
+    pub async fn patient_flow(&self, id: i64) -> Result<Option<FlowRecord>, StoreError> {
+        Ok(read_flows(self.conn(), &FlowFilter::by_id(id))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Creates a flow with its first history row (`from` empty) and the audit row
+    /// `patient_flow_create` (meta `{flow_id, status}`), in one transaction. An unknown
+    /// appointment or operation is a field error on `appointment_id`/`operation_id`.
+    pub async fn create_patient_flow(
+        &self,
+        flow: NewFlow,
+        user_id: Option<i64>,
+        now: DateTime<Utc>,
+        audit: impl FlowAudit,
+    ) -> Result<FlowRecord, StoreError> {
+        let (appointment_id, operation_id) = link_values(flow.link)?;
+        let tx = self.write().await?;
+        let insert = Query::insert()
+            .into_table(PatientFlow::Table)
+            .columns([
+                PatientFlow::AppointmentId,
+                PatientFlow::OperationId,
+                PatientFlow::Status,
+                PatientFlow::ArrivalTime,
+                PatientFlow::StatusChangedAt,
+                PatientFlow::Notes,
+                PatientFlow::CreatedAt,
+            ])
+            .values_panic([
+                appointment_id.into(),
+                operation_id.into(),
+                flow.state.status.as_str().into(),
+                flow.state.arrival_time.into(),
+                now.into(),
+                flow.state.notes.clone().into(),
+                now.into(),
+            ])
+            .returning_col(PatientFlow::Id)
+            .to_owned();
+        let row = tx
+            .query_one(&insert)
+            .await
+            .map_err(|error| map_link_error(error, flow.link))?
+            .ok_or(StoreError::NotFound(PATIENT_FLOW))?;
+        let id: i64 = row.try_get("", "id")?;
+        insert_event(&*tx, id, None, flow.state.status, user_id, now).await?;
+        let record = read_one(&*tx, id).await?;
+        write_audit(
+            &*tx,
+            &audit(
+                "patient_flow_create",
+                record.patient_id(),
+                json!({"flow_id": id, "status": record.status.as_str()}),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Changes a flow read as `current`: applies `update` through the transition function,
+    /// moves the flow to `link`, and writes only while the row still has `current.status`
+    /// (else a `status` field error, [`STALE_FLOW_STATUS`]). A real status change also sets
+    /// `status_changed_at` and adds a history row; the audit rows follow `write`. All in one
+    /// transaction. Returns the stored flow and what happened to its status.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the change, the endpoint, the acting user, the clock and the audit builder"
+    )]
+    pub async fn update_patient_flow(
+        &self,
+        current: &FlowRecord,
+        link: FlowLink,
+        update: FlowUpdate,
+        write: FlowWrite,
+        user_id: Option<i64>,
+        now: DateTime<Utc>,
+        audit: impl FlowAudit,
+    ) -> Result<(FlowRecord, Transition), StoreError> {
+        let applied = update
+            .apply(&current.state(), now)
+            .map_err(|error| StoreError::from(error.into_validation()))?;
+        let (appointment_id, operation_id) = link_values(link)?;
+        let tx = self.write().await?;
+        let mut values = vec![
+            (PatientFlow::AppointmentId, appointment_id.into()),
+            (PatientFlow::OperationId, operation_id.into()),
+            (PatientFlow::Status, applied.state.status.as_str().into()),
+            (PatientFlow::ArrivalTime, applied.state.arrival_time.into()),
+            (PatientFlow::Notes, applied.state.notes.clone().into()),
+        ];
+        if applied.transition.is_change() {
+            values.push((PatientFlow::StatusChangedAt, now.into()));
+        }
+        let statement = Query::update()
+            .table(PatientFlow::Table)
+            .values(values)
+            .and_where(Expr::col(PatientFlow::Id).eq(current.id))
+            .and_where(Expr::col(PatientFlow::Status).eq(current.status.as_str()))
+            .to_owned();
+        let result = tx
+            .execute(&statement)
+            .await
+            .map_err(|error| map_link_error(error, link))?;
+        if result.rows_affected() == 0 {
+            return Err(missing_or_stale(&*tx, current.id).await);
+        }
+        if let Transition::Changed { from, to } = applied.transition {
+            insert_event(&*tx, current.id, from, to, user_id, now).await?;
+        }
+        let record = read_one(&*tx, current.id).await?;
+        let patient_id = record.patient_id();
+        if write == FlowWrite::Update {
+            write_audit(
+                &*tx,
+                &audit(
+                    "patient_flow_update",
+                    patient_id,
+                    json!({"flow_id": current.id}),
+                ),
+            )
+            .await?;
+        }
+        if write == FlowWrite::Status || applied.transition.is_change() {
+            write_audit(
+                &*tx,
+                &audit(
+                    "patient_flow_status_update",
+                    patient_id,
+                    status_meta(current.id, current.status, record.status),
+                ),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((record, applied.transition))
+    }
+
+    /// Deletes a flow read as `current` (its history goes with it) and audits
+    /// `patient_flow_delete` (meta `{flow_id, status}`). A `done` flow is never deleted, also
+    /// when it became `done` after it was read.
+    pub async fn delete_patient_flow(
+        &self,
+        current: &FlowRecord,
+        audit: impl FlowAudit,
+    ) -> Result<(), StoreError> {
+        if !may_delete(current.status) {
+            return Err(TransitionError::ReadOnly.into_validation().into());
+        }
+        let tx = self.write().await?;
+        let delete = Query::delete()
+            .from_table(PatientFlow::Table)
+            .and_where(Expr::col(PatientFlow::Id).eq(current.id))
+            .and_where(Expr::col(PatientFlow::Status).eq(current.status.as_str()))
+            .to_owned();
+        if tx.execute(&delete).await?.rows_affected() == 0 {
+            return Err(missing_or_stale(&*tx, current.id).await);
+        }
+        write_audit(
+            &*tx,
+            &audit(
+                "patient_flow_delete",
+                current.patient_id(),
+                json!({"flow_id": current.id, "status": current.status.as_str()}),
+            ),
+        )
+        .await?;
+        tx.commit().await
+    }
+}
+
+// ---- nested appointments -----------------------------------------------------------------
+//
+// The appointment and operation readers of `appointments.rs`/`operations.rs` filter by one id;
+// these select the rows a set of flows links to through a subquery, in one statement each.
+
+#[derive(FromQueryResult)]
+struct AppointmentRow {
+    id: i32,
+    patient_id: i32,
+    patient_first_name: Option<String>,
+    patient_last_name: Option<String>,
+    patient_birth_date: Option<NaiveDate>,
+    type_id: Option<i64>,
+    type_name: Option<String>,
+    type_color: Option<String>,
+    doctor_id: i64,
+    doctor_username: String,
+    doctor_first_name: String,
+    doctor_last_name: String,
+    doctor_color: String,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    status: String,
+    is_no_show: bool,
+    notes: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct LinkedResourceRow {
+    owner_id: i64,
+    id: i64,
+    name: String,
+    #[sea_orm(from_alias = "type")]
+    kind: String,
+    color: String,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl LinkedResourceRow {
+    fn into_parts(self) -> (i64, ResourceInfo) {
+        (
+            self.owner_id,
+            ResourceInfo {
+                id: self.id,
+                name: self.name,
+                kind: self.kind,
+                color: self.color,
+                active: self.active,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+        )
+    }
+}
+
+/// `table.column AS name`.
+fn aliased(select: &mut SelectStatement, table: impl IntoIden, column: impl IntoIden, name: &str) {
+    select.expr_as(Expr::col((table, column)), Alias::new(name));
+}
+
+/// Resources joined to `link_table` (`owner_column`, `resource_column`), for owners in `ids`,
+/// in resource id order.
+async fn linked_resources<C: ConnectionTrait>(
+    conn: &C,
+    link_table: impl IntoIden + Copy,
+    owner_column: impl IntoIden + Copy,
+    resource_column: impl IntoIden + Copy,
+    ids: SelectStatement,
+) -> Result<HashMap<i64, Vec<ResourceInfo>>, StoreError> {
+    let mut select = Query::select();
+    // Appointment ids are 32-bit, operation ids 64-bit: read both as BIGINT.
+    select.expr_as(
+        Expr::col((link_table, owner_column)).cast_as(Alias::new("BIGINT")),
+        Alias::new("owner_id"),
+    );
+    select
+        .columns([
+            (Resource::Table, Resource::Id),
+            (Resource::Table, Resource::Name),
+            (Resource::Table, Resource::Type),
+            (Resource::Table, Resource::Color),
+            (Resource::Table, Resource::Active),
+            (Resource::Table, Resource::CreatedAt),
+            (Resource::Table, Resource::UpdatedAt),
+        ])
+        .from(link_table)
+        .inner_join(
+            Resource::Table,
+            Expr::col((Resource::Table, Resource::Id)).equals((link_table, resource_column)),
+        )
+        .and_where(Expr::col((link_table, owner_column)).in_subquery(ids))
+        .order_by((Resource::Table, Resource::Id), Order::Asc);
+    let mut resources: HashMap<i64, Vec<ResourceInfo>> = HashMap::new();
+    for row in conn.query_all(&select).await? {
+        let (owner, resource) = LinkedResourceRow::from_query_result(&row, "")?.into_parts();
+        resources.entry(owner).or_default().push(resource);
+    }
+    Ok(resources)
+}
+
+/// The appointments whose ids `ids` selects, with their resources (two statements).
+async fn linked_appointments<C: ConnectionTrait>(
+    conn: &C,
+    ids: SelectStatement,
+) -> Result<HashMap<i32, AppointmentRecord>, StoreError> {
+    let a = Appointment::Table;
+    let mut select = Query::select();
+    select.columns([
+        (a, Appointment::Id),
+        (a, Appointment::PatientId),
+        (a, Appointment::TypeId),
+        (a, Appointment::DoctorId),
+        (a, Appointment::StartTime),
+        (a, Appointment::EndTime),
+        (a, Appointment::Status),
+        (a, Appointment::IsNoShow),
+        (a, Appointment::Notes),
+        (a, Appointment::CreatedAt),
+        (a, Appointment::UpdatedAt),
+    ]);
+    for (column, name) in [
+        (Patients::FirstName, "patient_first_name"),
+        (Patients::LastName, "patient_last_name"),
+        (Patients::BirthDate, "patient_birth_date"),
+    ] {
+        aliased(&mut select, Patients::Table, column, name);
+    }
+    aliased(
+        &mut select,
+        AppointmentType::Table,
+        AppointmentType::Name,
+        "type_name",
+    );
+    aliased(
+        &mut select,
+        AppointmentType::Table,
+        AppointmentType::Color,
+        "type_color",
+    );
+    for (column, name) in [
+        (CoreUser::Username, "doctor_username"),
+        (CoreUser::FirstName, "doctor_first_name"),
+        (CoreUser::LastName, "doctor_last_name"),
+        (CoreUser::CalendarColor, "doctor_color"),
+    ] {
+        aliased(&mut select, CoreUser::Table, column, name);
+    }
+    select
+        .from(a)
+        .left_join(
+            Patients::Table,
+            Expr::col((Patients::Table, Patients::Id)).equals((a, Appointment::PatientId)),
+        )
+        .left_join(
+            AppointmentType::Table,
+            Expr::col((AppointmentType::Table, AppointmentType::Id))
+                .equals((a, Appointment::TypeId)),
+        )
+        .inner_join(
+            CoreUser::Table,
+            Expr::col((CoreUser::Table, CoreUser::Id)).equals((a, Appointment::DoctorId)),
+        )
+        .and_where(Expr::col((a, Appointment::Id)).in_subquery(ids.clone()));
+    let rows: Vec<AppointmentRow> = conn
+        .query_all(&select)
+        .await?
+        .iter()
+        .map(|row| AppointmentRow::from_query_result(row, ""))
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut resources = linked_resources(
+        conn,
+        AppointmentResource::Table,
+        AppointmentResource::AppointmentId,
+        AppointmentResource::ResourceId,
+        ids,
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let record = AppointmentRecord {
+                resources: resources.remove(&i64::from(row.id)).unwrap_or_default(),
+                id: row.id,
+                patient_id: row.patient_id,
+                patient_first_name: row.patient_first_name.unwrap_or_default(),
+                patient_last_name: row.patient_last_name.unwrap_or_default(),
+                patient_birth_date: row.patient_birth_date,
+                appointment_type: match (row.type_id, row.type_name) {
+                    (Some(id), Some(name)) => Some(TypeInfo {
+                        id,
+                        name,
+                        color: row.type_color,
+                    }),
+                    _ => None,
+                },
+                doctor_id: row.doctor_id,
+                doctor_username: row.doctor_username,
+                doctor_first_name: row.doctor_first_name,
+                doctor_last_name: row.doctor_last_name,
+                doctor_color: row.doctor_color,
+                start_time: row.start_time,
+                end_time: row.end_time,
+                status: row.status,
+                is_no_show: row.is_no_show,
+                notes: row.notes,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            };
+            (record.id, record)
+        })
+        .collect())
+}
+
+// ---- nested operations -------------------------------------------------------------------
+
+const PRIMARY: &str = "ps";
+const ASSISTANT: &str = "asst";
+const ANESTHESIST: &str = "anes";
+const ROOM: &str = "room";
+
+#[derive(FromQueryResult)]
+struct OperationRow {
+    id: i64,
+    patient_id: i32,
+    patient_first_name: Option<String>,
+    patient_last_name: Option<String>,
+    patient_birth_date: Option<NaiveDate>,
+    op_type_id: i64,
+    type_name: String,
+    type_color: String,
+    type_prep: i32,
+    type_op: i32,
+    type_post: i32,
+    prep_duration: i32,
+    op_duration: i32,
+    post_duration: i32,
+    room_id: i64,
+    room_name: String,
+    room_type: String,
+    room_color: String,
+    room_active: bool,
+    room_created_at: DateTime<Utc>,
+    room_updated_at: DateTime<Utc>,
+    ps_id: i64,
+    ps_username: String,
+    ps_first_name: String,
+    ps_last_name: String,
+    ps_color: String,
+    asst_id: Option<i64>,
+    asst_username: Option<String>,
+    asst_first_name: Option<String>,
+    asst_last_name: Option<String>,
+    asst_color: Option<String>,
+    anes_id: Option<i64>,
+    anes_username: Option<String>,
+    anes_first_name: Option<String>,
+    anes_last_name: Option<String>,
+    anes_color: Option<String>,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    status: String,
+    notes: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn optional_member(
+    id: Option<i64>,
+    username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    color: Option<String>,
+) -> Option<TeamMember> {
+    Some(TeamMember {
+        id: id?,
+        username: username?,
+        first_name: first_name.unwrap_or_default(),
+        last_name: last_name.unwrap_or_default(),
+        calendar_color: color.unwrap_or_default(),
+    })
+}
+
+impl OperationRow {
+    fn into_record(self, devices: Vec<ResourceInfo>) -> OperationRecord {
+        OperationRecord {
+            id: self.id,
+            patient_id: self.patient_id,
+            patient_first_name: self.patient_first_name.unwrap_or_default(),
+            patient_last_name: self.patient_last_name.unwrap_or_default(),
+            patient_birth_date: self.patient_birth_date,
+            op_type: OperationTypeInfo {
+                id: self.op_type_id,
+                name: self.type_name,
+                color: self.type_color,
+                prep_duration: self.type_prep,
+                op_duration: self.type_op,
+                post_duration: self.type_post,
+            },
+            durations: Durations {
+                prep: self.prep_duration,
+                op: self.op_duration,
+                post: self.post_duration,
+            },
+            room: ResourceInfo {
+                id: self.room_id,
+                name: self.room_name,
+                kind: self.room_type,
+                color: self.room_color,
+                active: self.room_active,
+                created_at: self.room_created_at,
+                updated_at: self.room_updated_at,
+            },
+            devices,
+            primary_surgeon: TeamMember {
+                id: self.ps_id,
+                username: self.ps_username,
+                first_name: self.ps_first_name,
+                last_name: self.ps_last_name,
+                calendar_color: self.ps_color,
+            },
+            assistant: optional_member(
+                self.asst_id,
+                self.asst_username,
+                self.asst_first_name,
+                self.asst_last_name,
+                self.asst_color,
+            ),
+            anesthesist: optional_member(
+                self.anes_id,
+                self.anes_username,
+                self.anes_first_name,
+                self.anes_last_name,
+                self.anes_color,
+            ),
+            start_time: self.start_time,
+            end_time: self.end_time,
+            status: self.status,
+            notes: self.notes,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// The operations whose ids `ids` selects, with their devices (two statements).
+async fn linked_operations<C: ConnectionTrait>(
+    conn: &C,
+    ids: SelectStatement,
+) -> Result<HashMap<i64, OperationRecord>, StoreError> {
+    let o = Operation::Table;
+    let mut select = Query::select();
+    select.columns([
+        (o, Operation::Id),
+        (o, Operation::PatientId),
+        (o, Operation::OpTypeId),
+        (o, Operation::PrepDuration),
+        (o, Operation::OpDuration),
+        (o, Operation::PostDuration),
+        (o, Operation::StartTime),
+        (o, Operation::EndTime),
+        (o, Operation::Status),
+        (o, Operation::Notes),
+        (o, Operation::CreatedAt),
+        (o, Operation::UpdatedAt),
+    ]);
+    for (column, name) in [
+        (Patients::FirstName, "patient_first_name"),
+        (Patients::LastName, "patient_last_name"),
+        (Patients::BirthDate, "patient_birth_date"),
+    ] {
+        aliased(&mut select, Patients::Table, column, name);
+    }
+    for (column, name) in [
+        (OperationType::Name, "type_name"),
+        (OperationType::Color, "type_color"),
+        (OperationType::PrepDuration, "type_prep"),
+        (OperationType::OpDuration, "type_op"),
+        (OperationType::PostDuration, "type_post"),
+    ] {
+        aliased(&mut select, OperationType::Table, column, name);
+    }
+    for (column, name) in [
+        (Resource::Id, "room_id"),
+        (Resource::Name, "room_name"),
+        (Resource::Type, "room_type"),
+        (Resource::Color, "room_color"),
+        (Resource::Active, "room_active"),
+        (Resource::CreatedAt, "room_created_at"),
+        (Resource::UpdatedAt, "room_updated_at"),
+    ] {
+        aliased(&mut select, Alias::new(ROOM), column, name);
+    }
+    for alias in [PRIMARY, ASSISTANT, ANESTHESIST] {
+        for (column, suffix) in [
+            (CoreUser::Id, "id"),
+            (CoreUser::Username, "username"),
+            (CoreUser::FirstName, "first_name"),
+            (CoreUser::LastName, "last_name"),
+            (CoreUser::CalendarColor, "color"),
+        ] {
+            aliased(
+                &mut select,
+                Alias::new(alias),
+                column,
+                &format!("{alias}_{suffix}"),
+            );
+        }
+    }
+    select
+        .from(o)
+        .left_join(
+            Patients::Table,
+            Expr::col((Patients::Table, Patients::Id)).equals((o, Operation::PatientId)),
+        )
+        .inner_join(
+            OperationType::Table,
+            Expr::col((OperationType::Table, OperationType::Id)).equals((o, Operation::OpTypeId)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            Resource::Table,
+            Alias::new(ROOM),
+            Expr::col((Alias::new(ROOM), Resource::Id)).equals((o, Operation::OpRoomId)),
+        );
+    for (kind, alias, column) in [
+        (JoinType::InnerJoin, PRIMARY, Operation::PrimarySurgeonId),
+        (JoinType::LeftJoin, ASSISTANT, Operation::AssistantId),
+        (JoinType::LeftJoin, ANESTHESIST, Operation::AnesthesistId),
+    ] {
+        select.join_as(
+            kind,
+            CoreUser::Table,
+            Alias::new(alias),
+            Expr::col((Alias::new(alias), CoreUser::Id)).equals((o, column)),
+        );
+    }
+    select.and_where(Expr::col((o, Operation::Id)).in_subquery(ids.clone()));
+    let rows: Vec<OperationRow> = conn
+        .query_all(&select)
+        .await?
+        .iter()
+        .map(|row| OperationRow::from_query_result(row, ""))
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut devices = linked_resources(
+        conn,
+        OperationDevice::Table,
+        OperationDevice::OperationId,
+        OperationDevice::ResourceId,
+        ids,
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let own = devices.remove(&row.id).unwrap_or_default();
+            (row.id, row.into_record(own))
+        })
+        .collect())
+}
