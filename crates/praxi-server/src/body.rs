@@ -101,7 +101,10 @@ impl Fields {
         match value {
             Some(Some(value)) => Some(value),
             Some(None) => {
-                self.errors.add(name, "This field may not be null.");
+                // A value that failed to parse already has its message.
+                if !self.errors.contains(name) {
+                    self.errors.add(name, "This field may not be null.");
+                }
                 None
             }
             None => {

@@ -193,9 +193,10 @@ pub async fn bulk_seed(
             PracticeHours::UpdatedAt,
         ])
         .to_owned();
-    let rows = data.practice_hours.iter().map(|w| {
-        vec![v(w.weekday), v(w.start), v(w.end), v(true), v(now), v(now)]
-    });
+    let rows = data
+        .practice_hours
+        .iter()
+        .map(|w| vec![v(w.weekday), v(w.start), v(w.end), v(true), v(now), v(now)]);
     insert_chunked(conn, &template, rows, &mut counts).await?;
 
     let template = Query::insert()
@@ -536,9 +537,7 @@ pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError
 fn check_identifier(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -583,7 +582,11 @@ mod tests {
             ),
         ];
         for (url, name, expected) in cases {
-            assert_eq!(with_database(url, name).ok().as_deref(), Some(expected), "{url}");
+            assert_eq!(
+                with_database(url, name).ok().as_deref(),
+                Some(expected),
+                "{url}"
+            );
         }
         assert!(with_database("nonsense", "x").is_err());
         assert_eq!(database_name("postgres://h:5432/ci_run?x=1"), "ci_run");

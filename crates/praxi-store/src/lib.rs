@@ -3,6 +3,7 @@
 //! (SQLite by default, PostgreSQL in production, one code path).
 
 pub mod absences;
+pub mod admin_lists;
 pub mod appointments;
 pub mod audit;
 pub mod bench_seed;
@@ -16,6 +17,7 @@ pub mod hours;
 pub mod locks;
 pub mod migration;
 pub mod notify;
+pub mod op_board;
 pub mod operations;
 pub mod patients;
 pub mod resource_calendar;

@@ -8,12 +8,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Actor, Decision, Resource};
 use praxi_domain::scheduling::{
     BookingRef, Conflict, ConflictKind, Interval, ResourceId, SchedulingConflicts,
     SlotDuration, SlotQuery, SlotSpacing, UserId, local_day,
 };
 use praxi_store::StoreError;
+use praxi_store::audit::AuditEntry;
 use praxi_store::appointments::{
     AppointmentDraft, AppointmentFilter, AppointmentRecord, ResourceInfo, ScheduleCheck, TypeInfo,
 };
@@ -30,7 +31,6 @@ use crate::state::AppState;
 use crate::wire;
 
 const MODEL: &str = "Appointment";
-const STATUSES: [&str; 4] = ["scheduled", "confirmed", "cancelled", "completed"];
 const ONLY_OWN: &str = "Ärzte dürfen nur eigene Termine anlegen/ändern.";
 
 pub(crate) fn router() -> Router<AppState> {
@@ -172,9 +172,14 @@ async fn list(
             if to < from {
                 return Ok(Json(json!([])));
             }
-            let start = local_day(state.tz(), from).map_or(DateTime::<Utc>::MIN_UTC, |d| d.start());
-            let end = local_day(state.tz(), to).map_or(DateTime::<Utc>::MAX_UTC, |d| d.end());
-            Interval::new(start, end).ok()
+            // Open ends are clamped to years both databases can store.
+            let floor = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
+            let ceiling = NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX);
+            let (from, to) = (from.max(floor), to.min(ceiling));
+            if to < from {
+                return Ok(Json(json!([])));
+            }
+            local_days(&state, from, to)
         }
     };
     let mut filter = AppointmentFilter {
@@ -228,17 +233,40 @@ const READ_ONLY: [&str; 11] = [
     "updated_at",
 ];
 
+/// The acting user as the booking rules need it: the policy actor (for the doctor-only-own
+/// rule) and the audit rows it writes. The API's `AuthUser` and the web UI's `WebUser`
+/// implement it, so both book through exactly the same code.
+pub(crate) trait Caller: Sync {
+    /// The policy actor.
+    fn actor(&self) -> Actor;
+    /// An audit entry for this caller.
+    fn audit_entry(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>) -> AuditEntry;
+}
+
+impl Caller for AuthUser {
+    fn actor(&self) -> Actor {
+        self.actor
+    }
+
+    fn audit_entry(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>) -> AuditEntry {
+        self.audit(action, patient_id, meta)
+    }
+}
+
+/// The appointment statuses (the schema's CHECK values).
+pub(crate) const STATUSES: [&str; 4] = ["scheduled", "confirmed", "cancelled", "completed"];
+
 /// The writable fields as sent (`None` = absent).
 #[derive(Debug, Default)]
-struct AppointmentInput {
-    patient_id: Option<i64>,
-    doctor: Option<i64>,
-    type_id: Option<Option<i64>>,
-    resource_ids: Option<Vec<i64>>,
-    start_time: Option<DateTime<Utc>>,
-    end_time: Option<DateTime<Utc>>,
-    status: Option<String>,
-    notes: Option<Option<String>>,
+pub(crate) struct AppointmentInput {
+    pub(crate) patient_id: Option<i64>,
+    pub(crate) doctor: Option<i64>,
+    pub(crate) type_id: Option<Option<i64>>,
+    pub(crate) resource_ids: Option<Vec<i64>>,
+    pub(crate) start_time: Option<DateTime<Utc>>,
+    pub(crate) end_time: Option<DateTime<Utc>>,
+    pub(crate) status: Option<String>,
+    pub(crate) notes: Option<Option<String>>,
 }
 
 fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
@@ -277,55 +305,137 @@ fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
     }
 }
 
+/// Why an appointment request cannot become a draft: a bad reference or a broken rule, each
+/// naming its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DraftProblem {
+    /// A required value is missing (only possible for an update of an incomplete row).
+    Incomplete,
+    /// `patient_id` is not a positive 32-bit number.
+    PatientIdInvalid,
+    /// `end_time <= start_time`.
+    EndNotAfterStart,
+    /// No patient with this number.
+    PatientUnknown(i32),
+    /// No user with this id.
+    DoctorUnknown(i64),
+    /// The user does not have the doctor role.
+    NotADoctor,
+    /// The doctor is deactivated.
+    DoctorInactive,
+    /// A doctor books or changes another doctor's appointment.
+    OnlyOwn,
+    /// No appointment type with this id.
+    TypeUnknown(i64),
+    /// A requested resource is unknown or inactive.
+    ResourcesInvalid,
+}
+
+impl DraftProblem {
+    /// The field the API names.
+    pub(crate) fn field(&self) -> &'static str {
+        match self {
+            DraftProblem::Incomplete => "non_field_errors",
+            DraftProblem::PatientIdInvalid | DraftProblem::PatientUnknown(_) => "patient_id",
+            DraftProblem::EndNotAfterStart => "end_time",
+            DraftProblem::DoctorUnknown(_)
+            | DraftProblem::NotADoctor
+            | DraftProblem::DoctorInactive
+            | DraftProblem::OnlyOwn => "doctor",
+            DraftProblem::TypeUnknown(_) => "type",
+            DraftProblem::ResourcesInvalid => "resource_ids",
+        }
+    }
+
+    /// The API's message (the original's wording).
+    fn message(&self) -> String {
+        match self {
+            DraftProblem::Incomplete => "incomplete appointment".to_owned(),
+            DraftProblem::PatientIdInvalid => "patient_id muss positiv sein.".to_owned(),
+            DraftProblem::EndNotAfterStart => "Endzeit muss nach der Startzeit liegen.".to_owned(),
+            DraftProblem::PatientUnknown(id) => format!("Invalid pk \"{id}\" - object does not exist."),
+            DraftProblem::DoctorUnknown(id) | DraftProblem::TypeUnknown(id) => {
+                format!("Invalid pk \"{id}\" - object does not exist.")
+            }
+            DraftProblem::NotADoctor => "Der Arzt muss die Rolle \"doctor\" haben.".to_owned(),
+            DraftProblem::DoctorInactive => "Der Arzt ist nicht aktiv.".to_owned(),
+            DraftProblem::OnlyOwn => ONLY_OWN.to_owned(),
+            DraftProblem::ResourcesInvalid => {
+                "resource_ids enthält unbekannte oder inaktive Ressource(n).".to_owned()
+            }
+        }
+    }
+}
+
+/// A failed [`resolve`].
+#[derive(Debug)]
+pub(crate) enum ResolveError {
+    Invalid(DraftProblem),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ResolveError {
+    fn from(error: StoreError) -> Self {
+        ResolveError::Store(error)
+    }
+}
+
+impl From<ResolveError> for ApiError {
+    fn from(error: ResolveError) -> Self {
+        match error {
+            ResolveError::Invalid(problem) => ApiError::field(problem.field(), problem.message()),
+            ResolveError::Store(error) => error.into(),
+        }
+    }
+}
+
 /// Checks references (patient, doctor, type, resources) and the doctor-only-own rule; returns
 /// the draft to book.
-async fn resolve(
+pub(crate) async fn resolve(
     state: &AppState,
-    auth: &AuthUser,
+    caller: &impl Caller,
     input: AppointmentInput,
     stored: Option<&AppointmentRecord>,
-) -> ApiResult<AppointmentDraft> {
-    let missing = || ApiError::field("non_field_errors", "incomplete appointment");
+) -> Result<AppointmentDraft, ResolveError> {
+    let invalid = |problem| ResolveError::Invalid(problem);
+    let missing = || invalid(DraftProblem::Incomplete);
     let patient_id = match input.patient_id {
-        Some(id) => i32::try_from(id).map_err(|_| ApiError::field("patient_id", "patient_id muss positiv sein."))?,
+        Some(id) => i32::try_from(id).map_err(|_| invalid(DraftProblem::PatientIdInvalid))?,
         None => stored.map(|s| s.patient_id).ok_or_else(missing)?,
     };
     let doctor_id = input.doctor.or(stored.map(|s| s.doctor_id)).ok_or_else(missing)?;
     let start_time = input.start_time.or(stored.map(|s| s.start_time)).ok_or_else(missing)?;
     let end_time = input.end_time.or(stored.map(|s| s.end_time)).ok_or_else(missing)?;
     if end_time <= start_time {
-        return Err(ApiError::field("end_time", "Endzeit muss nach der Startzeit liegen."));
+        return Err(invalid(DraftProblem::EndNotAfterStart));
     }
     if input.patient_id.is_some() && state.store.patient(patient_id).await?.is_none() {
-        return Err(ApiError::field(
-            "patient_id",
-            format!("Invalid pk \"{patient_id}\" - object does not exist."),
-        ));
+        return Err(invalid(DraftProblem::PatientUnknown(patient_id)));
     }
     if input.doctor.is_some() || stored.is_none() {
-        let doctor = state.store.user_by_id(doctor_id).await?.ok_or_else(|| {
-            ApiError::field("doctor", format!("Invalid pk \"{doctor_id}\" - object does not exist."))
-        })?;
+        let doctor = state
+            .store
+            .user_by_id(doctor_id)
+            .await?
+            .ok_or_else(|| invalid(DraftProblem::DoctorUnknown(doctor_id)))?;
         if doctor.role.as_ref().is_none_or(|role| role.name != "doctor") {
-            return Err(ApiError::field("doctor", "Der Arzt muss die Rolle \"doctor\" haben."));
+            return Err(invalid(DraftProblem::NotADoctor));
         }
         if !doctor.is_active {
-            return Err(ApiError::field("doctor", "Der Arzt ist nicht aktiv."));
+            return Err(invalid(DraftProblem::DoctorInactive));
         }
     }
-    if auth.actor.is_doctor() {
-        let stored_other = stored.is_some_and(|s| s.doctor_id != auth.user.id);
-        if doctor_id != auth.user.id || stored_other {
-            return Err(ApiError::field("doctor", ONLY_OWN));
+    let actor = caller.actor();
+    if actor.is_doctor() {
+        let stored_other = stored.is_some_and(|s| s.doctor_id != actor.user_id);
+        if doctor_id != actor.user_id || stored_other {
+            return Err(invalid(DraftProblem::OnlyOwn));
         }
     }
     let type_id = match input.type_id {
         Some(Some(type_id)) => {
             if state.store.appointment_type_info(type_id).await?.is_none() {
-                return Err(ApiError::field(
-                    "type",
-                    format!("Invalid pk \"{type_id}\" - object does not exist."),
-                ));
+                return Err(invalid(DraftProblem::TypeUnknown(type_id)));
             }
             Some(type_id)
         }
@@ -336,10 +446,7 @@ async fn resolve(
         Some(ids) => {
             let found = state.store.resources_by_ids(&ids).await?;
             if found.len() != ids.len() || found.iter().any(|r| !r.active) {
-                return Err(ApiError::field(
-                    "resource_ids",
-                    "resource_ids enthält unbekannte oder inaktive Ressource(n).",
-                ));
+                return Err(invalid(DraftProblem::ResourcesInvalid));
             }
             ids.iter()
                 .filter_map(|id| found.iter().find(|r| r.id == *id))
@@ -368,24 +475,45 @@ async fn resolve(
     })
 }
 
-/// Builds the original's error body for a refused booking (api.md §1.8, scheduling.md §3.1):
-/// doctor unavailable (with alternatives) → resource conflict → patient appointment overlap →
-/// the remaining conflicts (doctor or patient in an operation). Adds a machine `code`.
-async fn conflict_error(
+/// Another doctor's first free slot of the requested length ("Doctor unavailable"
+/// alternatives).
+#[derive(Debug, Clone)]
+pub(crate) struct Alternative {
+    pub(crate) doctor: UserRecord,
+    pub(crate) start: DateTime<Utc>,
+}
+
+/// Why the engine refused a booking, classified as the original answers (api.md §1.8,
+/// scheduling.md §3.1): doctor unavailable (with alternatives) → resource conflict → patient
+/// appointment overlap → the remaining conflicts (doctor or patient in an operation).
+#[derive(Debug, Clone)]
+pub(crate) enum Refusal {
+    /// Hours, absence, break or another appointment of the doctor; `first` is the first such
+    /// conflict.
+    DoctorUnavailable { first: Conflict, alternatives: Vec<Alternative> },
+    /// A requested room or device is booked; the conflicting resources.
+    Resource { resource_ids: Vec<i64> },
+    /// The patient already has an appointment then.
+    Patient,
+    /// Everything else (operations of the doctor or patient).
+    Other(Vec<Conflict>),
+}
+
+/// Classifies the engine's conflicts. A resource conflict writes the `resource_booking_conflict`
+/// audit row (a failed write fails the request).
+pub(crate) async fn refusal(
     state: &AppState,
-    auth: &AuthUser,
+    caller: &impl Caller,
     draft: &AppointmentDraft,
     conflicts: &SchedulingConflicts,
-) -> ApiError {
+) -> Result<Refusal, StoreError> {
     let all = conflicts.conflicts();
     if let Some(first) = all.iter().find(|c| c.makes_doctor_unavailable()) {
         let alternatives = alternatives(state, draft).await.unwrap_or_default();
-        return ApiError::BadRequest(json!({
-            "detail": ["Doctor unavailable."],
-            "alternatives": alternatives,
-            "code": "doctor_unavailable",
-            "reason": first.code(),
-        }));
+        return Ok(Refusal::DoctorUnavailable {
+            first: *first,
+            alternatives,
+        });
     }
     let is_resource = |c: &&Conflict| {
         matches!(c, Conflict::Booking(b) if matches!(b.kind, ConflictKind::Room | ConflictKind::Device))
@@ -399,29 +527,48 @@ async fn conflict_error(
                 _ => None,
             })
             .collect();
-        let audit = auth.audit(
+        let audit = caller.audit_entry(
             "resource_booking_conflict",
             Some(draft.patient_id),
             Some(json!({"resource_ids": resource_ids})),
         );
-        if let Err(error) = state.store.record_audit(&audit).await {
-            return error.into();
-        }
-        return ApiError::BadRequest(json!({
-            "non_field_errors": ["Resource conflict"],
-            "code": "resource_conflict",
-        }));
+        state.store.record_audit(&audit).await?;
+        return Ok(Refusal::Resource { resource_ids });
     }
     let patient_appointment = all.iter().any(|c| {
         matches!(c, Conflict::Booking(b) if b.kind == ConflictKind::Patient && matches!(b.booking, BookingRef::Appointment(_)))
     });
     if patient_appointment {
-        return ApiError::BadRequest(json!({
+        return Ok(Refusal::Patient);
+    }
+    Ok(Refusal::Other(all.to_vec()))
+}
+
+/// The original's error body for a refused booking, plus a machine `code`.
+fn refusal_error(refusal: Refusal, state: &AppState) -> ApiError {
+    match refusal {
+        Refusal::DoctorUnavailable { first, alternatives } => ApiError::BadRequest(json!({
+            "detail": ["Doctor unavailable."],
+            "alternatives": alternatives
+                .iter()
+                .map(|alternative| json!({
+                    "doctor": {"id": alternative.doctor.id.to_string(), "name": alternative.doctor.display_name()},
+                    "next_available": wire::datetime(alternative.start, state.tz()),
+                }))
+                .collect::<Vec<_>>(),
+            "code": "doctor_unavailable",
+            "reason": first.code(),
+        })),
+        Refusal::Resource { .. } => ApiError::BadRequest(json!({
+            "non_field_errors": ["Resource conflict"],
+            "code": "resource_conflict",
+        })),
+        Refusal::Patient => ApiError::BadRequest(json!({
             "detail": ["Appointment conflict: patient already has an appointment in this time range."],
             "code": "patient_conflict",
-        }));
+        })),
+        Refusal::Other(conflicts) => ApiError::BadRequest(scheduling_conflicts_json(&conflicts)),
     }
-    ApiError::BadRequest(scheduling_conflicts_json(all))
 }
 
 /// `{"detail": "Scheduling conflicts detected", "conflicts": [...]}`.
@@ -451,7 +598,7 @@ pub(crate) fn scheduling_conflicts_json(conflicts: &[Conflict]) -> Value {
 }
 
 /// Other active doctors' first free slot of the same length within 31 days.
-async fn alternatives(state: &AppState, draft: &AppointmentDraft) -> ApiResult<Vec<Value>> {
+async fn alternatives(state: &AppState, draft: &AppointmentDraft) -> Result<Vec<Alternative>, StoreError> {
     let doctors = state.store.list_doctors().await?;
     let from_date = draft.start_time.with_timezone(&state.tz()).date_naive();
     let to_date = from_date + chrono::Days::new(u64::from(praxi_domain::scheduling::ALTERNATIVES_HORIZON_DAYS));
@@ -472,12 +619,76 @@ async fn alternatives(state: &AppState, draft: &AppointmentDraft) -> ApiResult<V
         .into_iter()
         .filter_map(|alternative| {
             let doctor = doctors.iter().find(|d| d.id == alternative.doctor.0)?;
-            Some(json!({
-                "doctor": {"id": doctor.id.to_string(), "name": doctor.display_name()},
-                "next_available": wire::datetime(alternative.slot.start(), state.tz()),
-            }))
+            Some(Alternative {
+                doctor: doctor.clone(),
+                start: alternative.slot.start(),
+            })
         })
         .collect())
+}
+
+/// A failed [`save`].
+#[derive(Debug)]
+pub(crate) enum SaveError {
+    /// The scheduling engine refused the booking.
+    Refused(Refusal),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SaveError {
+    fn from(error: StoreError) -> Self {
+        SaveError::Store(error)
+    }
+}
+
+/// Whether an update needs the engine: only a change of time, doctor, patient, resources or
+/// a revival from "cancelled" does (api.md §5 item 7: status/notes edits of old appointments
+/// always work).
+pub(crate) fn needs_check(stored: &AppointmentRecord, draft: &AppointmentDraft) -> ScheduleCheck {
+    let mut stored_resources: Vec<i64> = stored.resources.iter().map(|r| r.id).collect();
+    let mut draft_resources: Vec<i64> = draft.resources.iter().map(|(id, _)| *id).collect();
+    stored_resources.sort_unstable();
+    draft_resources.sort_unstable();
+    let moved = draft.start_time != stored.start_time
+        || draft.end_time != stored.end_time
+        || draft.doctor_id != stored.doctor_id
+        || draft.patient_id != stored.patient_id
+        || stored_resources != draft_resources
+        || (stored.status == "cancelled" && draft.status != "cancelled");
+    if moved { ScheduleCheck::Check } else { ScheduleCheck::Skip }
+}
+
+/// Creates (`id: None`) or updates an appointment through the store's locked booking path,
+/// audited as `appointment_create` / `appointment_update`, and tells the live boards.
+pub(crate) async fn save(
+    state: &AppState,
+    caller: &impl Caller,
+    id: Option<i32>,
+    draft: AppointmentDraft,
+    check: ScheduleCheck,
+) -> Result<AppointmentRecord, SaveError> {
+    let action = if id.is_some() { "appointment_update" } else { "appointment_create" };
+    let patient_id = draft.patient_id;
+    match state
+        .store
+        .save_appointment(id, draft.clone(), state.tz(), check, state.now(), |_| {
+            caller.audit_entry(action, Some(patient_id), None)
+        })
+        .await
+    {
+        Ok(record) => {
+            let event = if id.is_some() { "appointment.updated" } else { "appointment.created" };
+            state
+                .events
+                .notify(crate::events::Board::ResourceCalendar, event, i64::from(record.id), None)
+                .await;
+            Ok(record)
+        }
+        Err(StoreError::Scheduling(conflicts)) => {
+            Err(SaveError::Refused(refusal(state, caller, &draft, &conflicts).await?))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn book(
@@ -487,19 +698,10 @@ async fn book(
     draft: AppointmentDraft,
     check: ScheduleCheck,
 ) -> ApiResult<AppointmentRecord> {
-    let action = if id.is_some() { "appointment_update" } else { "appointment_create" };
-    let patient_id = draft.patient_id;
-    match state
-        .store
-        .save_appointment(id, draft.clone(), state.tz(), check, state.now(), |_| {
-            auth.audit(action, Some(patient_id), None)
-        })
-        .await
-    {
-        Ok(record) => Ok(record),
-        Err(StoreError::Scheduling(conflicts)) => Err(conflict_error(state, auth, &draft, &conflicts).await),
-        Err(other) => Err(other.into()),
-    }
+    save(state, auth, id, draft, check).await.map_err(|error| match error {
+        SaveError::Refused(refusal) => refusal_error(refusal, state),
+        SaveError::Store(error) => error.into(),
+    })
 }
 
 async fn create(
@@ -513,7 +715,6 @@ async fn create(
     fields.finish()?;
     let draft = resolve(&state, &auth, input, None).await?;
     let record = book(&state, &auth, None, draft, ScheduleCheck::Check).await?;
-    state.events.notify(crate::events::Board::ResourceCalendar, "appointment.created", i64::from(record.id), None).await;
     Ok((StatusCode::CREATED, Json(appointment_json(&record, &state))))
 }
 
@@ -543,24 +744,8 @@ async fn update(state: AppState, auth: AuthUser, id: i64, body: JsonBody, full: 
     let input = read_input(&mut fields, full);
     fields.finish()?;
     let draft = resolve(&state, &auth, input, Some(&stored)).await?;
-    // Only a change of time, doctor, patient, resources or a revival from "cancelled" needs
-    // the engine (api.md §5 item 7: status/notes edits of old appointments always work).
-    let stored_resources: Vec<i64> = stored.resources.iter().map(|r| r.id).collect();
-    let draft_resources: Vec<i64> = draft.resources.iter().map(|(id, _)| *id).collect();
-    let moved = draft.start_time != stored.start_time
-        || draft.end_time != stored.end_time
-        || draft.doctor_id != stored.doctor_id
-        || draft.patient_id != stored.patient_id
-        || {
-            let (mut a, mut b) = (stored_resources.clone(), draft_resources.clone());
-            a.sort_unstable();
-            b.sort_unstable();
-            a != b
-        }
-        || (stored.status == "cancelled" && draft.status != "cancelled");
-    let check = if moved { ScheduleCheck::Check } else { ScheduleCheck::Skip };
+    let check = needs_check(&stored, &draft);
     let record = book(&state, &auth, Some(stored.id), draft, check).await?;
-    state.events.notify(crate::events::Board::ResourceCalendar, "appointment.updated", i64::from(record.id), None).await;
     Ok(Json(appointment_json(&record, &state)))
 }
 
@@ -576,26 +761,60 @@ async fn delete(State(state): State<AppState>, auth: AuthUser, PathId(id): PathI
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn mark_no_show(State(state): State<AppState>, auth: AuthUser, PathId(id): PathId) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
-    let stored = find(&state, id).await?;
-    AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
-    if stored.end_time >= state.now() {
-        return Err(ApiError::Detail(
-            "No-Show kann nur für vergangene Termine gesetzt werden.".to_owned(),
-        ));
+/// Why an appointment cannot be marked as no-show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoShowProblem {
+    /// It has not ended yet.
+    NotPast,
+    /// Only scheduled or confirmed appointments can be no-shows.
+    WrongStatus,
+}
+
+impl NoShowProblem {
+    /// The API's message.
+    fn message(self) -> &'static str {
+        match self {
+            NoShowProblem::NotPast => "No-Show kann nur für vergangene Termine gesetzt werden.",
+            NoShowProblem::WrongStatus => "Nur geplante oder bestätigte Termine können als No-Show markiert werden.",
+        }
+    }
+}
+
+/// The no-show rule: only past appointments that are scheduled or confirmed (marking one
+/// again is allowed and changes nothing).
+pub(crate) fn no_show_problem(stored: &AppointmentRecord, now: DateTime<Utc>) -> Option<NoShowProblem> {
+    if stored.end_time >= now {
+        return Some(NoShowProblem::NotPast);
     }
     if !stored.is_no_show && !["scheduled", "confirmed"].contains(&stored.status.as_str()) {
-        return Err(ApiError::Detail(
-            "Nur geplante oder bestätigte Termine können als No-Show markiert werden.".to_owned(),
-        ));
+        return Some(NoShowProblem::WrongStatus);
     }
-    let audit = auth.audit(
+    None
+}
+
+/// Marks a past appointment as no-show, audited as `appointment_mark_no_show`.
+pub(crate) async fn mark_as_no_show(
+    state: &AppState,
+    caller: &impl Caller,
+    stored: &AppointmentRecord,
+) -> Result<(), StoreError> {
+    let audit = caller.audit_entry(
         "appointment_mark_no_show",
         Some(stored.patient_id),
         Some(json!({"appointment_id": stored.id})),
     );
     state.store.mark_no_show(stored.id, state.now(), &audit).await?;
+    Ok(())
+}
+
+async fn mark_no_show(State(state): State<AppState>, auth: AuthUser, PathId(id): PathId) -> ApiResult<Json<Value>> {
+    let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
+    let stored = find(&state, id).await?;
+    AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
+    if let Some(problem) = no_show_problem(&stored, state.now()) {
+        return Err(ApiError::Detail(problem.message().to_owned()));
+    }
+    mark_as_no_show(&state, &auth, &stored).await?;
     let record = find(&state, id).await?;
     Ok(Json(appointment_json(&record, &state)))
 }

@@ -23,6 +23,10 @@ pub(crate) mod doctor_hours;
 pub(crate) mod doctors;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod kpis;
+pub(crate) mod op_dashboard;
+pub(crate) mod op_stats;
+pub(crate) mod op_timeline;
 pub(crate) mod operation_types;
 pub(crate) mod operations;
 pub(crate) mod patient_flow;
@@ -46,6 +50,10 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(availability::router())
         .merge(operation_types::router())
         .merge(operations::router())
+        .merge(op_dashboard::router())
+        .merge(op_timeline::router())
+        .merge(op_stats::router())
+        .merge(kpis::router())
         .merge(resources::router())
         .merge(resource_calendar::router())
         .merge(practice_hours::router())

@@ -40,6 +40,7 @@ use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, parse_date_str};
 use crate::error::{ApiError, ApiResult};
+use crate::events::Board;
 use crate::state::AppState;
 use crate::wire;
 
@@ -727,6 +728,7 @@ async fn create(
     let input = read_input(&mut fields, true);
     fields.finish()?;
     let record = write(&state, &auth, input, None).await?;
+    publish(&state, "operation.created", record.id, Some(record.status.as_str())).await;
     Ok((StatusCode::CREATED, Json(operation_json(&record, &state))))
 }
 
@@ -761,6 +763,7 @@ async fn update(
     let input = read_input(&mut fields, full);
     fields.finish()?;
     let record = write(&state, &auth, input, Some(&stored)).await?;
+    publish(&state, "operation.updated", record.id, Some(record.status.as_str())).await;
     Ok(Json(operation_json(&record, &state)))
 }
 
@@ -773,7 +776,13 @@ async fn delete(
     let stored = find(&state, id).await?;
     let audit = auth.audit("operation_delete", Some(stored.patient_id), None);
     state.store.delete_operation(stored.id, &audit).await?;
+    publish(&state, "operation.deleted", stored.id, None).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tells the OP board (after the commit; id and status only, never patient data).
+async fn publish(state: &AppState, kind: &str, id: i64, status: Option<&str>) {
+    state.events.notify(Board::OpBoard, kind, id, status).await;
 }
 
 // ---- suggest ---------------------------------------------------------------------------

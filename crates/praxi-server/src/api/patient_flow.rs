@@ -249,6 +249,16 @@ fn merge(errors: &mut FieldErrors, error: &praxi_domain::ValidationError) {
     }
 }
 
+/// The object-level link rule (exactly one of appointment and operation). As in DRF it is
+/// only reported when every field is valid on its own.
+fn check_link_rule(fields: &mut Fields, link: &Result<FlowLink, praxi_domain::ValidationError>) {
+    if let Err(error) = link {
+        if fields.errors_mut().is_empty() {
+            merge(fields.errors_mut(), error);
+        }
+    }
+}
+
 /// Checks that the linked appointment or operation exists and, for a doctor, is their own
 /// (403, api.md §5 item 4).
 async fn check_link(
@@ -297,15 +307,12 @@ async fn create(
     let arrival_time = fields.opt_datetime("arrival_time").flatten();
     let notes = fields.opt_string("notes").flatten();
     let now = state.now();
-    // The domain rules run on what could be read; every error is reported together.
-    let link = FlowLink::from_ids(appointment_id.flatten(), operation_id.flatten());
     let initial = initial_state(status, arrival_time, notes, now);
-    for error in [link.as_ref().err(), initial.as_ref().err()]
-        .into_iter()
-        .flatten()
-    {
+    if let Err(error) = &initial {
         merge(fields.errors_mut(), error);
     }
+    let link = FlowLink::from_ids(appointment_id.flatten(), operation_id.flatten());
+    check_link_rule(&mut fields, &link);
     fields.finish()?;
     let (link, initial) = (link?, initial?);
     check_link(&state, &auth, decision, link).await?;
@@ -366,9 +373,7 @@ async fn update(
         notes: fields.opt_string("notes"),
     };
     let link = FlowLink::from_ids(appointment_id, operation_id);
-    if let Err(error) = &link {
-        merge(fields.errors_mut(), error);
-    }
+    check_link_rule(&mut fields, &link);
     fields.finish()?;
     let link = link?;
     if link != stored_link {

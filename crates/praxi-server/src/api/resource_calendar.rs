@@ -227,9 +227,12 @@ async fn resources(State(state): State<AppState>, auth: AuthUser) -> ApiResult<J
 mod tests {
     use super::*;
 
+    /// A raw parameter value and what parsing it gives.
+    type Case<T> = (Option<&'static str>, Result<T, &'static str>);
+
     #[test]
     fn resource_ids_parse_like_the_original() {
-        let cases: [(Option<&str>, Result<Vec<i64>, &str>); 12] = [
+        let cases: [Case<Vec<i64>>; 12] = [
             (None, Err(IDS_REQUIRED)),
             (Some(""), Err(IDS_REQUIRED)),
             (Some(","), Err(IDS_EMPTY)),
@@ -252,7 +255,7 @@ mod tests {
     #[test]
     fn dates_are_required_and_iso() {
         let date = NaiveDate::from_ymd_opt(2043, 3, 9).unwrap();
-        let cases: [(Option<&str>, Result<NaiveDate, &str>); 5] = [
+        let cases: [Case<NaiveDate>; 5] = [
             (None, Err(DATE_REQUIRED)),
             (Some(""), Err(DATE_REQUIRED)),
             (Some("09.03.2043"), Err(DATE_FORMAT)),
@@ -266,7 +269,7 @@ mod tests {
 
     #[test]
     fn days_default_to_one_and_stay_within_31() {
-        let cases: [(Option<&str>, Result<u32, &str>); 8] = [
+        let cases: [Case<u32>; 8] = [
             (None, Ok(1)),
             (Some(""), Ok(1)),
             (Some("1"), Ok(1)),

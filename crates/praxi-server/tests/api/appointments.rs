@@ -376,3 +376,19 @@ async fn suggest_returns_free_grid_slots_and_falls_back_to_other_doctors() {
     assert_eq!(res.status, 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn open_ended_date_ranges_work_on_every_backend() {
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    practice.book(&admin, &practice.booking(practice.doctor.id, 1, (0, 9, 0), (0, 9, 30))).await;
+    for query in ["end_date=2030-01-20", "start_date=2030-01-01", "start_date=0001-01-01", "end_date=9999-12-31"] {
+        let res = admin.get(&format!("/api/appointments/?{query}")).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text);
+        assert_eq!(res.body.as_array().unwrap().len(), 1, "{query}");
+    }
+    let res = admin.get("/api/appointments/?end_date=2029-12-31").await;
+    assert_eq!(res.body.as_array().unwrap().len(), 0);
+    app.stop().await;
+}

@@ -12,6 +12,7 @@ mod fixtures;
 mod helpers;
 mod hours;
 mod operations;
+mod patient_flow;
 mod patients;
 mod resource_calendar;
 mod users;
