@@ -217,6 +217,7 @@ impl FlowLink {
         }
     }
 
+    /// The appointment, for an appointment flow.
     pub fn appointment_id(&self) -> Option<i64> {
         match self {
             FlowLink::Appointment(id) => Some(*id),
@@ -224,6 +225,7 @@ impl FlowLink {
         }
     }
 
+    /// The operation, for an operation flow.
     pub fn operation_id(&self) -> Option<i64> {
         match self {
             FlowLink::Operation(id) => Some(*id),

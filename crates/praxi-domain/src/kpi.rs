@@ -1607,51 +1607,46 @@ mod tests {
 
     #[test]
     fn op_stats_range_rules_and_messages() {
-        let d = |text: &str| Some(text.to_owned());
-        let cases: [(
-            Option<String>,
-            Option<String>,
-            Option<String>,
+        type Case = (
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
             Result<(NaiveDate, NaiveDate), RangeError>,
-        ); 9] = [
-            (
-                d("2043-03-04"),
-                None,
-                None,
-                Ok((date(2043, 3, 4), date(2043, 3, 4))),
-            ),
-            (
-                d("2043-03-04"),
-                d("x"),
-                d("y"),
-                Ok((date(2043, 3, 4), date(2043, 3, 4))),
-            ),
+        );
+        let one_day = Ok((date(2043, 3, 4), date(2043, 3, 4)));
+        let cases: [Case; 9] = [
+            (Some("2043-03-04"), None, None, one_day),
+            (Some("2043-03-04"), Some("x"), Some("y"), one_day),
             (
                 None,
-                d("2043-03-03"),
-                d("2043-03-10"),
+                Some("2043-03-03"),
+                Some("2043-03-10"),
                 Ok((date(2043, 3, 3), date(2043, 3, 10))),
             ),
             (None, None, None, Err(RangeError::Missing)),
-            (None, d("2043-03-03"), None, Err(RangeError::Missing)),
-            (d(" "), d(""), d("2043-03-03"), Err(RangeError::Missing)),
-            (d("2043-3-4x"), None, None, Err(RangeError::BadFormat)),
+            (None, Some("2043-03-03"), None, Err(RangeError::Missing)),
+            (
+                Some(" "),
+                Some(""),
+                Some("2043-03-03"),
+                Err(RangeError::Missing),
+            ),
+            (Some("2043-3-4x"), None, None, Err(RangeError::BadFormat)),
             (
                 None,
-                d("2043-03-10"),
-                d("2043-03-03"),
+                Some("2043-03-10"),
+                Some("2043-03-03"),
                 Err(RangeError::FromAfterTo),
             ),
             (
                 None,
-                d("2000-01-01"),
-                d("2100-12-31"),
+                Some("2000-01-01"),
+                Some("2100-12-31"),
                 Err(RangeError::TooLong),
             ),
         ];
         for (date_param, from, to, expected) in cases {
-            let got = op_stats_range(date_param.as_deref(), from.as_deref(), to.as_deref())
-                .map(|range| (range.from, range.to));
+            let got = op_stats_range(date_param, from, to).map(|range| (range.from, range.to));
             assert_eq!(got, expected, "{date_param:?} {from:?} {to:?}");
         }
         // 366 days are fine, 367 are not.

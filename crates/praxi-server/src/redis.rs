@@ -132,12 +132,11 @@ async fn subscribe_once(config: &RedisConfig, channel: &str, on_message: &impl F
     let mut reader = connect(config).await?;
     reader.get_mut().write_all(&command(&["SUBSCRIBE", channel])).await?;
     loop {
-        if let Reply::Array(items) = read_reply(&mut reader).await? {
-            if let [Reply::Bulk(Some(kind)), _, Reply::Bulk(Some(payload))] = items.as_slice() {
-                if kind == "message" {
-                    on_message(payload.clone());
-                }
-            }
+        if let Reply::Array(items) = read_reply(&mut reader).await?
+            && let [Reply::Bulk(Some(kind)), _, Reply::Bulk(Some(payload))] = items.as_slice()
+            && kind == "message"
+        {
+            on_message(payload.clone());
         }
     }
 }

@@ -23,7 +23,10 @@ use praxi_domain::scheduling::Interval;
 use sea_orm::sea_query::{
     Alias, Cond, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement,
 };
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Order};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DbBackend, DbErr, FromQueryResult, IsolationLevel, Order,
+    TransactionTrait,
+};
 use serde_json::{Value, json};
 
 use crate::appointments::{AppointmentRecord, ResourceInfo, TypeInfo};
@@ -257,7 +260,7 @@ fn parse_status(value: &str) -> Result<FlowStatus, StoreError> {
 
 /// Reads the flows matching `filter` in `status_changed_at desc, id desc` order, with their
 /// appointments, operations and milestones (at most six statements).
-pub(crate) async fn read_flows<C: ConnectionTrait>(
+async fn read_flows<C: ConnectionTrait>(
     conn: &C,
     filter: &FlowFilter,
 ) -> Result<Vec<FlowRecord>, StoreError> {
@@ -431,13 +434,28 @@ fn status_meta(flow_id: i64, from: FlowStatus, to: FlowStatus) -> Value {
 
 impl Store {
     /// Flows matching the filter, newest status change first.
+    ///
+    /// The statements run in one read-only snapshot, so a flow that changes meanwhile is never
+    /// shown without its appointment or operation.
     pub async fn patient_flows(&self, filter: &FlowFilter) -> Result<Vec<FlowRecord>, StoreError> {
-        read_flows(self.conn(), filter).await
+        let (isolation, access) = match self.backend() {
+            DbBackend::Postgres => (
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            ),
+            // A SQLite (WAL) read transaction keeps the snapshot of its first read.
+            _ => (None, None),
+        };
+        let tx = self.conn().begin_with_config(isolation, access).await?;
+        let flows = read_flows(&tx, filter).await?;
+        tx.commit().await?;
+        Ok(flows)
     }
 
     /// One flow.
     pub async fn patient_flow(&self, id: i64) -> Result<Option<FlowRecord>, StoreError> {
-        Ok(read_flows(self.conn(), &FlowFilter::by_id(id))
+        Ok(self
+            .patient_flows(&FlowFilter::by_id(id))
             .await?
             .into_iter()
             .next())

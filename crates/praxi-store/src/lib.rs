@@ -20,6 +20,7 @@ pub mod notify;
 pub mod op_board;
 pub mod operations;
 pub mod patients;
+pub mod people;
 pub mod resource_calendar;
 pub mod schedule;
 pub mod sessions;

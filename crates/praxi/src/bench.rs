@@ -9,7 +9,8 @@
 //! # The practice
 //!
 //! 10 doctors, 20 resources (2 OP rooms, 10 treatment rooms, 8 devices), `--patients`
-//! patients, `--operations` operations and N appointments over 52 weeks around today: Mon–Fri
+//! patients, `--operations` operations and N appointments over 52 weeks (46 of them history,
+//! as in a practice that has been running for a while): Mon–Fri
 //! 08:00–18:00 practice and doctor hours, a practice-wide lunch break 12:30–13:00 on every
 //! weekday. Operations run in sessions (OP room × half day) with a surgeon, an assistant and
 //! sometimes an anaesthetist, who see no patients in that half day; the appointments are spread
@@ -108,6 +109,8 @@ const CREATE_MINUTES: u32 = 15;
 /// Minutes left free at the end of every half day.
 const FREE_TAIL_MINUTES: u32 = 30;
 const HORIZON_DAYS: u32 = 14;
+/// Weeks of bookings before the current week (of 52 in all).
+const HISTORY_WEEKS: i64 = 46;
 
 // ----------------------------------------------------------------------------------------------
 // Statement counting
@@ -1084,7 +1087,8 @@ fn generate(plan: &Plan) -> anyhow::Result<Generated> {
     let mut rng = Rng(0x5EED_0000 ^ plan.appointments as u64);
     let week0 =
         plan.today - TimeDelta::days(i64::from(plan.today.weekday().num_days_from_monday()));
-    let first_monday = week0 - TimeDelta::weeks(26);
+    // A practice's data is mostly history: 46 weeks back, 6 weeks ahead.
+    let first_monday = week0 - TimeDelta::weeks(HISTORY_WEEKS);
     let reserved_monday = week0 + TimeDelta::weeks(3);
     let horizon_start = week0 + TimeDelta::weeks(1);
     let list_day = horizon_start + TimeDelta::days(1);

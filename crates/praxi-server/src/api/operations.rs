@@ -728,7 +728,7 @@ async fn create(
     let input = read_input(&mut fields, true);
     fields.finish()?;
     let record = write(&state, &auth, input, None).await?;
-    publish(&state, "operation.created", record.id, Some(record.status.as_str())).await;
+    publish(&state, "operation.created", &record).await;
     Ok((StatusCode::CREATED, Json(operation_json(&record, &state))))
 }
 
@@ -763,7 +763,7 @@ async fn update(
     let input = read_input(&mut fields, full);
     fields.finish()?;
     let record = write(&state, &auth, input, Some(&stored)).await?;
-    publish(&state, "operation.updated", record.id, Some(record.status.as_str())).await;
+    publish(&state, "operation.updated", &record).await;
     Ok(Json(operation_json(&record, &state)))
 }
 
@@ -776,13 +776,17 @@ async fn delete(
     let stored = find(&state, id).await?;
     let audit = auth.audit("operation_delete", Some(stored.patient_id), None);
     state.store.delete_operation(stored.id, &audit).await?;
-    publish(&state, "operation.deleted", stored.id, None).await;
+    publish(&state, "operation.deleted", &stored).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Tells the OP board (after the commit; id and status only, never patient data).
-async fn publish(state: &AppState, kind: &str, id: i64, status: Option<&str>) {
-    state.events.notify(Board::OpBoard, kind, id, status).await;
+async fn publish(state: &AppState, kind: &str, record: &OperationRecord) {
+    let status = Some(record.status.as_str());
+    state
+        .events
+        .notify(Board::OpBoard, kind, record.id, status)
+        .await;
 }
 
 // ---- suggest ---------------------------------------------------------------------------

@@ -252,10 +252,10 @@ fn merge(errors: &mut FieldErrors, error: &praxi_domain::ValidationError) {
 /// The object-level link rule (exactly one of appointment and operation). As in DRF it is
 /// only reported when every field is valid on its own.
 fn check_link_rule(fields: &mut Fields, link: &Result<FlowLink, praxi_domain::ValidationError>) {
-    if let Err(error) = link {
-        if fields.errors_mut().is_empty() {
-            merge(fields.errors_mut(), error);
-        }
+    if let Err(error) = link
+        && fields.errors_mut().is_empty()
+    {
+        merge(fields.errors_mut(), error);
     }
 }
 
@@ -377,7 +377,9 @@ async fn update(
     fields.finish()?;
     let link = link?;
     if link != stored_link {
-        check_link(&state, &auth, decision, link).await?;
+        // Moving a flow links it anew: the create rule applies (a doctor's own only, 403).
+        let link_decision = auth.require(RESOURCE, Action::Create, MODEL)?;
+        check_link(&state, &auth, link_decision, link).await?;
     }
     let (record, transition) = state
         .store

@@ -113,6 +113,7 @@ where
 
 impl WebUser {
     /// The policy decision, or the error page for a denial.
+    #[expect(clippy::result_large_err, reason = "the error is the finished error page")]
     pub fn require(&self, resource: Resource, action: Action) -> Result<Decision, Response> {
         match self.actor.decide(resource, action) {
             Decision::Deny(Denial::NotFound) => Err(crate::web::error_page(self.lang, StatusCode::NOT_FOUND, "error.not_found")),
@@ -127,6 +128,7 @@ impl WebUser {
     }
 
     /// Checks the CSRF token of a submitted form.
+    #[expect(clippy::result_large_err, reason = "the error is the finished error page")]
     pub fn check_csrf(&self, submitted: &str) -> Result<(), Response> {
         if constant_time_eq(submitted.as_bytes(), self.csrf_token.as_bytes()) {
             Ok(())

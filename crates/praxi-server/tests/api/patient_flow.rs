@@ -1315,7 +1315,7 @@ async fn updates_may_move_a_flow_to_another_appointment_or_operation() {
             &json!({"appointment_id": ward.foreign_appointment}),
         )
         .await;
-    assert_eq!(res.status, 403);
+    assert_eq!(res.status, 403, "{}", res.text);
     // Both links at once are refused; clearing one while setting the other is a move.
     let res = admin
         .patch(&detail, &json!({"operation_id": ward.operation}))

@@ -520,16 +520,16 @@ async fn vw_105_columns_follow_the_requested_order_and_unknown_inactive_and_repe
 async fn vw_105_operations_show_in_room_and_device_columns_with_status_and_progress() {
     let app = TestApp::spawn().await;
     let practice = Practice::new(&app).await;
+    // The server's clock moved to Monday 12:00, so the running operation has progressed (the
+    // few milliseconds the test takes do not matter at the asserted precision). Tokens are
+    // minted afterwards, on the moved clock.
+    let now = utc(0, 12, 0);
+    app.state.clock.advance(now - Utc::now());
+    let today = "2030-01-14";
     let admin = app.as_role(Role::Admin).await;
     let (anna, bert) = (practice.doctor.id, practice.other_doctor.id);
     let op_type = operation_type(&app, "Kleiner Eingriff", "#445566").await;
     let unnamed = operation_type(&app, "", "#778899").await;
-    // Around the real "now", so the running operation has progressed.
-    let now = Utc::now();
-    let today = now
-        .with_timezone(&chrono_tz::Europe::Berlin)
-        .date_naive()
-        .to_string();
     let op = |status: &'static str, start: DateTime<Utc>, end: DateTime<Utc>, op_type: i64| Op {
         op_type,
         team: (bert, Some(anna), None),
@@ -593,7 +593,7 @@ async fn vw_105_operations_show_in_room_and_device_columns_with_status_and_progr
         ),
     )
     .await;
-    let body = columns(&admin, &today, &[practice.other_room, practice.device]).await;
+    let body = columns(&admin, today, &[practice.other_room, practice.device]).await;
     let bookings = body[0]["bookings"].as_array().unwrap();
     let find = |id: i64| {
         bookings
@@ -630,7 +630,7 @@ async fn vw_105_operations_show_in_room_and_device_columns_with_status_and_progr
         ),
     )
     .await;
-    let body = columns(&admin, &today, &[practice.other_room]).await;
+    let body = columns(&admin, today, &[practice.other_room]).await;
     let item = body[0]["bookings"]
         .as_array()
         .unwrap()

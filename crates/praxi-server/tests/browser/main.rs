@@ -9,5 +9,8 @@ mod fixtures;
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod admin;
+mod admin_pages;
+mod calendar;
 mod harness;
 mod login;

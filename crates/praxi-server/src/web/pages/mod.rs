@@ -4,14 +4,21 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod admin;
+pub mod calendar;
 pub mod dashboard;
 
 /// Page texts of every page module, for `i18n`.
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
     dashboard::texts(key)
+        .or_else(|| admin::texts(key))
+        .or_else(|| calendar::texts(key))
 }
 
 /// All page routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(dashboard::router())
+    Router::new()
+        .merge(dashboard::router())
+        .merge(admin::router())
+        .merge(calendar::router())
 }

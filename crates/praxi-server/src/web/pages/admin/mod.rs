@@ -354,6 +354,15 @@ pub(crate) fn finish(fields: Fields) -> Result<(), StoreError> {
     })
 }
 
+/// `admin.<slug>.<name>` when the entity has its own text, else `admin.<name>`.
+fn specific_text(user: &WebUser, slug: &str, name: &str) -> String {
+    let key = format!("admin.{slug}.{name}");
+    match user.lang.t(&key) {
+        text if text == key => t(user, &format!("admin.{name}")),
+        text => text.to_owned(),
+    }
+}
+
 /// A text of the page language.
 pub(crate) fn t(user: &WebUser, key: &str) -> String {
     user.lang.t(key).to_owned()
@@ -431,7 +440,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
     } else {
         0
     };
-    let tile = |slug: &'static str, resource: Resource, count: u64, create: bool| -> Option<Tile> {
+    let tile = |slug: &'static str, resource: Resource, count: Option<u64>, create: bool| -> Option<Tile> {
         user.can(resource, Action::List).then(|| Tile {
             slug,
             title: t(&user, &format!("admin.{slug}.title")),
@@ -445,26 +454,26 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
         (
             "admin.section.catalog",
             vec![
-                tile("appointment-types", Resource::AppointmentTypes, counts.appointment_types, true),
-                tile("operation-types", Resource::OperationTypes, counts.operation_types, true),
-                tile("resources", Resource::Resources, counts.resources, true),
+                tile("appointment-types", Resource::AppointmentTypes, Some(counts.appointment_types), true),
+                tile("operation-types", Resource::OperationTypes, Some(counts.operation_types), true),
+                tile("resources", Resource::Resources, Some(counts.resources), true),
             ],
         ),
         (
             "admin.section.hours",
             vec![
-                tile("practice-hours", Resource::PracticeHours, counts.practice_hours, true),
-                tile("doctor-hours", Resource::DoctorHours, counts.doctor_hours, true),
-                tile("breaks", Resource::DoctorBreaks, counts.breaks, true),
-                tile("absences", Resource::DoctorAbsences, counts.absences, true),
+                tile("practice-hours", Resource::PracticeHours, Some(counts.practice_hours), true),
+                tile("doctor-hours", Resource::DoctorHours, Some(counts.doctor_hours), true),
+                tile("breaks", Resource::DoctorBreaks, Some(counts.breaks), true),
+                tile("absences", Resource::DoctorAbsences, Some(counts.absences), true),
             ],
         ),
-        ("admin.section.patients", vec![tile("patients", Resource::Patients, counts.patients, false)]),
+        ("admin.section.patients", vec![tile("patients", Resource::Patients, Some(counts.patients), false)]),
         (
             "admin.section.users",
             vec![
-                tile("users", Resource::Users, users, true),
-                tile("audit-log", Resource::AuditLog, 0, false),
+                tile("users", Resource::Users, Some(users), true),
+                tile("audit-log", Resource::AuditLog, None, false),
             ],
         ),
     ]
@@ -630,10 +639,12 @@ async fn edit_form<E: AdminEntity>(
     State(state): State<AppState>,
     user: WebUser,
     Path(raw_id): Path<String>,
+    uri: Uri,
 ) -> Result<Response, Response> {
     allow(&user, E::RESOURCE, Action::Update)?;
     let record = load::<E>(&state, &user, &raw_id).await?;
-    render_edit::<E>(&state, &user, &record, None, &FieldErrors::new(), None, StatusCode::OK).await
+    let flash = flash_from_query(&user, &ListQuery::from_uri(&uri));
+    render_edit::<E>(&state, &user, &record, None, &FieldErrors::new(), flash, StatusCode::OK).await
 }
 
 /// The edit page of `record`, optionally with the submitted input, errors and a flash.
@@ -664,7 +675,7 @@ pub(crate) async fn render_edit<E: AdminEntity>(
             submit: action.label,
             danger: false,
             confirm: None,
-            help: Some(t(user, if active { "admin.deactivate_help" } else { "admin.activate_help" })),
+            help: Some(specific_text(user, E::SLUG, if active { "deactivate_help" } else { "activate_help" })),
         });
     }
     if E::DELETE && user.can(E::RESOURCE, Action::Delete) {
@@ -714,11 +725,16 @@ fn render_form<E: AdminEntity>(
         chrome.title = format!("{}: {}", chrome.title, E::label(record, user));
     }
     chrome.css = colour_css(page_colours(&[], &fields));
+    let has_errors = !non_field_errors.is_empty()
+        || fields.iter().any(|field| !field.errors.is_empty())
+        || extra.iter().flat_map(|form| &form.fields).any(|field| !field.errors.is_empty());
     let page = FormPage {
         chrome,
         slug: E::SLUG,
         back: base,
+        list_title: t(user, &format!("admin.{}.title", E::SLUG)),
         flash,
+        has_errors,
         action,
         fields,
         non_field_errors,

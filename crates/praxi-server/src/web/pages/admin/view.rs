@@ -220,6 +220,15 @@ impl Column {
         self.sort_key = Some(key);
         self
     }
+
+    /// The sort direction as a small arrow (decoration; `aria-sort` carries the meaning).
+    pub(crate) fn arrow(&self) -> &'static str {
+        match self.aria_sort {
+            Some("ascending") => " ▲",
+            Some(_) => " ▼",
+            None => "",
+        }
+    }
 }
 
 /// A button that posts (deactivate, delete, …) or a link.
@@ -285,7 +294,6 @@ pub(crate) struct PageLink {
 /// Pagination: previous/next and numbered page links with gaps.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Pager {
-    pub page: u64,
     pub pages: u64,
     pub prev: Option<String>,
     pub next: Option<String>,
@@ -318,7 +326,6 @@ impl Pager {
             }
         }
         Pager {
-            page,
             pages,
             prev: (page > 1).then(|| href(page - 1)),
             next: (page < pages).then(|| href(page + 1)),
@@ -353,7 +360,8 @@ pub(crate) struct Tile {
     pub slug: &'static str,
     pub title: String,
     pub description: String,
-    pub count: u64,
+    /// Rows in the table (`None` where counting is not useful, e.g. the audit log).
+    pub count: Option<u64>,
     pub href: String,
     pub create_href: Option<String>,
 }
@@ -398,7 +406,9 @@ pub(crate) struct FormPage {
     pub chrome: Chrome,
     pub slug: &'static str,
     pub back: String,
+    pub list_title: String,
     pub flash: Option<Flash>,
+    pub has_errors: bool,
     pub action: String,
     pub fields: Vec<Field>,
     pub non_field_errors: Vec<String>,

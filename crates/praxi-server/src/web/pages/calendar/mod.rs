@@ -51,7 +51,12 @@ impl Caller for WebUser {
         self.actor
     }
 
-    fn audit_entry(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>) -> AuditEntry {
+    fn audit_entry(
+        &self,
+        action: &str,
+        patient_id: Option<i32>,
+        meta: Option<Value>,
+    ) -> AuditEntry {
         self.audit(action, patient_id, meta)
     }
 }
@@ -190,7 +195,10 @@ pub(crate) fn parse_time(text: &str) -> Option<NaiveTime> {
 impl CalendarQuery {
     /// Reads `view`, `date`, `doctor_id` / `room_id` (a room wins over a doctor). Bad values
     /// fall back to the defaults (week, today, all doctors) and are reported.
-    pub(crate) fn parse(pairs: &[(String, String)], today: NaiveDate) -> (CalendarQuery, Vec<QueryNotice>) {
+    pub(crate) fn parse(
+        pairs: &[(String, String)],
+        today: NaiveDate,
+    ) -> (CalendarQuery, Vec<QueryNotice>) {
         let mut notices = Vec::new();
         let view = match param(pairs, "view") {
             None => View::default(),
@@ -296,12 +304,32 @@ pub(crate) fn fmt_month(lang: Lang, date: NaiveDate) -> String {
     let index = date.month0() as usize;
     let name = match lang {
         Lang::De => [
-            "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-            "November", "Dezember",
+            "Januar",
+            "Februar",
+            "März",
+            "April",
+            "Mai",
+            "Juni",
+            "Juli",
+            "August",
+            "September",
+            "Oktober",
+            "November",
+            "Dezember",
         ][index],
         Lang::En => [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-            "November", "December",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
         ][index],
     };
     format!("{name} {}", date.year())
@@ -371,6 +399,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.unavailable.no_hours" => ("keine Sprechzeiten", "no consultation hours"),
         "calendar.unavailable.busy" => ("ausgebucht", "fully booked"),
         "calendar.unavailable.break" => ("Pause", "break"),
+        "calendar.unavailable.elapsed" => ("bereits vergangen", "already past"),
         "calendar.closed" => ("geschlossen", "closed"),
         "calendar.absent" => ("abwesend", "absent"),
         "calendar.break" => ("Pause", "Break"),
@@ -378,16 +407,34 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.no_show" => ("nicht erschienen", "no-show"),
         "calendar.more" => ("weitere", "more"),
         "calendar.new_at" => ("Neuer Termin am", "New appointment on"),
-        "calendar.empty" => ("Keine Termine in diesem Zeitraum.", "No appointments in this period."),
+        "calendar.empty" => (
+            "Keine Termine in diesem Zeitraum.",
+            "No appointments in this period.",
+        ),
         "calendar.time" => ("Zeit", "Time"),
         "calendar.week_of" => ("Woche", "Week"),
-        "calendar.notice.view" => ("Unbekannte Ansicht – die Wochenansicht wird gezeigt.", "Unknown view – showing the week."),
-        "calendar.notice.date" => ("Ungültiges Datum – heute wird gezeigt.", "Invalid date – showing today."),
-        "calendar.notice.doctor" => ("Ungültige Arzt-Auswahl – alle Ärzte werden gezeigt.", "Invalid doctor – showing all doctors."),
-        "calendar.notice.room" => ("Ungültige Raum-Auswahl wurde ignoriert.", "Invalid room ignored."),
+        "calendar.notice.view" => (
+            "Unbekannte Ansicht – die Wochenansicht wird gezeigt.",
+            "Unknown view – showing the week.",
+        ),
+        "calendar.notice.date" => (
+            "Ungültiges Datum – heute wird gezeigt.",
+            "Invalid date – showing today.",
+        ),
+        "calendar.notice.doctor" => (
+            "Ungültige Arzt-Auswahl – alle Ärzte werden gezeigt.",
+            "Invalid doctor – showing all doctors.",
+        ),
+        "calendar.notice.room" => (
+            "Ungültige Raum-Auswahl wurde ignoriert.",
+            "Invalid room ignored.",
+        ),
         "calendar.flash.created" => ("Der Termin wurde angelegt.", "The appointment was booked."),
         "calendar.flash.updated" => ("Der Termin wurde geändert.", "The appointment was changed."),
-        "calendar.flash.cancelled" => ("Der Termin wurde storniert.", "The appointment was cancelled."),
+        "calendar.flash.cancelled" => (
+            "Der Termin wurde storniert.",
+            "The appointment was cancelled.",
+        ),
         "calendar.flash.no_show" => (
             "Der Termin wurde als „nicht erschienen“ markiert.",
             "The appointment was marked as no-show.",
@@ -408,7 +455,10 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.form.edit_title" => ("Termin bearbeiten", "Edit appointment"),
         "calendar.form.view_title" => ("Termin", "Appointment"),
         "calendar.form.patient" => ("Patient/in", "Patient"),
-        "calendar.form.patient_search" => ("Patient suchen (Name, Nummer oder Geburtsdatum)", "Find patient (name, number or birth date)"),
+        "calendar.form.patient_search" => (
+            "Patient suchen (Name, Nummer oder Geburtsdatum)",
+            "Find patient (name, number or birth date)",
+        ),
         "calendar.form.patient_choose" => ("– bitte Patient/in wählen –", "– choose a patient –"),
         "calendar.form.patient_hint" => (
             "Erst suchen, dann aus der Liste wählen.",
@@ -440,13 +490,19 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.form.save" => ("Änderungen speichern", "Save changes"),
         "calendar.form.back" => ("Zurück zum Kalender", "Back to the calendar"),
         "calendar.form.cancel_appointment" => ("Termin stornieren", "Cancel appointment"),
-        "calendar.form.cancel_confirm" => ("Diesen Termin wirklich stornieren?", "Really cancel this appointment?"),
+        "calendar.form.cancel_confirm" => (
+            "Diesen Termin wirklich stornieren?",
+            "Really cancel this appointment?",
+        ),
         "calendar.form.no_show" => ("Als „nicht erschienen“ markieren", "Mark as no-show"),
         "calendar.form.no_show_confirm" => (
             "Den Termin als „nicht erschienen“ markieren?",
             "Mark this appointment as no-show?",
         ),
-        "calendar.form.errors" => ("Bitte die markierten Angaben prüfen.", "Please check the marked fields."),
+        "calendar.form.errors" => (
+            "Bitte die markierten Angaben prüfen.",
+            "Please check the marked fields.",
+        ),
         "calendar.form.read_only" => (
             "Nur Ansicht: Ihre Rolle darf Termine nicht ändern.",
             "Read only: your role may not change appointments.",
@@ -454,24 +510,63 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.form.created_at" => ("Angelegt", "Created"),
         "calendar.form.resources_none" => ("keine", "none"),
         "calendar.err.required" => ("Bitte ausfüllen.", "This field is required."),
-        "calendar.err.patient_required" => ("Bitte eine Patientin / einen Patienten wählen.", "Please choose a patient."),
-        "calendar.err.doctor_required" => ("Bitte eine Ärztin / einen Arzt wählen.", "Please choose a doctor."),
-        "calendar.err.date" => ("Bitte ein Datum im Format TT.MM.JJJJ angeben.", "Please enter a date as DD.MM.YYYY."),
-        "calendar.err.time" => ("Bitte eine Uhrzeit im Format HH:MM angeben.", "Please enter a time as HH:MM."),
+        "calendar.err.patient_required" => (
+            "Bitte eine Patientin / einen Patienten wählen.",
+            "Please choose a patient.",
+        ),
+        "calendar.err.doctor_required" => (
+            "Bitte eine Ärztin / einen Arzt wählen.",
+            "Please choose a doctor.",
+        ),
+        "calendar.err.date" => (
+            "Bitte ein Datum im Format TT.MM.JJJJ angeben.",
+            "Please enter a date as DD.MM.YYYY.",
+        ),
+        "calendar.err.time" => (
+            "Bitte eine Uhrzeit im Format HH:MM angeben.",
+            "Please enter a time as HH:MM.",
+        ),
         "calendar.err.time_gap" => (
             "Diese Uhrzeit gibt es wegen der Zeitumstellung nicht.",
             "This time does not exist (daylight saving change).",
         ),
         "calendar.err.choice" => ("Ungültige Auswahl.", "Invalid choice."),
-        "calendar.err.incomplete" => ("Der Termin ist unvollständig.", "The appointment is incomplete."),
-        "calendar.err.end_before_start" => ("Das Ende muss nach dem Beginn liegen.", "The end must be after the start."),
-        "calendar.err.patient_unknown" => ("Diese Patientin / diesen Patienten gibt es nicht.", "This patient does not exist."),
-        "calendar.err.doctor_unknown" => ("Diese Ärztin / diesen Arzt gibt es nicht.", "This doctor does not exist."),
-        "calendar.err.not_a_doctor" => ("Die gewählte Person ist keine Ärztin / kein Arzt.", "The chosen user is not a doctor."),
-        "calendar.err.doctor_inactive" => ("Die Ärztin / der Arzt ist nicht aktiv.", "The doctor is inactive."),
-        "calendar.err.only_own" => ("Ärzte dürfen nur eigene Termine anlegen und ändern.", "Doctors may only book and change their own appointments."),
-        "calendar.err.type_unknown" => ("Diese Terminart gibt es nicht.", "This appointment type does not exist."),
-        "calendar.err.resources" => ("Unbekannte oder inaktive Ressource gewählt.", "An unknown or inactive resource was chosen."),
+        "calendar.err.incomplete" => (
+            "Der Termin ist unvollständig.",
+            "The appointment is incomplete.",
+        ),
+        "calendar.err.end_before_start" => (
+            "Das Ende muss nach dem Beginn liegen.",
+            "The end must be after the start.",
+        ),
+        "calendar.err.patient_unknown" => (
+            "Diese Patientin / diesen Patienten gibt es nicht.",
+            "This patient does not exist.",
+        ),
+        "calendar.err.doctor_unknown" => (
+            "Diese Ärztin / diesen Arzt gibt es nicht.",
+            "This doctor does not exist.",
+        ),
+        "calendar.err.not_a_doctor" => (
+            "Die gewählte Person ist keine Ärztin / kein Arzt.",
+            "The chosen user is not a doctor.",
+        ),
+        "calendar.err.doctor_inactive" => (
+            "Die Ärztin / der Arzt ist nicht aktiv.",
+            "The doctor is inactive.",
+        ),
+        "calendar.err.only_own" => (
+            "Ärzte dürfen nur eigene Termine anlegen und ändern.",
+            "Doctors may only book and change their own appointments.",
+        ),
+        "calendar.err.type_unknown" => (
+            "Diese Terminart gibt es nicht.",
+            "This appointment type does not exist.",
+        ),
+        "calendar.err.resources" => (
+            "Unbekannte oder inaktive Ressource gewählt.",
+            "An unknown or inactive resource was chosen.",
+        ),
         "calendar.err.no_show_future" => (
             "„Nicht erschienen“ geht nur für vergangene Termine.",
             "Only past appointments can be marked as no-show.",
@@ -481,7 +576,10 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Only scheduled or confirmed appointments can be marked as no-show.",
         ),
         // Conflicts.
-        "calendar.conflict.title" => ("Der Termin wurde nicht gebucht.", "The appointment was not booked."),
+        "calendar.conflict.title" => (
+            "Der Termin wurde nicht gebucht.",
+            "The appointment was not booked.",
+        ),
         "calendar.conflict.doctor_unavailable" => (
             "Die Ärztin / der Arzt ist zu dieser Zeit nicht verfügbar:",
             "The doctor is not available at this time:",
@@ -524,9 +622,15 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "The patient has an operation in this time range.",
         ),
         "calendar.conflict.other" => ("Terminkonflikt.", "Scheduling conflict."),
-        "calendar.conflict.alternatives" => ("Freie Alternativen bei anderen Ärzten:", "Free alternatives with other doctors:"),
+        "calendar.conflict.alternatives" => (
+            "Freie Alternativen bei anderen Ärzten:",
+            "Free alternatives with other doctors:",
+        ),
         "calendar.conflict.next_free" => ("Nächste freie Zeiten:", "Next free times:"),
-        "calendar.conflict.none" => ("Keine freien Alternativen gefunden.", "No free alternatives found."),
+        "calendar.conflict.none" => (
+            "Keine freien Alternativen gefunden.",
+            "No free alternatives found.",
+        ),
         // The print view.
         "calendar.print.title" => ("Tagesplan", "Day schedule"),
         "calendar.print.button" => ("Drucken", "Print"),
@@ -557,17 +661,67 @@ mod tests {
         let today = date(2030, 1, 16);
         let cases: [(&str, View, NaiveDate, Scope, &[QueryNotice]); 8] = [
             ("", View::Week, today, Scope::All, &[]),
-            ("view=day&date=2030-01-14", View::Day, date(2030, 1, 14), Scope::All, &[]),
-            ("view=month&date=14.01.2030&doctor_id=3", View::Month, date(2030, 1, 14), Scope::Doctor(3), &[]),
-            ("room_id=5&doctor_id=3", View::Week, today, Scope::Room(5), &[]),
-            ("view=year", View::Week, today, Scope::All, &[QueryNotice::BadView]),
-            ("date=2030-02-30", View::Week, today, Scope::All, &[QueryNotice::BadDate]),
-            ("doctor_id=-1", View::Week, today, Scope::All, &[QueryNotice::BadDoctor]),
-            ("room_id=x&doctor_id=", View::Week, today, Scope::All, &[QueryNotice::BadRoom]),
+            (
+                "view=day&date=2030-01-14",
+                View::Day,
+                date(2030, 1, 14),
+                Scope::All,
+                &[],
+            ),
+            (
+                "view=month&date=14.01.2030&doctor_id=3",
+                View::Month,
+                date(2030, 1, 14),
+                Scope::Doctor(3),
+                &[],
+            ),
+            (
+                "room_id=5&doctor_id=3",
+                View::Week,
+                today,
+                Scope::Room(5),
+                &[],
+            ),
+            (
+                "view=year",
+                View::Week,
+                today,
+                Scope::All,
+                &[QueryNotice::BadView],
+            ),
+            (
+                "date=2030-02-30",
+                View::Week,
+                today,
+                Scope::All,
+                &[QueryNotice::BadDate],
+            ),
+            (
+                "doctor_id=-1",
+                View::Week,
+                today,
+                Scope::All,
+                &[QueryNotice::BadDoctor],
+            ),
+            (
+                "room_id=x&doctor_id=",
+                View::Week,
+                today,
+                Scope::All,
+                &[QueryNotice::BadRoom],
+            ),
         ];
         for (query, view, day, scope, notices) in cases {
             let (parsed, found) = CalendarQuery::parse(&pairs(query), today);
-            assert_eq!(parsed, CalendarQuery { view, date: day, scope }, "{query}");
+            assert_eq!(
+                parsed,
+                CalendarQuery {
+                    view,
+                    date: day,
+                    scope
+                },
+                "{query}"
+            );
             assert_eq!(found, notices, "{query}");
         }
     }
@@ -588,8 +742,14 @@ mod tests {
             base.at(base.step(1)).href(),
             "/calendar/?view=week&date=2030-01-21&room_id=7"
         );
-        let doctor = CalendarQuery { scope: Scope::Doctor(2), ..base };
-        assert_eq!(doctor.href(), "/calendar/?view=week&date=2030-01-14&doctor_id=2");
+        let doctor = CalendarQuery {
+            scope: Scope::Doctor(2),
+            ..base
+        };
+        assert_eq!(
+            doctor.href(),
+            "/calendar/?view=week&date=2030-01-14&doctor_id=2"
+        );
     }
 
     #[test]
