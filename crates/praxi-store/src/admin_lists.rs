@@ -198,7 +198,11 @@ fn order(descending: bool) -> Order {
     if descending { Order::Desc } else { Order::Asc }
 }
 
-async fn page<E>(store: &Store, select: Select<E>, window: Window) -> Result<AdminPage<E::Model>, StoreError>
+async fn page<E>(
+    store: &Store,
+    select: Select<E>,
+    window: Window,
+) -> Result<AdminPage<E::Model>, StoreError>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -220,7 +224,10 @@ impl<T> AdminPage<T> {
         }
     }
 
-    fn try_map<U>(self, f: impl FnMut(T) -> Result<U, StoreError>) -> Result<AdminPage<U>, StoreError> {
+    fn try_map<U>(
+        self,
+        f: impl FnMut(T) -> Result<U, StoreError>,
+    ) -> Result<AdminPage<U>, StoreError> {
         Ok(AdminPage {
             total: self.total,
             rows: self.rows.into_iter().map(f).collect::<Result<_, _>>()?,
@@ -259,8 +266,12 @@ fn operation_type_record(row: operation_type::Model) -> OperationTypeRecord {
 }
 
 fn resource_record(row: resource::Model) -> Result<ResourceRecord, StoreError> {
-    let kind = ResourceKind::parse(&row.r#type)
-        .ok_or_else(|| StoreError::Db(format!("resource {} has unknown type {:?}", row.id, row.r#type)))?;
+    let kind = ResourceKind::parse(&row.r#type).ok_or_else(|| {
+        StoreError::Db(format!(
+            "resource {} has unknown type {:?}",
+            row.id, row.r#type
+        ))
+    })?;
     Ok(ResourceRecord {
         id: row.id,
         fields: ResourceFields {
@@ -328,7 +339,9 @@ impl Store {
         let select = select
             .order_by(column, order(descending))
             .order_by(Column::Id, order(descending));
-        Ok(page(self, select, window).await?.map(appointment_type_record))
+        Ok(page(self, select, window)
+            .await?
+            .map(appointment_type_record))
     }
 
     /// Operation types matching `filter`, sorted by `sort`.
@@ -404,7 +417,9 @@ impl Store {
             .order_by_asc(Column::Weekday)
             .order_by_asc(Column::StartTime)
             .order_by_asc(Column::Id);
-        Ok(page(self, select, window).await?.map(PracticeHoursRecord::from))
+        Ok(page(self, select, window)
+            .await?
+            .map(PracticeHoursRecord::from))
     }
 
     /// Doctor hours ordered by doctor, weekday, start time, id.
@@ -429,7 +444,9 @@ impl Store {
             .order_by_asc(Column::Weekday)
             .order_by_asc(Column::StartTime)
             .order_by_asc(Column::Id);
-        Ok(page(self, select, window).await?.map(DoctorHoursRecord::from))
+        Ok(page(self, select, window)
+            .await?
+            .map(DoctorHoursRecord::from))
     }
 
     /// Breaks ordered by date, start time, id.
@@ -534,7 +551,12 @@ impl Store {
     ) -> Result<AdminPage<AuditRecord>, StoreError> {
         use audit_log::Column;
         let mut select = audit_log::Entity::find();
-        if let Some(action) = filter.action.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        if let Some(action) = filter
+            .action
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
             select = select.filter(Column::Action.eq(action));
         }
         if let Some(username) = search_text(filter.username.as_ref()) {
@@ -584,7 +606,10 @@ mod tests {
             ("99999999999", PatientQuery::Id(-1)),
             ("01.03.1980", PatientQuery::BirthDate(date)),
             ("1980-03-01", PatientQuery::BirthDate(date)),
-            ("31.02.1980", PatientQuery::Text(vec!["31.02.1980".to_owned()])),
+            (
+                "31.02.1980",
+                PatientQuery::Text(vec!["31.02.1980".to_owned()]),
+            ),
             (
                 " Müller  Anna ",
                 PatientQuery::Text(vec!["Müller".to_owned(), "Anna".to_owned()]),

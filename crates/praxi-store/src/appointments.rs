@@ -122,6 +122,8 @@ pub struct AppointmentFilter {
     pub patient_id: Option<i32>,
     pub type_id: Option<i64>,
     pub id: Option<i32>,
+    /// Only the appointments whose ids this subquery selects.
+    pub ids_in: Option<SelectStatement>,
 }
 
 impl AppointmentFilter {
@@ -141,6 +143,11 @@ impl AppointmentFilter {
         }
         if let Some(id) = self.id {
             select.and_where(Expr::col((Appointment::Table, Appointment::Id)).eq(id));
+        }
+        if let Some(ids) = &self.ids_in {
+            select.and_where(
+                Expr::col((Appointment::Table, Appointment::Id)).in_subquery(ids.clone()),
+            );
         }
     }
 }

@@ -405,7 +405,7 @@ pub async fn read_calendar<C: ConnectionTrait>(
             doctor_id: filter.own_doctor.or(filter.doctor_id),
             patient_id: patient,
             type_id: filter.type_id,
-            id: None,
+            ..Default::default()
         };
         read_appointments(conn, &appointment_filter).await?
     };

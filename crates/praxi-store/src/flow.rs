@@ -13,31 +13,25 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use praxi_domain::flow::{
     FlowLink, FlowState, FlowStatus, FlowTimes, FlowUpdate, Milestones, STATUS_FIELD, Transition,
     TransitionError, flow_times, may_delete,
 };
-use praxi_domain::operation::Durations;
 use praxi_domain::scheduling::Interval;
-use sea_orm::sea_query::{
-    Alias, Cond, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement,
-};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     AccessMode, ConnectionTrait, DbBackend, DbErr, FromQueryResult, IsolationLevel, Order,
     TransactionTrait,
 };
 use serde_json::{Value, json};
 
-use crate::appointments::{AppointmentRecord, ResourceInfo, TypeInfo};
+use crate::appointments::{AppointmentFilter, AppointmentRecord, read_appointments};
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
 use crate::error::StoreError;
-use crate::migration::idens::{
-    Appointment, AppointmentResource, AppointmentType, CoreUser, Operation, OperationDevice,
-    OperationType, PatientFlow, PatientFlowEvent, Patients, Resource,
-};
-use crate::operations::{OperationRecord, OperationTypeInfo, TeamMember};
+use crate::migration::idens::{Appointment, Operation, PatientFlow, PatientFlowEvent};
+use crate::operations::{OperationFilter, OperationRecord, read_operations};
 
 /// The model name the API reports (`No PatientFlow matches the given query.`).
 pub const PATIENT_FLOW: &str = "PatientFlow";
@@ -627,472 +621,34 @@ impl Store {
     }
 }
 
-// ---- nested appointments -----------------------------------------------------------------
-//
-// The appointment and operation readers of `appointments.rs`/`operations.rs` filter by one id;
-// these select the rows a set of flows links to through a subquery, in one statement each.
-
-#[derive(FromQueryResult)]
-struct AppointmentRow {
-    id: i32,
-    patient_id: i32,
-    patient_first_name: Option<String>,
-    patient_last_name: Option<String>,
-    patient_birth_date: Option<NaiveDate>,
-    type_id: Option<i64>,
-    type_name: Option<String>,
-    type_color: Option<String>,
-    doctor_id: i64,
-    doctor_username: String,
-    doctor_first_name: String,
-    doctor_last_name: String,
-    doctor_color: String,
-    start_time: DateTime<Utc>,
-    end_time: DateTime<Utc>,
-    status: String,
-    is_no_show: bool,
-    notes: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-#[derive(FromQueryResult)]
-struct LinkedResourceRow {
-    owner_id: i64,
-    id: i64,
-    name: String,
-    #[sea_orm(from_alias = "type")]
-    kind: String,
-    color: String,
-    active: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl LinkedResourceRow {
-    fn into_parts(self) -> (i64, ResourceInfo) {
-        (
-            self.owner_id,
-            ResourceInfo {
-                id: self.id,
-                name: self.name,
-                kind: self.kind,
-                color: self.color,
-                active: self.active,
-                created_at: self.created_at,
-                updated_at: self.updated_at,
-            },
-        )
-    }
-}
-
-/// `table.column AS name`.
-fn aliased(select: &mut SelectStatement, table: impl IntoIden, column: impl IntoIden, name: &str) {
-    select.expr_as(Expr::col((table, column)), Alias::new(name));
-}
-
-/// Resources joined to `link_table` (`owner_column`, `resource_column`), for owners in `ids`,
-/// in resource id order.
-async fn linked_resources<C: ConnectionTrait>(
-    conn: &C,
-    link_table: impl IntoIden + Copy,
-    owner_column: impl IntoIden + Copy,
-    resource_column: impl IntoIden + Copy,
-    ids: SelectStatement,
-) -> Result<HashMap<i64, Vec<ResourceInfo>>, StoreError> {
-    let mut select = Query::select();
-    // Appointment ids are 32-bit, operation ids 64-bit: read both as BIGINT.
-    select.expr_as(
-        Expr::col((link_table, owner_column)).cast_as(Alias::new("BIGINT")),
-        Alias::new("owner_id"),
-    );
-    select
-        .columns([
-            (Resource::Table, Resource::Id),
-            (Resource::Table, Resource::Name),
-            (Resource::Table, Resource::Type),
-            (Resource::Table, Resource::Color),
-            (Resource::Table, Resource::Active),
-            (Resource::Table, Resource::CreatedAt),
-            (Resource::Table, Resource::UpdatedAt),
-        ])
-        .from(link_table)
-        .inner_join(
-            Resource::Table,
-            Expr::col((Resource::Table, Resource::Id)).equals((link_table, resource_column)),
-        )
-        .and_where(Expr::col((link_table, owner_column)).in_subquery(ids))
-        .order_by((Resource::Table, Resource::Id), Order::Asc);
-    let mut resources: HashMap<i64, Vec<ResourceInfo>> = HashMap::new();
-    for row in conn.query_all(&select).await? {
-        let (owner, resource) = LinkedResourceRow::from_query_result(&row, "")?.into_parts();
-        resources.entry(owner).or_default().push(resource);
-    }
-    Ok(resources)
-}
-
-/// The appointments whose ids `ids` selects, with their resources (two statements).
+/// The appointments whose ids `ids` selects, keyed by id (the shared appointment reader).
 async fn linked_appointments<C: ConnectionTrait>(
     conn: &C,
     ids: SelectStatement,
 ) -> Result<HashMap<i32, AppointmentRecord>, StoreError> {
-    let a = Appointment::Table;
-    let mut select = Query::select();
-    select.columns([
-        (a, Appointment::Id),
-        (a, Appointment::PatientId),
-        (a, Appointment::TypeId),
-        (a, Appointment::DoctorId),
-        (a, Appointment::StartTime),
-        (a, Appointment::EndTime),
-        (a, Appointment::Status),
-        (a, Appointment::IsNoShow),
-        (a, Appointment::Notes),
-        (a, Appointment::CreatedAt),
-        (a, Appointment::UpdatedAt),
-    ]);
-    for (column, name) in [
-        (Patients::FirstName, "patient_first_name"),
-        (Patients::LastName, "patient_last_name"),
-        (Patients::BirthDate, "patient_birth_date"),
-    ] {
-        aliased(&mut select, Patients::Table, column, name);
-    }
-    aliased(
-        &mut select,
-        AppointmentType::Table,
-        AppointmentType::Name,
-        "type_name",
-    );
-    aliased(
-        &mut select,
-        AppointmentType::Table,
-        AppointmentType::Color,
-        "type_color",
-    );
-    for (column, name) in [
-        (CoreUser::Username, "doctor_username"),
-        (CoreUser::FirstName, "doctor_first_name"),
-        (CoreUser::LastName, "doctor_last_name"),
-        (CoreUser::CalendarColor, "doctor_color"),
-    ] {
-        aliased(&mut select, CoreUser::Table, column, name);
-    }
-    select
-        .from(a)
-        .left_join(
-            Patients::Table,
-            Expr::col((Patients::Table, Patients::Id)).equals((a, Appointment::PatientId)),
-        )
-        .left_join(
-            AppointmentType::Table,
-            Expr::col((AppointmentType::Table, AppointmentType::Id))
-                .equals((a, Appointment::TypeId)),
-        )
-        .inner_join(
-            CoreUser::Table,
-            Expr::col((CoreUser::Table, CoreUser::Id)).equals((a, Appointment::DoctorId)),
-        )
-        .and_where(Expr::col((a, Appointment::Id)).in_subquery(ids.clone()));
-    let rows: Vec<AppointmentRow> = conn
-        .query_all(&select)
+    let filter = AppointmentFilter {
+        ids_in: Some(ids),
+        ..Default::default()
+    };
+    Ok(read_appointments(conn, &filter)
         .await?
-        .iter()
-        .map(|row| AppointmentRow::from_query_result(row, ""))
-        .collect::<Result<_, _>>()?;
-    if rows.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut resources = linked_resources(
-        conn,
-        AppointmentResource::Table,
-        AppointmentResource::AppointmentId,
-        AppointmentResource::ResourceId,
-        ids,
-    )
-    .await?;
-    Ok(rows
         .into_iter()
-        .map(|row| {
-            let record = AppointmentRecord {
-                resources: resources.remove(&i64::from(row.id)).unwrap_or_default(),
-                id: row.id,
-                patient_id: row.patient_id,
-                patient_first_name: row.patient_first_name.unwrap_or_default(),
-                patient_last_name: row.patient_last_name.unwrap_or_default(),
-                patient_birth_date: row.patient_birth_date,
-                appointment_type: match (row.type_id, row.type_name) {
-                    (Some(id), Some(name)) => Some(TypeInfo {
-                        id,
-                        name,
-                        color: row.type_color,
-                    }),
-                    _ => None,
-                },
-                doctor_id: row.doctor_id,
-                doctor_username: row.doctor_username,
-                doctor_first_name: row.doctor_first_name,
-                doctor_last_name: row.doctor_last_name,
-                doctor_color: row.doctor_color,
-                start_time: row.start_time,
-                end_time: row.end_time,
-                status: row.status,
-                is_no_show: row.is_no_show,
-                notes: row.notes,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            };
-            (record.id, record)
-        })
+        .map(|record| (record.id, record))
         .collect())
 }
 
-// ---- nested operations -------------------------------------------------------------------
-
-const PRIMARY: &str = "ps";
-const ASSISTANT: &str = "asst";
-const ANESTHESIST: &str = "anes";
-const ROOM: &str = "room";
-
-#[derive(FromQueryResult)]
-struct OperationRow {
-    id: i64,
-    patient_id: i32,
-    patient_first_name: Option<String>,
-    patient_last_name: Option<String>,
-    patient_birth_date: Option<NaiveDate>,
-    op_type_id: i64,
-    type_name: String,
-    type_color: String,
-    type_prep: i32,
-    type_op: i32,
-    type_post: i32,
-    prep_duration: i32,
-    op_duration: i32,
-    post_duration: i32,
-    room_id: i64,
-    room_name: String,
-    room_type: String,
-    room_color: String,
-    room_active: bool,
-    room_created_at: DateTime<Utc>,
-    room_updated_at: DateTime<Utc>,
-    ps_id: i64,
-    ps_username: String,
-    ps_first_name: String,
-    ps_last_name: String,
-    ps_color: String,
-    asst_id: Option<i64>,
-    asst_username: Option<String>,
-    asst_first_name: Option<String>,
-    asst_last_name: Option<String>,
-    asst_color: Option<String>,
-    anes_id: Option<i64>,
-    anes_username: Option<String>,
-    anes_first_name: Option<String>,
-    anes_last_name: Option<String>,
-    anes_color: Option<String>,
-    start_time: DateTime<Utc>,
-    end_time: DateTime<Utc>,
-    status: String,
-    notes: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-fn optional_member(
-    id: Option<i64>,
-    username: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    color: Option<String>,
-) -> Option<TeamMember> {
-    Some(TeamMember {
-        id: id?,
-        username: username?,
-        first_name: first_name.unwrap_or_default(),
-        last_name: last_name.unwrap_or_default(),
-        calendar_color: color.unwrap_or_default(),
-    })
-}
-
-impl OperationRow {
-    fn into_record(self, devices: Vec<ResourceInfo>) -> OperationRecord {
-        OperationRecord {
-            id: self.id,
-            patient_id: self.patient_id,
-            patient_first_name: self.patient_first_name.unwrap_or_default(),
-            patient_last_name: self.patient_last_name.unwrap_or_default(),
-            patient_birth_date: self.patient_birth_date,
-            op_type: OperationTypeInfo {
-                id: self.op_type_id,
-                name: self.type_name,
-                color: self.type_color,
-                prep_duration: self.type_prep,
-                op_duration: self.type_op,
-                post_duration: self.type_post,
-            },
-            durations: Durations {
-                prep: self.prep_duration,
-                op: self.op_duration,
-                post: self.post_duration,
-            },
-            room: ResourceInfo {
-                id: self.room_id,
-                name: self.room_name,
-                kind: self.room_type,
-                color: self.room_color,
-                active: self.room_active,
-                created_at: self.room_created_at,
-                updated_at: self.room_updated_at,
-            },
-            devices,
-            primary_surgeon: TeamMember {
-                id: self.ps_id,
-                username: self.ps_username,
-                first_name: self.ps_first_name,
-                last_name: self.ps_last_name,
-                calendar_color: self.ps_color,
-            },
-            assistant: optional_member(
-                self.asst_id,
-                self.asst_username,
-                self.asst_first_name,
-                self.asst_last_name,
-                self.asst_color,
-            ),
-            anesthesist: optional_member(
-                self.anes_id,
-                self.anes_username,
-                self.anes_first_name,
-                self.anes_last_name,
-                self.anes_color,
-            ),
-            start_time: self.start_time,
-            end_time: self.end_time,
-            status: self.status,
-            notes: self.notes,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-/// The operations whose ids `ids` selects, with their devices (two statements).
+/// The operations whose ids `ids` selects, keyed by id (the shared operation reader).
 async fn linked_operations<C: ConnectionTrait>(
     conn: &C,
     ids: SelectStatement,
 ) -> Result<HashMap<i64, OperationRecord>, StoreError> {
-    let o = Operation::Table;
-    let mut select = Query::select();
-    select.columns([
-        (o, Operation::Id),
-        (o, Operation::PatientId),
-        (o, Operation::OpTypeId),
-        (o, Operation::PrepDuration),
-        (o, Operation::OpDuration),
-        (o, Operation::PostDuration),
-        (o, Operation::StartTime),
-        (o, Operation::EndTime),
-        (o, Operation::Status),
-        (o, Operation::Notes),
-        (o, Operation::CreatedAt),
-        (o, Operation::UpdatedAt),
-    ]);
-    for (column, name) in [
-        (Patients::FirstName, "patient_first_name"),
-        (Patients::LastName, "patient_last_name"),
-        (Patients::BirthDate, "patient_birth_date"),
-    ] {
-        aliased(&mut select, Patients::Table, column, name);
-    }
-    for (column, name) in [
-        (OperationType::Name, "type_name"),
-        (OperationType::Color, "type_color"),
-        (OperationType::PrepDuration, "type_prep"),
-        (OperationType::OpDuration, "type_op"),
-        (OperationType::PostDuration, "type_post"),
-    ] {
-        aliased(&mut select, OperationType::Table, column, name);
-    }
-    for (column, name) in [
-        (Resource::Id, "room_id"),
-        (Resource::Name, "room_name"),
-        (Resource::Type, "room_type"),
-        (Resource::Color, "room_color"),
-        (Resource::Active, "room_active"),
-        (Resource::CreatedAt, "room_created_at"),
-        (Resource::UpdatedAt, "room_updated_at"),
-    ] {
-        aliased(&mut select, Alias::new(ROOM), column, name);
-    }
-    for alias in [PRIMARY, ASSISTANT, ANESTHESIST] {
-        for (column, suffix) in [
-            (CoreUser::Id, "id"),
-            (CoreUser::Username, "username"),
-            (CoreUser::FirstName, "first_name"),
-            (CoreUser::LastName, "last_name"),
-            (CoreUser::CalendarColor, "color"),
-        ] {
-            aliased(
-                &mut select,
-                Alias::new(alias),
-                column,
-                &format!("{alias}_{suffix}"),
-            );
-        }
-    }
-    select
-        .from(o)
-        .left_join(
-            Patients::Table,
-            Expr::col((Patients::Table, Patients::Id)).equals((o, Operation::PatientId)),
-        )
-        .inner_join(
-            OperationType::Table,
-            Expr::col((OperationType::Table, OperationType::Id)).equals((o, Operation::OpTypeId)),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            Resource::Table,
-            Alias::new(ROOM),
-            Expr::col((Alias::new(ROOM), Resource::Id)).equals((o, Operation::OpRoomId)),
-        );
-    for (kind, alias, column) in [
-        (JoinType::InnerJoin, PRIMARY, Operation::PrimarySurgeonId),
-        (JoinType::LeftJoin, ASSISTANT, Operation::AssistantId),
-        (JoinType::LeftJoin, ANESTHESIST, Operation::AnesthesistId),
-    ] {
-        select.join_as(
-            kind,
-            CoreUser::Table,
-            Alias::new(alias),
-            Expr::col((Alias::new(alias), CoreUser::Id)).equals((o, column)),
-        );
-    }
-    select.and_where(Expr::col((o, Operation::Id)).in_subquery(ids.clone()));
-    let rows: Vec<OperationRow> = conn
-        .query_all(&select)
+    let filter = OperationFilter {
+        ids_in: Some(ids),
+        ..Default::default()
+    };
+    Ok(read_operations(conn, &filter)
         .await?
-        .iter()
-        .map(|row| OperationRow::from_query_result(row, ""))
-        .collect::<Result<_, _>>()?;
-    if rows.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut devices = linked_resources(
-        conn,
-        OperationDevice::Table,
-        OperationDevice::OperationId,
-        OperationDevice::ResourceId,
-        ids,
-    )
-    .await?;
-    Ok(rows
         .into_iter()
-        .map(|row| {
-            let own = devices.remove(&row.id).unwrap_or_default();
-            (row.id, row.into_record(own))
-        })
+        .map(|record| (record.id, record))
         .collect())
 }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod entity;
 pub mod error;
 pub mod flow;
+pub mod flow_board;
 pub mod hours;
 pub mod locks;
 pub mod migration;

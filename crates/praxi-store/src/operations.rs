@@ -299,6 +299,8 @@ pub struct OperationFilter {
     /// Only these statuses (empty = any).
     pub statuses: Vec<OperationStatus>,
     pub id: Option<i64>,
+    /// Only the operations whose ids this subquery selects.
+    pub ids_in: Option<SelectStatement>,
 }
 
 impl OperationFilter {
@@ -339,6 +341,9 @@ impl OperationFilter {
         }
         if let Some(id) = self.id {
             select.and_where(col(Operation::Id).eq(id));
+        }
+        if let Some(ids) = &self.ids_in {
+            select.and_where(col(Operation::Id).in_subquery(ids.clone()));
         }
     }
 }

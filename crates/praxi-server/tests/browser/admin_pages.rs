@@ -66,7 +66,11 @@ impl<'a> Web<'a> {
             .unwrap_or("")
             .to_owned();
         let body = response.text().await.expect("body");
-        Page { status, location, body }
+        Page {
+            status,
+            location,
+            body,
+        }
     }
 
     pub(crate) async fn get(&self, path: &str) -> Page {
@@ -82,7 +86,8 @@ impl<'a> Web<'a> {
 
     /// Posts exactly these fields (no CSRF token added).
     pub(crate) async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(self.app.http.post(self.app.url(path)).form(form)).await
+        self.send(self.app.http.post(self.app.url(path)).form(form))
+            .await
     }
 }
 
@@ -118,12 +123,21 @@ async fn check_get(sessions: &[(String, Web<'_>)], path: &str, expected: Expect)
         let page = web.get(path).await;
         assert_eq!(page.status, status, "GET {path} as {who}");
         if who == "anonymous" {
-            assert!(page.location.starts_with("/login/?next="), "{path}: {}", page.location);
+            assert!(
+                page.location.starts_with("/login/?next="),
+                "{path}: {}",
+                page.location
+            );
         }
     }
 }
 
-async fn check_post(sessions: &[(String, Web<'_>)], path: &str, form: &[(&str, &str)], expected: Expect) {
+async fn check_post(
+    sessions: &[(String, Web<'_>)],
+    path: &str,
+    form: &[(&str, &str)],
+    expected: Expect,
+) {
     for ((who, web), status) in sessions.iter().zip(expected) {
         let page = web.post(path, form).await;
         assert_eq!(page.status, status, "POST {path} as {who}: {}", page.body);
@@ -138,14 +152,22 @@ const STAFF: Expect = [200, 200, 403, 403, 403, 303];
 async fn every_admin_page_answers_each_role_like_the_api_policy() {
     let app = TestApp::spawn().await;
     let practice = Practice::new(&app).await;
-    let break_id = fixtures::practice_break(&app, None, fixtures::day(1), time(12, 0), time(13, 0)).await;
-    let absence = fixtures::absence(&app, practice.doctor.id, fixtures::day(2), fixtures::day(3)).await;
+    let break_id =
+        fixtures::practice_break(&app, None, fixtures::day(1), time(12, 0), time(13, 0)).await;
+    let absence =
+        fixtures::absence(&app, practice.doctor.id, fixtures::day(2), fixtures::day(3)).await;
     let admin = app.as_role(Role::Admin).await;
     let types = admin
-        .post("/api/appointment-types/", &serde_json::json!({"name": "Kontrolle"}))
+        .post(
+            "/api/appointment-types/",
+            &serde_json::json!({"name": "Kontrolle"}),
+        )
         .await;
     let op_types = admin
-        .post("/api/operation-types/", &serde_json::json!({"name": "Arthroskopie"}))
+        .post(
+            "/api/operation-types/",
+            &serde_json::json!({"name": "Arthroskopie"}),
+        )
         .await;
     let practice_hours = admin.get("/api/practice-hours/").await;
     let doctor_hours = admin.get("/api/doctor-hours/").await;
@@ -154,11 +176,31 @@ async fn every_admin_page_answers_each_role_like_the_api_policy() {
     check_get(&sessions, "/admin/", ALL).await;
     let rows: [(&str, i64, Expect, Expect); 10] = [
         ("users", practice.doctor.id, ADMIN, ADMIN),
-        ("appointment-types", types.body["id"].as_i64().unwrap(), ALL, ADMIN),
-        ("operation-types", op_types.body["id"].as_i64().unwrap(), ALL, ADMIN),
+        (
+            "appointment-types",
+            types.body["id"].as_i64().unwrap(),
+            ALL,
+            ADMIN,
+        ),
+        (
+            "operation-types",
+            op_types.body["id"].as_i64().unwrap(),
+            ALL,
+            ADMIN,
+        ),
         ("resources", practice.room, ALL, STAFF),
-        ("practice-hours", practice_hours.body["results"][0]["id"].as_i64().unwrap(), ALL, STAFF),
-        ("doctor-hours", doctor_hours.body["results"][0]["id"].as_i64().unwrap(), ALL, STAFF),
+        (
+            "practice-hours",
+            practice_hours.body["results"][0]["id"].as_i64().unwrap(),
+            ALL,
+            STAFF,
+        ),
+        (
+            "doctor-hours",
+            doctor_hours.body["results"][0]["id"].as_i64().unwrap(),
+            ALL,
+            STAFF,
+        ),
         ("breaks", break_id, ALL, STAFF),
         ("absences", absence, ALL, STAFF),
         ("patients", i64::from(practice.patients[0]), ALL, STAFF),
@@ -178,7 +220,10 @@ async fn every_admin_page_answers_each_role_like_the_api_policy() {
     let (_, admin_web) = &sessions[0];
     assert_eq!(admin_web.get("/admin/resources/999999/").await.status, 404);
     assert_eq!(admin_web.get("/admin/resources/abc/").await.status, 404);
-    assert_eq!(admin_web.get("/admin/patients/99999999999/").await.status, 404);
+    assert_eq!(
+        admin_web.get("/admin/patients/99999999999/").await.status,
+        404
+    );
     // Patients cannot be created or deleted here.
     assert_eq!(admin_web.get("/admin/patients/new/").await.status, 404);
     app.stop().await;
@@ -191,8 +236,19 @@ async fn writes_follow_the_policy_and_billing_posts_are_refused() {
     let sessions = sessions(&app).await;
     let room = practice.other_room.to_string();
     // Resources: admins and assistants write; billing, doctors and users without role get 403.
-    let resource_form = [("name", "Raum X"), ("type", "room"), ("color", "#112233"), ("active", "true")];
-    check_post(&sessions, "/admin/resources/new/", &resource_form, [303, 303, 403, 403, 403, 303]).await;
+    let resource_form = [
+        ("name", "Raum X"),
+        ("type", "room"),
+        ("color", "#112233"),
+        ("active", "true"),
+    ];
+    check_post(
+        &sessions,
+        "/admin/resources/new/",
+        &resource_form,
+        [303, 303, 403, 403, 403, 303],
+    )
+    .await;
     check_post(
         &sessions,
         &format!("/admin/resources/{room}/"),
@@ -225,13 +281,27 @@ async fn writes_follow_the_policy_and_billing_posts_are_refused() {
     .await;
     // Billing's forged delete with a valid CSRF token changes nothing.
     let (_, billing) = &sessions[3];
-    let page = billing.post(&format!("/admin/resources/{}/delete/", practice.device), &[]).await;
+    let page = billing
+        .post(
+            &format!("/admin/resources/{}/delete/", practice.device),
+            &[],
+        )
+        .await;
     assert_eq!(page.status, 403);
-    assert!(app.store().resource(practice.device).await.unwrap().is_some());
+    assert!(
+        app.store()
+            .resource(practice.device)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Without the CSRF token even an admin is refused.
     let (_, admin) = &sessions[0];
     let page = admin
-        .post_raw(&format!("/admin/resources/{}/delete/", practice.device), &[])
+        .post_raw(
+            &format!("/admin/resources/{}/delete/", practice.device),
+            &[],
+        )
         .await;
     assert_eq!(page.status, 403);
     let page = admin
@@ -241,7 +311,13 @@ async fn writes_follow_the_policy_and_billing_posts_are_refused() {
         )
         .await;
     assert_eq!(page.status, 403);
-    assert!(app.store().resource(practice.device).await.unwrap().is_some());
+    assert!(
+        app.store()
+            .resource(practice.device)
+            .await
+            .unwrap()
+            .is_some()
+    );
     app.stop().await;
 }
 
@@ -254,15 +330,26 @@ async fn an_admin_creates_and_edits_master_data_through_the_store_with_audit_row
     let page = web
         .post(
             "/admin/appointment-types/new/",
-            &[("name", " Erstgespräch "), ("color", "#00AA00"), ("duration_minutes", "30"), ("active", "true")],
+            &[
+                ("name", " Erstgespräch "),
+                ("color", "#00AA00"),
+                ("duration_minutes", "30"),
+                ("active", "true"),
+            ],
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location, "/admin/appointment-types/?ok=created");
-    let created = app.store().audit_log(Some("appointment_type_create"), 5).await.unwrap();
+    let created = app
+        .store()
+        .audit_log(Some("appointment_type_create"), 5)
+        .await
+        .unwrap();
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].user_id, Some(admin_user.id));
-    let id = created[0].meta.as_ref().unwrap()["appointment_type_id"].as_i64().unwrap();
+    let id = created[0].meta.as_ref().unwrap()["appointment_type_id"]
+        .as_i64()
+        .unwrap();
     let stored = app.store().appointment_type(id).await.unwrap().unwrap();
     assert_eq!(stored.fields.name, "Erstgespräch", "trimmed by the domain");
     assert_eq!(stored.fields.duration_minutes, Some(30));
@@ -273,19 +360,37 @@ async fn an_admin_creates_and_edits_master_data_through_the_store_with_audit_row
     assert!(list.body.contains("Eintrag angelegt."), "{}", list.body);
     assert!(list.body.contains("Erstgespräch"));
     assert!(list.body.contains(".sw-00aa00{background:#00aa00}"));
-    assert_eq!(app.store().audit_log(Some("appointment_type_list"), 5).await.unwrap().len(), 1);
+    assert_eq!(
+        app.store()
+            .audit_log(Some("appointment_type_list"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Opening the edit form is audited like the API's detail.
     let edit = web.get(&format!("/admin/appointment-types/{id}/")).await;
     assert_eq!(edit.status, 200);
     assert!(edit.body.contains("value=\"Erstgespräch\""));
-    assert_eq!(app.store().audit_log(Some("appointment_type_view"), 5).await.unwrap().len(), 1);
+    assert_eq!(
+        app.store()
+            .audit_log(Some("appointment_type_view"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Clearing the colour and the duration is allowed (both are optional).
     let page = web
         .post(
             &format!("/admin/appointment-types/{id}/"),
-            &[("name", "Erstgespräch lang"), ("color", ""), ("duration_minutes", "")],
+            &[
+                ("name", "Erstgespräch lang"),
+                ("color", ""),
+                ("duration_minutes", ""),
+            ],
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
@@ -293,7 +398,14 @@ async fn an_admin_creates_and_edits_master_data_through_the_store_with_audit_row
     assert_eq!(stored.fields.color, None);
     assert_eq!(stored.fields.duration_minutes, None);
     assert!(!stored.fields.active, "the unticked checkbox deactivates");
-    assert_eq!(app.store().audit_log(Some("appointment_type_update"), 5).await.unwrap().len(), 1);
+    assert_eq!(
+        app.store()
+            .audit_log(Some("appointment_type_update"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     app.stop().await;
 }
 
@@ -309,30 +421,67 @@ async fn validation_errors_are_shown_next_to_their_fields_and_nothing_is_saved()
     let page = web
         .post(
             &format!("/admin/resources/{room}/"),
-            &[("name", "  "), ("type", "room"), ("color", "red"), ("active", "true")],
+            &[
+                ("name", "  "),
+                ("type", "room"),
+                ("color", "red"),
+                ("active", "true"),
+            ],
         )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("id=\"id_color-errors\""), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"id_color-errors\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Enter a colour in the form #RRGGBB."));
     assert!(page.body.contains("This field may not be blank."));
     assert!(page.body.contains("value=\"red\""), "the typed value stays");
     assert!(page.body.contains("aria-invalid=\"true\""));
     assert_eq!(app.store().resource(room).await.unwrap().unwrap(), before);
-    assert!(app.store().audit_log(Some("resource_update"), 5).await.unwrap().is_empty());
+    assert!(
+        app.store()
+            .audit_log(Some("resource_update"), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Type errors use the API's messages too.
     let page = web
-        .post("/admin/operation-types/new/", &[("name", "OP"), ("op_duration", "-5"), ("color", "#123456")])
+        .post(
+            "/admin/operation-types/new/",
+            &[("name", "OP"), ("op_duration", "-5"), ("color", "#123456")],
+        )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("Ensure this value is greater than or equal to 0."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Ensure this value is greater than or equal to 0."),
+        "{}",
+        page.body
+    );
     let page = web
-        .post("/admin/practice-hours/new/", &[("weekday", "0"), ("start_time", "12:00"), ("end_time", "08:00")])
+        .post(
+            "/admin/practice-hours/new/",
+            &[
+                ("weekday", "0"),
+                ("start_time", "12:00"),
+                ("end_time", "08:00"),
+            ],
+        )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("Endzeit muss nach der Startzeit liegen."), "{}", page.body);
-    let page = web.post("/admin/practice-hours/new/", &[("weekday", "0")]).await;
+    assert!(
+        page.body
+            .contains("Endzeit muss nach der Startzeit liegen."),
+        "{}",
+        page.body
+    );
+    let page = web
+        .post("/admin/practice-hours/new/", &[("weekday", "0")])
+        .await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("id=\"id_start_time-errors\""));
     assert!(page.body.contains("This field is required."));
@@ -341,7 +490,13 @@ async fn validation_errors_are_shown_next_to_their_fields_and_nothing_is_saved()
     let page = web
         .post(
             "/admin/doctor-hours/new/",
-            &[("doctor", &doctor), ("weekday", "0"), ("start_time", "16:00"), ("end_time", "18:00"), ("active", "true")],
+            &[
+                ("doctor", &doctor),
+                ("weekday", "0"),
+                ("start_time", "16:00"),
+                ("end_time", "18:00"),
+                ("active", "true"),
+            ],
         )
         .await;
     assert_eq!(page.status, 400);
@@ -350,21 +505,37 @@ async fn validation_errors_are_shown_next_to_their_fields_and_nothing_is_saved()
     let page = web
         .post(
             "/admin/absences/new/",
-            &[("doctor", &doctor), ("start_date", "2030-01-10"), ("end_date", "2030-01-09")],
+            &[
+                ("doctor", &doctor),
+                ("start_date", "2030-01-10"),
+                ("end_date", "2030-01-09"),
+            ],
         )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("Enddatum muss am oder nach dem Startdatum liegen."));
+    assert!(
+        page.body
+            .contains("Enddatum muss am oder nach dem Startdatum liegen.")
+    );
     // Only active doctors may be referenced.
     let assistant = app.create_user("mfa", Some(Role::Assistant)).await;
     let page = web
         .post(
             "/admin/breaks/new/",
-            &[("doctor", &assistant.id.to_string()), ("date", "2030-01-10"), ("start_time", "12:00"), ("end_time", "13:00")],
+            &[
+                ("doctor", &assistant.id.to_string()),
+                ("date", "2030-01-10"),
+                ("start_time", "12:00"),
+                ("end_time", "13:00"),
+            ],
         )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("hat nicht die Rolle Arzt"), "{}", page.body);
+    assert!(
+        page.body.contains("hat nicht die Rolle Arzt"),
+        "{}",
+        page.body
+    );
     app.stop().await;
 }
 
@@ -373,30 +544,85 @@ async fn a_referenced_row_cannot_be_deleted_and_the_admin_is_told_to_deactivate_
     let app = TestApp::spawn().await;
     let practice = Practice::new(&app).await;
     let assistant = app.as_role(Role::Assistant).await;
-    let mut booking = practice.booking(practice.doctor.id, practice.patients[0], (0, 9, 0), (0, 9, 30));
+    let mut booking = practice.booking(
+        practice.doctor.id,
+        practice.patients[0],
+        (0, 9, 0),
+        (0, 9, 30),
+    );
     booking["resource_ids"] = serde_json::json!([practice.room]);
     practice.book(&assistant, &booking).await;
     let admin_user = app.create_user("chef", Some(Role::Admin)).await;
     let web = Web::login(&app, &admin_user).await;
 
-    let page = web.post(&format!("/admin/resources/{}/delete/", practice.room), &[]).await;
+    let page = web
+        .post(&format!("/admin/resources/{}/delete/", practice.room), &[])
+        .await;
     assert_eq!(page.status, 409);
-    assert!(page.body.contains("Resource is still referenced."), "{}", page.body);
-    assert!(page.body.contains("Bitte deaktivieren Sie ihn stattdessen."));
-    assert!(page.body.contains("id=\"deactivate-form\""), "the way out is offered");
+    assert!(
+        page.body.contains("Resource is still referenced."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Bitte deaktivieren Sie ihn stattdessen.")
+    );
+    assert!(
+        page.body.contains("id=\"deactivate-form\""),
+        "the way out is offered"
+    );
     assert!(app.store().resource(practice.room).await.unwrap().is_some());
 
-    let page = web.post(&format!("/admin/resources/{}/deactivate/", practice.room), &[]).await;
+    let page = web
+        .post(
+            &format!("/admin/resources/{}/deactivate/", practice.room),
+            &[],
+        )
+        .await;
     assert_eq!(page.status, 303);
     assert_eq!(page.location, "/admin/resources/?ok=deactivated");
-    assert!(!app.store().resource(practice.room).await.unwrap().unwrap().fields.active);
-    assert_eq!(app.store().audit_log(Some("resource_update"), 5).await.unwrap().len(), 1);
+    assert!(
+        !app.store()
+            .resource(practice.room)
+            .await
+            .unwrap()
+            .unwrap()
+            .fields
+            .active
+    );
+    assert_eq!(
+        app.store()
+            .audit_log(Some("resource_update"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // An unused row is deleted, with its audit row.
-    let page = web.post(&format!("/admin/resources/{}/delete/", practice.device), &[]).await;
+    let page = web
+        .post(
+            &format!("/admin/resources/{}/delete/", practice.device),
+            &[],
+        )
+        .await;
     assert_eq!(page.status, 303);
-    assert!(app.store().resource(practice.device).await.unwrap().is_none());
-    assert_eq!(app.store().audit_log(Some("resource_delete"), 5).await.unwrap().len(), 1);
+    assert!(
+        app.store()
+            .resource(practice.device)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        app.store()
+            .audit_log(Some("resource_delete"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     app.stop().await;
 }
 
@@ -408,13 +634,23 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
 
     // The domain's rules: username characters, password strength, a role.
     let page = web
-        .post("/admin/users/new/", &[("username", "bad name"), ("password", "123"), ("role", "")])
+        .post(
+            "/admin/users/new/",
+            &[("username", "bad name"), ("password", "123"), ("role", "")],
+        )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("Enter a valid username."), "{}", page.body);
+    assert!(
+        page.body.contains("Enter a valid username."),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("This password is too short."));
     assert!(page.body.contains("id=\"id_role-errors\""));
-    assert!(!page.body.contains("value=\"123\""), "passwords are never echoed");
+    assert!(
+        !page.body.contains("value=\"123\""),
+        "passwords are never echoed"
+    );
 
     let page = web
         .post(
@@ -431,9 +667,21 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    let created = app.store().user_by_username("dr.neu").await.unwrap().unwrap();
+    let created = app
+        .store()
+        .user_by_username("dr.neu")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(created.api_role(), Some(Role::Doctor));
-    assert_eq!(app.store().audit_log(Some("user_create"), 5).await.unwrap().len(), 1);
+    assert_eq!(
+        app.store()
+            .audit_log(Some("user_create"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Role change: the user's sessions end.
     let their_session = Web::login(&app, &created).await;
@@ -441,7 +689,13 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
     let page = web
         .post(
             &format!("/admin/users/{}/", created.id),
-            &[("role", "assistant"), ("first_name", "Nora"), ("last_name", "Neu"), ("email", ""), ("calendar_color", "#AA3300")],
+            &[
+                ("role", "assistant"),
+                ("first_name", "Nora"),
+                ("last_name", "Neu"),
+                ("email", ""),
+                ("calendar_color", "#AA3300"),
+            ],
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
@@ -451,48 +705,111 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
     assert_eq!(their_session.get("/dashboard/").await.status, 303);
 
     // Lock-out protection: no own deactivation, no own demotion.
-    let page = web.post(&format!("/admin/users/{}/deactivate/", admin_user.id), &[]).await;
+    let page = web
+        .post(&format!("/admin/users/{}/deactivate/", admin_user.id), &[])
+        .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("You cannot deactivate your own account."));
+    assert!(
+        page.body
+            .contains("You cannot deactivate your own account.")
+    );
     let page = web
         .post(
             &format!("/admin/users/{}/", admin_user.id),
-            &[("role", "billing"), ("first_name", ""), ("last_name", ""), ("email", ""), ("calendar_color", "#1E90FF")],
+            &[
+                ("role", "billing"),
+                ("first_name", ""),
+                ("last_name", ""),
+                ("email", ""),
+                ("calendar_color", "#1E90FF"),
+            ],
         )
         .await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("You cannot remove your own admin role."));
-    assert_eq!(app.store().user_by_id(admin_user.id).await.unwrap().unwrap().api_role(), Some(Role::Admin));
+    assert_eq!(
+        app.store()
+            .user_by_id(admin_user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .api_role(),
+        Some(Role::Admin)
+    );
 
     // Deactivation ends the user's session at once; activation restores the account.
     let changed = app.store().user_by_id(created.id).await.unwrap().unwrap();
     let their_session = Web::login(&app, &changed).await;
     assert_eq!(their_session.get("/dashboard/").await.status, 200);
-    let page = web.post(&format!("/admin/users/{}/deactivate/", created.id), &[]).await;
+    let page = web
+        .post(&format!("/admin/users/{}/deactivate/", created.id), &[])
+        .await;
     assert_eq!(page.status, 303);
     let next = their_session.get("/dashboard/").await;
     assert_eq!(next.status, 303);
     assert!(next.location.starts_with("/login/"));
-    assert_eq!(app.store().audit_log(Some("user_deactivate"), 5).await.unwrap().len(), 1);
-    let page = web.post(&format!("/admin/users/{}/activate/", created.id), &[]).await;
+    assert_eq!(
+        app.store()
+            .audit_log(Some("user_deactivate"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = web
+        .post(&format!("/admin/users/{}/activate/", created.id), &[])
+        .await;
     assert_eq!(page.status, 303);
-    assert!(app.store().user_by_id(created.id).await.unwrap().unwrap().is_active);
+    assert!(
+        app.store()
+            .user_by_id(created.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active
+    );
 
     // Password reset: the domain's rules, then an audited change.
     let page = web
-        .post(&format!("/admin/users/{}/password/", created.id), &[("password", "dr.neu")])
+        .post(
+            &format!("/admin/users/{}/password/", created.id),
+            &[("password", "dr.neu")],
+        )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("The password is too similar to the username."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("The password is too similar to the username."),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("id=\"id_password-errors\""));
     let page = web
-        .post(&format!("/admin/users/{}/password/", created.id), &[("password", "noch-ein-besseres-passwort")])
+        .post(
+            &format!("/admin/users/{}/password/", created.id),
+            &[("password", "noch-ein-besseres-passwort")],
+        )
         .await;
     assert_eq!(page.status, 303);
-    assert_eq!(page.location, format!("/admin/users/{}/?ok=password", created.id));
-    assert_eq!(app.store().audit_log(Some("user_set_password"), 5).await.unwrap().len(), 1);
+    assert_eq!(
+        page.location,
+        format!("/admin/users/{}/?ok=password", created.id)
+    );
+    assert_eq!(
+        app.store()
+            .audit_log(Some("user_set_password"), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Accounts are never deleted.
-    assert_eq!(web.post(&format!("/admin/users/{}/delete/", created.id), &[]).await.status, 404);
+    assert_eq!(
+        web.post(&format!("/admin/users/{}/delete/", created.id), &[])
+            .await
+            .status,
+        404
+    );
     app.stop().await;
 }
 
@@ -506,44 +823,105 @@ async fn patient_pages_are_audited_like_the_api() {
 
     let page = web.get("/admin/patients/").await;
     assert_eq!(page.status, 200);
-    let list = app.store().audit_log(Some("patient_list"), 5).await.unwrap();
-    assert_eq!(list[0].meta.as_ref().unwrap()["patient_ids"].as_array().unwrap().len(), 4);
+    let list = app
+        .store()
+        .audit_log(Some("patient_list"), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        list[0].meta.as_ref().unwrap()["patient_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 
     let page = web.get("/admin/patients/?q=patient2").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Patient2, P"), "{}", page.body);
     assert!(!page.body.contains("Patient3, P"));
-    let search = app.store().audit_log(Some("patient_search"), 5).await.unwrap();
+    let search = app
+        .store()
+        .audit_log(Some("patient_search"), 5)
+        .await
+        .unwrap();
     assert_eq!(search[0].meta.as_ref().unwrap()["query_length"], 8);
-    assert_eq!(search[0].meta.as_ref().unwrap()["patient_ids"], serde_json::json!([2]));
-    assert!(!search[0].meta.as_ref().unwrap().to_string().contains("patient2"), "never the query");
+    assert_eq!(
+        search[0].meta.as_ref().unwrap()["patient_ids"],
+        serde_json::json!([2])
+    );
+    assert!(
+        !search[0]
+            .meta
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("patient2"),
+        "never the query"
+    );
 
     let page = web.get(&format!("/admin/patients/{id}/")).await;
     assert_eq!(page.status, 200);
-    let viewed = app.store().audit_log(Some("patient_view"), 5).await.unwrap();
+    let viewed = app
+        .store()
+        .audit_log(Some("patient_view"), 5)
+        .await
+        .unwrap();
     assert_eq!(viewed[0].patient_id, Some(id));
 
     let tomorrow = (Utc::now().date_naive() + chrono::Duration::days(400)).to_string();
     let page = web
-        .post(&format!("/admin/patients/{id}/"), &[("first_name", "Paula"), ("last_name", "Patient2"), ("birth_date", &tomorrow)])
+        .post(
+            &format!("/admin/patients/{id}/"),
+            &[
+                ("first_name", "Paula"),
+                ("last_name", "Patient2"),
+                ("birth_date", &tomorrow),
+            ],
+        )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("birth_date darf nicht in der Zukunft liegen."));
+    assert!(
+        page.body
+            .contains("birth_date darf nicht in der Zukunft liegen.")
+    );
     let page = web
         .post(
             &format!("/admin/patients/{id}/"),
-            &[("first_name", "Paula"), ("last_name", "Patient2"), ("birth_date", "1980-03-01"), ("phone", "")],
+            &[
+                ("first_name", "Paula"),
+                ("last_name", "Patient2"),
+                ("birth_date", "1980-03-01"),
+                ("phone", ""),
+            ],
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     let stored = app.store().patient(id).await.unwrap().unwrap();
     assert_eq!(stored.fields.first_name, "Paula");
-    assert_eq!(stored.fields.birth_date, NaiveDate::from_ymd_opt(1980, 3, 1));
-    let updated = app.store().audit_log(Some("patient_updated"), 5).await.unwrap();
+    assert_eq!(
+        stored.fields.birth_date,
+        NaiveDate::from_ymd_opt(1980, 3, 1)
+    );
+    let updated = app
+        .store()
+        .audit_log(Some("patient_updated"), 5)
+        .await
+        .unwrap();
     assert_eq!(updated[0].patient_id, Some(id));
     // Search by birth date and number.
-    assert!(web.get("/admin/patients/?q=01.03.1980").await.body.contains("Patient2, Paula"));
-    assert!(web.get(&format!("/admin/patients/?q={id}")).await.body.contains("Patient2, Paula"));
+    assert!(
+        web.get("/admin/patients/?q=01.03.1980")
+            .await
+            .body
+            .contains("Patient2, Paula")
+    );
+    assert!(
+        web.get(&format!("/admin/patients/?q={id}"))
+            .await
+            .body
+            .contains("Patient2, Paula")
+    );
     app.stop().await;
 }
 
@@ -551,7 +929,12 @@ async fn patient_pages_are_audited_like_the_api() {
 async fn lists_filter_search_sort_and_paginate() {
     let app = TestApp::spawn().await;
     for n in 0..30 {
-        fixtures::resource(&app, &format!("Raum {n:02}"), if n % 3 == 0 { "device" } else { "room" }).await;
+        fixtures::resource(
+            &app,
+            &format!("Raum {n:02}"),
+            if n % 3 == 0 { "device" } else { "room" },
+        )
+        .await;
     }
     let admin_user = app.create_user("chef", Some(Role::Admin)).await;
     let web = Web::login(&app, &admin_user).await;
@@ -559,19 +942,36 @@ async fn lists_filter_search_sort_and_paginate() {
     let first = web.get("/admin/resources/").await;
     assert!(first.body.contains("Einträge: 30"), "{}", first.body);
     assert!(first.body.contains("Raum 00") && !first.body.contains("Raum 29"));
-    assert!(first.body.contains("href=\"/admin/resources/?page=2\""), "page links");
+    assert!(
+        first.body.contains("href=\"/admin/resources/?page=2\""),
+        "page links"
+    );
     let second = web.get("/admin/resources/?page=2").await;
     assert!(second.body.contains("Raum 29") && !second.body.contains("Raum 00"));
     let sorted = web.get("/admin/resources/?sort=-name").await;
     assert!(sorted.body.contains("Raum 29") && sorted.body.contains("aria-sort=\"descending\""));
     let devices = web.get("/admin/resources/?type=device&q=raum%202").await;
-    assert!(devices.body.contains("Einträge: 3"), "Raum 21, 24, 27: {}", devices.body);
+    assert!(
+        devices.body.contains("Einträge: 3"),
+        "Raum 21, 24, 27: {}",
+        devices.body
+    );
     // Bad parameters never fail the page.
-    assert_eq!(web.get("/admin/resources/?page=abc&sort=nonsense&active=maybe").await.status, 200);
+    assert_eq!(
+        web.get("/admin/resources/?page=abc&sort=nonsense&active=maybe")
+            .await
+            .status,
+        200
+    );
     assert_eq!(web.get("/admin/resources/?page=99").await.status, 200);
     // English texts for the same page.
     let english = web.english().get("/admin/resources/?page=2").await;
-    assert!(english.body.contains("Resources &amp; rooms") || english.body.contains("Resources &#38; rooms"), "{}", english.body);
+    assert!(
+        english.body.contains("Resources &amp; rooms")
+            || english.body.contains("Resources &#38; rooms"),
+        "{}",
+        english.body
+    );
     assert!(english.body.contains("Entries: 30") && english.body.contains("Previous"));
     app.stop().await;
 }
@@ -584,14 +984,24 @@ async fn output_is_escaped_and_flashes_are_never_free_text() {
     let page = web
         .post(
             "/admin/resources/new/",
-            &[("name", "<script>alert(1)</script>"), ("type", "room"), ("color", "#112233")],
+            &[
+                ("name", "<script>alert(1)</script>"),
+                ("type", "room"),
+                ("color", "#112233"),
+            ],
         )
         .await;
     assert_eq!(page.status, 303);
     let list = web.get("/admin/resources/?ok=%3Cb%3Ehi%3C%2Fb%3E").await;
     assert!(!list.body.contains("<script>alert(1)"), "{}", list.body);
-    assert!(list.body.contains("&#60;script&#62;alert(1)") || list.body.contains("&lt;script&gt;alert(1)"));
-    assert!(!list.body.contains("<b>hi"), "unknown flash keys are ignored");
+    assert!(
+        list.body.contains("&#60;script&#62;alert(1)")
+            || list.body.contains("&lt;script&gt;alert(1)")
+    );
+    assert!(
+        !list.body.contains("<b>hi"),
+        "unknown flash keys are ignored"
+    );
     let csp = app
         .http
         .get(app.url("/admin/resources/"))
@@ -599,7 +1009,10 @@ async fn output_is_escaped_and_flashes_are_never_free_text() {
         .send()
         .await
         .unwrap();
-    let policy = csp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let policy = csp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(policy.contains("script-src 'self'"), "{policy}");
     app.stop().await;
 }
@@ -610,18 +1023,37 @@ async fn the_audit_log_shows_ids_and_actions_to_admins_only() {
     let practice = Practice::new(&app).await;
     let admin_user = app.create_user("chef", Some(Role::Admin)).await;
     let web = Web::login(&app, &admin_user).await;
-    web.get(&format!("/admin/patients/{}/", practice.patients[0])).await;
+    web.get(&format!("/admin/patients/{}/", practice.patients[0]))
+        .await;
 
     let page = web.get("/admin/audit-log/?action=patient_view").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Patient: angezeigt (patient_view)"), "{}", page.body);
-    assert!(page.body.contains(&format!("href=\"/admin/users/{}/\"", admin_user.id)), "links that exist");
-    assert!(page.body.contains(&format!("href=\"/admin/patients/{}/\"", practice.patients[0])));
+    assert!(
+        page.body.contains("Patient: angezeigt (patient_view)"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("href=\"/admin/users/{}/\"", admin_user.id)),
+        "links that exist"
+    );
+    assert!(page.body.contains(&format!(
+        "href=\"/admin/patients/{}/\"",
+        practice.patients[0]
+    )));
     assert!(!page.body.contains("Patient1"), "no patient data, only ids");
     assert!(page.body.contains("Einträge: 1"));
     let by_user = web.get("/admin/audit-log/?user=nobody").await;
     assert!(by_user.body.contains("Einträge: 0"));
-    assert_eq!(app.store().audit_log(Some("audit_log_view"), 5).await.unwrap().len(), 2);
+    assert_eq!(
+        app.store()
+            .audit_log(Some("audit_log_view"), 5)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     app.stop().await;
 }
 
@@ -632,6 +1064,9 @@ async fn old_admin_urls_redirect() {
     let page = web.get("/praxi_backend/Dashboardadministration/").await;
     assert_eq!((page.status, page.location.as_str()), (308, "/admin/"));
     let page = web.get("/praxi_backend/core/user/").await;
-    assert_eq!((page.status, page.location.as_str()), (308, "/admin/users/"));
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (308, "/admin/users/")
+    );
     app.stop().await;
 }

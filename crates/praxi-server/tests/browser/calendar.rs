@@ -38,6 +38,25 @@ async fn select(browser: &Browser, css: &str, value: &str) {
         .unwrap_or_else(|error| panic!("select {value} in {css}: {error}"));
 }
 
+/// The text content of an element (also the parts a narrow card clips).
+async fn content(browser: &Browser, css: &str) -> String {
+    browser.wait_for(css).await;
+    let value = browser
+        .client
+        .execute(
+            "return document.querySelector(arguments[0]).textContent;",
+            vec![json!(css)],
+        )
+        .await
+        .expect("text content");
+    value
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// How many elements match.
 async fn count(browser: &Browser, css: &str) -> usize {
     browser
@@ -161,17 +180,19 @@ async fn assistants_book_an_appointment_in_the_calendar_and_see_it_in_the_grid()
         new.resources.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![practice.device]
     );
-    let card = browser
+    let card = content(&browser, &format!("[data-appointment-id='{}']", new.id)).await;
+    assert!(
+        card.contains("09:30–09:50 Geplant") && card.contains("Patient1, P · Kontrolle"),
+        "time, status, patient and type: {card}"
+    );
+    let visible = browser
         .text(&format!("[data-appointment-id='{}']", new.id))
         .await;
     assert!(
-        card.contains("09:30–09:50") && card.contains("Patient1, P") && card.contains("Kontrolle"),
-        "{card}"
+        visible.contains("09:30–09:50") && visible.contains("Patient1, P"),
+        "{visible}"
     );
-    assert!(card.contains("Geplant"), "the status as text: {card}");
-    let cancelled_card = browser
-        .text(&format!("[data-appointment-id='{}']", seeded[4]))
-        .await;
+    let cancelled_card = content(&browser, &format!("[data-appointment-id='{}']", seeded[4])).await;
     assert!(
         cancelled_card.contains("Storniert"),
         "cancelled is labelled: {cancelled_card}"
@@ -202,6 +223,19 @@ async fn assistants_book_an_appointment_in_the_calendar_and_see_it_in_the_grid()
             .is_empty()
     );
     browser.screenshot("calendar-week").await;
+
+    // The day view: one column per doctor, wide enough to read every line of a card.
+    browser
+        .goto(&app, "/calendar/?view=day&date=2030-01-14")
+        .await;
+    assert_eq!(count(&browser, ".tcol").await, 2, "a column per doctor");
+    let visible = browser
+        .text(&format!("[data-appointment-id='{}']", new.id))
+        .await;
+    assert!(
+        visible.contains("Geplant") && visible.contains("Kontrolle"),
+        "{visible}"
+    );
 
     // Navigation keeps the filter.
     browser

@@ -3,11 +3,11 @@
 //! by action, user, patient number and local date. Opening it is itself audited
 //! (`audit_log_view`, meta: page).
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_domain::rbac::{Action, Resource};
@@ -36,8 +36,20 @@ fn local_midnight(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
 /// A readable label for an action code: `<what> <verb>` from known parts, else `None`.
 pub(crate) fn action_label(lang: Lang, action: &str) -> Option<String> {
     const VERBS: [&str; 14] = [
-        "set_password", "deactivate", "activate", "created", "updated", "create", "update", "delete",
-        "search", "suggest", "list", "view", "login", "logout",
+        "set_password",
+        "deactivate",
+        "activate",
+        "created",
+        "updated",
+        "create",
+        "update",
+        "delete",
+        "search",
+        "suggest",
+        "list",
+        "view",
+        "login",
+        "logout",
     ];
     let (subject, verb) = VERBS.iter().find_map(|verb| {
         action
@@ -53,10 +65,15 @@ pub(crate) fn action_label(lang: Lang, action: &str) -> Option<String> {
     let subject_key = format!("admin.audit.subject.{subject}");
     let verb_key = format!("admin.audit.verb.{verb}");
     let (subject_text, verb_text) = (lang.t(&subject_key), lang.t(&verb_key));
-    (subject_text != subject_key && verb_text != verb_key).then(|| format!("{subject_text}: {verb_text}"))
+    (subject_text != subject_key && verb_text != verb_key)
+        .then(|| format!("{subject_text}: {verb_text}"))
 }
 
-async fn list(State(state): State<AppState>, user: WebUser, uri: Uri) -> Result<Response, Response> {
+async fn list(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+) -> Result<Response, Response> {
     allow(&user, Resource::AuditLog, Action::List)?;
     let query = ListQuery::from_uri(&uri);
     let tz = state.tz();
@@ -107,7 +124,11 @@ async fn list(State(state): State<AppState>, user: WebUser, uri: Uri) -> Result<
             } else {
                 let key = format!("role.{}", record.role_name);
                 let label = user.lang.t(&key);
-                Cell::text(if label == key { record.role_name.clone() } else { label.to_owned() })
+                Cell::text(if label == key {
+                    record.role_name.clone()
+                } else {
+                    label.to_owned()
+                })
             };
             Row::new(
                 record.id,
@@ -119,7 +140,13 @@ async fn list(State(state): State<AppState>, user: WebUser, uri: Uri) -> Result<
                     role,
                     what,
                     patient,
-                    Cell::muted(record.meta.as_ref().map(|meta| meta.to_string()).unwrap_or_default()),
+                    Cell::muted(
+                        record
+                            .meta
+                            .as_ref()
+                            .map(|meta| meta.to_string())
+                            .unwrap_or_default(),
+                    ),
                 ],
             )
         })
@@ -154,7 +181,10 @@ async fn list(State(state): State<AppState>, user: WebUser, uri: Uri) -> Result<
             Filter::Date {
                 name: "from",
                 label: t(&user, "admin.filter.from"),
-                value: query.date("from").map(|d| d.to_string()).unwrap_or_default(),
+                value: query
+                    .date("from")
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
             },
             Filter::Date {
                 name: "to",

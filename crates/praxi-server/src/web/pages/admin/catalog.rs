@@ -71,7 +71,11 @@ fn catalog_filter(query: &ListQuery) -> CatalogFilter {
 }
 
 /// The value a field shows: the submitted one after a failed submit, else the stored one.
-pub(super) fn shown(input: Option<&FormInput>, name: &str, stored: impl FnOnce() -> String) -> String {
+pub(super) fn shown(
+    input: Option<&FormInput>,
+    name: &str,
+    stored: impl FnOnce() -> String,
+) -> String {
     match input {
         Some(input) => input.text(name),
         None => stored(),
@@ -85,7 +89,8 @@ pub(super) fn ticked(input: Option<&FormInput>, name: &str, stored: bool) -> boo
 
 /// The `active` checkbox.
 pub(super) fn active_field(user: &WebUser, input: Option<&FormInput>, stored: bool) -> Field {
-    Field::new("active", t(user, "admin.field.active"), Kind::Checkbox).checked(ticked(input, "active", stored))
+    Field::new("active", t(user, "admin.field.active"), Kind::Checkbox)
+        .checked(ticked(input, "active", stored))
 }
 
 fn created_cell(user: &WebUser, state: &AppState, at: chrono::DateTime<chrono::Utc>) -> Cell {
@@ -100,8 +105,14 @@ pub(super) fn timestamps(
     updated: chrono::DateTime<chrono::Utc>,
 ) -> Vec<(String, String)> {
     vec![
-        (t(user, "admin.field.created_at"), super::view::datetime(user.lang, created, state.tz())),
-        (t(user, "admin.field.updated_at"), super::view::datetime(user.lang, updated, state.tz())),
+        (
+            t(user, "admin.field.created_at"),
+            super::view::datetime(user.lang, created, state.tz()),
+        ),
+        (
+            t(user, "admin.field.updated_at"),
+            super::view::datetime(user.lang, updated, state.tz()),
+        ),
     ]
 }
 
@@ -125,7 +136,10 @@ const APPOINTMENT_TYPE_FORM: [(&str, In); 4] = [
     ("active", In::Check),
 ];
 
-fn appointment_type_changes(state: &AppState, input: &FormInput) -> Result<AppointmentTypeChanges, StoreError> {
+fn appointment_type_changes(
+    state: &AppState,
+    input: &FormInput,
+) -> Result<AppointmentTypeChanges, StoreError> {
     let mut fields: Fields = input.fields(state, &APPOINTMENT_TYPE_FORM);
     let changes = AppointmentTypeChanges {
         name: fields.string("name"),
@@ -155,13 +169,20 @@ impl AdminEntity for AppointmentTypes {
         record.fields.name.clone()
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let (sort, descending) = catalog_sort(query);
         let page = state
             .store
             .admin_appointment_types(&catalog_filter(query), sort, descending, query.window())
             .await?;
-        state.store.record_audit(&user.audit("appointment_type_list", None, None)).await?;
+        state
+            .store
+            .record_audit(&user.audit("appointment_type_list", None, None))
+            .await?;
         let rows = page
             .rows
             .iter()
@@ -202,7 +223,12 @@ impl AdminEntity for AppointmentTypes {
     }
 
     fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(user, "appointment_type_view", "appointment_type_id", record.id))
+        Some(audit(
+            user,
+            "appointment_type_view",
+            "appointment_type_id",
+            record.id,
+        ))
     }
 
     async fn fields(
@@ -214,7 +240,9 @@ impl AdminEntity for AppointmentTypes {
         let current = record.map(|record| &record.fields);
         Ok(vec![
             Field::new("name", t(user, "admin.field.name"), Kind::Text)
-                .value(shown(input, "name", || current.map(|f| f.name.clone()).unwrap_or_default()))
+                .value(shown(input, "name", || {
+                    current.map(|f| f.name.clone()).unwrap_or_default()
+                }))
                 .required()
                 .maxlength(APPOINTMENT_TYPE_NAME_MAX),
             Field::new("color", t(user, "admin.field.color"), Kind::Colour)
@@ -223,14 +251,18 @@ impl AdminEntity for AppointmentTypes {
                     None => praxi_domain::catalog::DEFAULT_APPOINTMENT_TYPE_COLOUR.to_owned(),
                 }))
                 .help(t(user, "admin.help.color_optional")),
-            Field::new("duration_minutes", t(user, "admin.field.duration_minutes"), Kind::Number)
-                .value(shown(input, "duration_minutes", || {
-                    current
-                        .and_then(|f| f.duration_minutes)
-                        .map(|d| d.to_string())
-                        .unwrap_or_default()
-                }))
-                .help(t(user, "admin.help.duration")),
+            Field::new(
+                "duration_minutes",
+                t(user, "admin.field.duration_minutes"),
+                Kind::Number,
+            )
+            .value(shown(input, "duration_minutes", || {
+                current
+                    .and_then(|f| f.duration_minutes)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            }))
+            .help(t(user, "admin.help.duration")),
             active_field(user, input, current.is_none_or(|f| f.active)),
         ])
     }
@@ -239,7 +271,11 @@ impl AdminEntity for AppointmentTypes {
         timestamps(state, user, record.created_at, record.updated_at)
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let fields = appointment_type_changes(state, input)?.create()?;
         let record = state
             .store
@@ -263,13 +299,23 @@ impl AdminEntity for AppointmentTypes {
                 record.id,
                 |current| changes.apply(current, WriteMode::Full),
                 state.now(),
-                &audit(user, "appointment_type_update", "appointment_type_id", record.id),
+                &audit(
+                    user,
+                    "appointment_type_update",
+                    "appointment_type_id",
+                    record.id,
+                ),
             )
             .await?;
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let changes = AppointmentTypeChanges {
             active: Some(active),
             ..Default::default()
@@ -280,18 +326,32 @@ impl AdminEntity for AppointmentTypes {
                 record.id,
                 |current| changes.apply(current, WriteMode::Partial),
                 state.now(),
-                &audit(user, "appointment_type_update", "appointment_type_id", record.id),
+                &audit(
+                    user,
+                    "appointment_type_update",
+                    "appointment_type_id",
+                    record.id,
+                ),
             )
             .await?;
         Ok(())
     }
 
-    async fn delete(state: &AppState, user: &WebUser, record: &Self::Record) -> Result<(), StoreError> {
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+    ) -> Result<(), StoreError> {
         state
             .store
             .delete_appointment_type(
                 record.id,
-                &audit(user, "appointment_type_delete", "appointment_type_id", record.id),
+                &audit(
+                    user,
+                    "appointment_type_delete",
+                    "appointment_type_id",
+                    record.id,
+                ),
             )
             .await
     }
@@ -311,7 +371,10 @@ const OPERATION_TYPE_FORM: [(&str, In); 6] = [
     ("active", In::Check),
 ];
 
-fn operation_type_changes(state: &AppState, input: &FormInput) -> Result<OperationTypeChanges, StoreError> {
+fn operation_type_changes(
+    state: &AppState,
+    input: &FormInput,
+) -> Result<OperationTypeChanges, StoreError> {
     let mut fields = input.fields(state, &OPERATION_TYPE_FORM);
     let changes = OperationTypeChanges {
         name: fields.string("name"),
@@ -343,13 +406,20 @@ impl AdminEntity for OperationTypes {
         record.fields.name.clone()
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let (sort, descending) = catalog_sort(query);
         let page = state
             .store
             .admin_operation_types(&catalog_filter(query), sort, descending, query.window())
             .await?;
-        state.store.record_audit(&user.audit("operation_type_list", None, None)).await?;
+        state
+            .store
+            .record_audit(&user.audit("operation_type_list", None, None))
+            .await?;
         let rows = page
             .rows
             .iter()
@@ -392,7 +462,12 @@ impl AdminEntity for OperationTypes {
     }
 
     fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(user, "operation_type_view", "operation_type_id", record.id))
+        Some(audit(
+            user,
+            "operation_type_view",
+            "operation_type_id",
+            record.id,
+        ))
     }
 
     async fn fields(
@@ -409,7 +484,9 @@ impl AdminEntity for OperationTypes {
         };
         Ok(vec![
             Field::new("name", t(user, "admin.field.name"), Kind::Text)
-                .value(shown(input, "name", || current.map(|f| f.name.clone()).unwrap_or_default()))
+                .value(shown(input, "name", || {
+                    current.map(|f| f.name.clone()).unwrap_or_default()
+                }))
                 .required()
                 .maxlength(NAME_MAX),
             duration("prep_duration", current.map(|f| f.prep_duration)),
@@ -430,7 +507,11 @@ impl AdminEntity for OperationTypes {
         timestamps(state, user, record.created_at, record.updated_at)
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let fields = operation_type_changes(state, input)?.create()?;
         let record = state
             .store
@@ -454,13 +535,23 @@ impl AdminEntity for OperationTypes {
                 record.id,
                 |current| changes.apply(current, WriteMode::Full),
                 state.now(),
-                &audit(user, "operation_type_update", "operation_type_id", record.id),
+                &audit(
+                    user,
+                    "operation_type_update",
+                    "operation_type_id",
+                    record.id,
+                ),
             )
             .await?;
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let changes = OperationTypeChanges {
             active: Some(active),
             ..Default::default()
@@ -471,18 +562,32 @@ impl AdminEntity for OperationTypes {
                 record.id,
                 |current| changes.apply(current, WriteMode::Partial),
                 state.now(),
-                &audit(user, "operation_type_update", "operation_type_id", record.id),
+                &audit(
+                    user,
+                    "operation_type_update",
+                    "operation_type_id",
+                    record.id,
+                ),
             )
             .await?;
         Ok(())
     }
 
-    async fn delete(state: &AppState, user: &WebUser, record: &Self::Record) -> Result<(), StoreError> {
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+    ) -> Result<(), StoreError> {
         state
             .store
             .delete_operation_type(
                 record.id,
-                &audit(user, "operation_type_delete", "operation_type_id", record.id),
+                &audit(
+                    user,
+                    "operation_type_delete",
+                    "operation_type_id",
+                    record.id,
+                ),
             )
             .await
     }
@@ -534,13 +639,20 @@ impl AdminEntity for Resources {
         record.fields.name.clone()
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let (sort, descending) = catalog_sort(query);
         let page = state
             .store
             .admin_resources(&catalog_filter(query), sort, descending, query.window())
             .await?;
-        state.store.record_audit(&user.audit("resource_list", None, None)).await?;
+        state
+            .store
+            .record_audit(&user.audit("resource_list", None, None))
+            .await?;
         let rows = page
             .rows
             .iter()
@@ -567,7 +679,11 @@ impl AdminEntity for Resources {
             options: vec![
                 Choice::new("", t(user, "admin.filter.all"), &current_kind),
                 Choice::new("room", kind_label(user, ResourceKind::Room), &current_kind),
-                Choice::new("device", kind_label(user, ResourceKind::Device), &current_kind),
+                Choice::new(
+                    "device",
+                    kind_label(user, ResourceKind::Device),
+                    &current_kind,
+                ),
             ],
         });
         Ok(ListData {
@@ -596,17 +712,29 @@ impl AdminEntity for Resources {
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
         let kind = shown(input, "type", || {
-            current.map(|f| f.kind.as_str().to_owned()).unwrap_or_default()
+            current
+                .map(|f| f.kind.as_str().to_owned())
+                .unwrap_or_default()
         });
         let mut kinds = Vec::new();
         if record.is_none() {
             kinds.push(Choice::new("", t(user, "admin.choose"), &kind));
         }
-        kinds.push(Choice::new("room", kind_label(user, ResourceKind::Room), &kind));
-        kinds.push(Choice::new("device", kind_label(user, ResourceKind::Device), &kind));
+        kinds.push(Choice::new(
+            "room",
+            kind_label(user, ResourceKind::Room),
+            &kind,
+        ));
+        kinds.push(Choice::new(
+            "device",
+            kind_label(user, ResourceKind::Device),
+            &kind,
+        ));
         Ok(vec![
             Field::new("name", t(user, "admin.field.name"), Kind::Text)
-                .value(shown(input, "name", || current.map(|f| f.name.clone()).unwrap_or_default()))
+                .value(shown(input, "name", || {
+                    current.map(|f| f.name.clone()).unwrap_or_default()
+                }))
                 .required()
                 .maxlength(NAME_MAX),
             Field::new("type", t(user, "admin.field.type"), Kind::Select(kinds))
@@ -628,11 +756,17 @@ impl AdminEntity for Resources {
         timestamps(state, user, record.created_at, record.updated_at)
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let fields = resource_changes(state, input)?.create()?;
         let record = state
             .store
-            .create_resource(fields, state.now(), |id| audit(user, "resource_create", "resource_id", id))
+            .create_resource(fields, state.now(), |id| {
+                audit(user, "resource_create", "resource_id", id)
+            })
             .await?;
         Ok(record.id)
     }
@@ -656,7 +790,12 @@ impl AdminEntity for Resources {
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let changes = ResourceChanges {
             active: Some(active),
             ..Default::default()
@@ -673,10 +812,17 @@ impl AdminEntity for Resources {
         Ok(())
     }
 
-    async fn delete(state: &AppState, user: &WebUser, record: &Self::Record) -> Result<(), StoreError> {
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+    ) -> Result<(), StoreError> {
         state
             .store
-            .delete_resource(record.id, &audit(user, "resource_delete", "resource_id", record.id))
+            .delete_resource(
+                record.id,
+                &audit(user, "resource_delete", "resource_id", record.id),
+            )
             .await
     }
 }

@@ -6,13 +6,15 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveTime};
+use praxi_domain::Role;
 use praxi_domain::absence::AbsenceChanges;
 use praxi_domain::hours::{BreakChanges, DoctorHoursChanges, HoursChanges, REASON_MAX_CHARS};
 use praxi_domain::rbac::Resource;
-use praxi_domain::Role;
 use praxi_store::StoreError;
 use praxi_store::absences::AbsenceRecord;
-use praxi_store::admin_lists::{AbsenceFilter, BreakFilter, BreakOwner, DoctorHoursFilter, HoursFilter};
+use praxi_store::admin_lists::{
+    AbsenceFilter, BreakFilter, BreakOwner, DoctorHoursFilter, HoursFilter,
+};
 use praxi_store::audit::AuditEntry;
 use praxi_store::hours::{BreakRecord, DoctorHoursRecord, PracticeHoursRecord};
 use serde_json::json;
@@ -90,7 +92,11 @@ async fn doctor_choices(
             Some(doctor) => doctor.display_name(),
             None => format!("#{id}"),
         };
-        choices.push(Choice::new(id.to_string(), format!("{name} ({})", t(user, "admin.status.inactive")), current));
+        choices.push(Choice::new(
+            id.to_string(),
+            format!("{name} ({})", t(user, "admin.status.inactive")),
+            current,
+        ));
     }
     choices.extend(
         doctors
@@ -110,7 +116,11 @@ async fn doctor_filter(
     let current = query.value("doctor");
     let mut options = vec![Choice::new("", t(user, "admin.filter.all"), &current)];
     if practice_option {
-        options.push(Choice::new("practice", t(user, "admin.practice_wide"), &current));
+        options.push(Choice::new(
+            "practice",
+            t(user, "admin.practice_wide"),
+            &current,
+        ));
     }
     let mut doctors: Vec<_> = state
         .store
@@ -119,12 +129,22 @@ async fn doctor_filter(
         .into_iter()
         .filter(|candidate| candidate.api_role() == Some(Role::Doctor))
         .collect();
-    doctors.sort_by_key(|doctor| (doctor.last_name.to_lowercase(), doctor.first_name.to_lowercase(), doctor.id));
+    doctors.sort_by_key(|doctor| {
+        (
+            doctor.last_name.to_lowercase(),
+            doctor.first_name.to_lowercase(),
+            doctor.id,
+        )
+    });
     options.extend(doctors.iter().map(|doctor| {
         let label = if doctor.is_active {
             doctor.display_name()
         } else {
-            format!("{} ({})", doctor.display_name(), t(user, "admin.status.inactive"))
+            format!(
+                "{} ({})",
+                doctor.display_name(),
+                t(user, "admin.status.inactive")
+            )
         };
         Choice::new(doctor.id.to_string(), label, &current)
     }));
@@ -142,10 +162,14 @@ fn time_fields(
 ) -> [Field; 2] {
     [
         Field::new("start_time", t(user, "admin.field.start_time"), Kind::Time)
-            .value(shown(input, "start_time", || stored.map(|(s, _)| time_value(s)).unwrap_or_default()))
+            .value(shown(input, "start_time", || {
+                stored.map(|(s, _)| time_value(s)).unwrap_or_default()
+            }))
             .required(),
         Field::new("end_time", t(user, "admin.field.end_time"), Kind::Time)
-            .value(shown(input, "end_time", || stored.map(|(_, e)| time_value(e)).unwrap_or_default()))
+            .value(shown(input, "end_time", || {
+                stored.map(|(_, e)| time_value(e)).unwrap_or_default()
+            }))
             .required(),
     ]
 }
@@ -162,7 +186,11 @@ const WINDOW_FORM: [(&str, In); 4] = [
     ("active", In::Check),
 ];
 
-fn window_changes(state: &AppState, input: &FormInput, mode: Mode) -> Result<HoursChanges, StoreError> {
+fn window_changes(
+    state: &AppState,
+    input: &FormInput,
+    mode: Mode,
+) -> Result<HoursChanges, StoreError> {
     let mut fields = input.fields(state, &WINDOW_FORM);
     let changes = HoursChanges {
         weekday: read_int(&mut fields, "weekday", mode),
@@ -196,13 +224,23 @@ impl AdminEntity for PracticeHours {
         )
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let filter = HoursFilter {
             weekday: query.int("weekday").and_then(|day| i32::try_from(day).ok()),
             active: query.active(),
         };
-        let page = state.store.admin_practice_hours(filter, query.window()).await?;
-        state.store.record_audit(&user.audit("practice_hours_list", None, None)).await?;
+        let page = state
+            .store
+            .admin_practice_hours(filter, query.window())
+            .await?;
+        state
+            .store
+            .record_audit(&user.audit("practice_hours_list", None, None))
+            .await?;
         let rows = page
             .rows
             .iter()
@@ -246,12 +284,18 @@ impl AdminEntity for PracticeHours {
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let window = record.map(|record| record.window);
-        let weekday = shown(input, "weekday", || window.map(|w| w.weekday.to_string()).unwrap_or_default());
+        let weekday = shown(input, "weekday", || {
+            window.map(|w| w.weekday.to_string()).unwrap_or_default()
+        });
         let [start, end] = time_fields(user, input, window.map(|w| (w.start_time, w.end_time)));
         Ok(vec![
-            Field::new("weekday", t(user, "admin.field.weekday"), Kind::Select(weekday_choices(user, &weekday, "admin.choose")))
-                .value(weekday)
-                .required(),
+            Field::new(
+                "weekday",
+                t(user, "admin.field.weekday"),
+                Kind::Select(weekday_choices(user, &weekday, "admin.choose")),
+            )
+            .value(weekday)
+            .required(),
             start,
             end,
             active_field(user, input, window.is_none_or(|w| w.active)),
@@ -262,11 +306,17 @@ impl AdminEntity for PracticeHours {
         timestamps(state, user, record.created_at, record.updated_at)
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let window = window_changes(state, input, Mode::Create)?.create()?;
         let record = state
             .store
-            .create_practice_hours(window, state.now(), |id| audit(user, "practice_hours_create", id))
+            .create_practice_hours(window, state.now(), |id| {
+                audit(user, "practice_hours_create", id)
+            })
             .await?;
         Ok(record.id)
     }
@@ -280,24 +330,43 @@ impl AdminEntity for PracticeHours {
         let changes = window_changes(state, input, Mode::Replace)?;
         state
             .store
-            .update_practice_hours(record.id, changes, state.now(), &audit(user, "practice_hours_update", record.id))
+            .update_practice_hours(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "practice_hours_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let changes = HoursChanges {
             active: Some(active),
             ..Default::default()
         };
         state
             .store
-            .update_practice_hours(record.id, changes, state.now(), &audit(user, "practice_hours_update", record.id))
+            .update_practice_hours(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "practice_hours_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn delete(state: &AppState, user: &WebUser, record: &Self::Record) -> Result<(), StoreError> {
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+    ) -> Result<(), StoreError> {
         state
             .store
             .delete_practice_hours(record.id, &audit(user, "practice_hours_delete", record.id))
@@ -318,7 +387,11 @@ const DOCTOR_HOURS_FORM: [(&str, In); 5] = [
     ("active", In::Check),
 ];
 
-fn doctor_hours_changes(state: &AppState, input: &FormInput, mode: Mode) -> Result<DoctorHoursChanges, StoreError> {
+fn doctor_hours_changes(
+    state: &AppState,
+    input: &FormInput,
+    mode: Mode,
+) -> Result<DoctorHoursChanges, StoreError> {
     let mut fields = input.fields(state, &DOCTOR_HOURS_FORM);
     let changes = DoctorHoursChanges {
         doctor_id: read_int(&mut fields, "doctor", mode),
@@ -349,17 +422,31 @@ impl AdminEntity for DoctorHours {
 
     fn label(record: &Self::Record, user: &WebUser) -> String {
         let window = &record.fields.window;
-        format!("{} {}", weekday_name(user, window.weekday), span(window.start_time, window.end_time))
+        format!(
+            "{} {}",
+            weekday_name(user, window.weekday),
+            span(window.start_time, window.end_time)
+        )
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let filter = DoctorHoursFilter {
             doctor_id: query.int("doctor"),
             weekday: query.int("weekday").and_then(|day| i32::try_from(day).ok()),
             active: query.active(),
         };
-        let page = state.store.admin_doctor_hours(filter, query.window()).await?;
-        state.store.record_audit(&user.audit("doctor_hours_list", None, None)).await?;
+        let page = state
+            .store
+            .admin_doctor_hours(filter, query.window())
+            .await?;
+        state
+            .store
+            .record_audit(&user.audit("doctor_hours_list", None, None))
+            .await?;
         let names = user_names(state).await?;
         let rows = page
             .rows
@@ -410,17 +497,42 @@ impl AdminEntity for DoctorHours {
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| record.fields);
-        let doctor = shown(input, "doctor", || current.map(|f| f.doctor_id.to_string()).unwrap_or_default());
-        let weekday = shown(input, "weekday", || current.map(|f| f.window.weekday.to_string()).unwrap_or_default());
-        let doctors = doctor_choices(state, user, &doctor, current.map(|f| f.doctor_id), Some("admin.choose")).await?;
-        let [start, end] = time_fields(user, input, current.map(|f| (f.window.start_time, f.window.end_time)));
+        let doctor = shown(input, "doctor", || {
+            current.map(|f| f.doctor_id.to_string()).unwrap_or_default()
+        });
+        let weekday = shown(input, "weekday", || {
+            current
+                .map(|f| f.window.weekday.to_string())
+                .unwrap_or_default()
+        });
+        let doctors = doctor_choices(
+            state,
+            user,
+            &doctor,
+            current.map(|f| f.doctor_id),
+            Some("admin.choose"),
+        )
+        .await?;
+        let [start, end] = time_fields(
+            user,
+            input,
+            current.map(|f| (f.window.start_time, f.window.end_time)),
+        );
         Ok(vec![
-            Field::new("doctor", t(user, "admin.field.doctor"), Kind::Select(doctors))
-                .value(doctor)
-                .required(),
-            Field::new("weekday", t(user, "admin.field.weekday"), Kind::Select(weekday_choices(user, &weekday, "admin.choose")))
-                .value(weekday)
-                .required(),
+            Field::new(
+                "doctor",
+                t(user, "admin.field.doctor"),
+                Kind::Select(doctors),
+            )
+            .value(doctor)
+            .required(),
+            Field::new(
+                "weekday",
+                t(user, "admin.field.weekday"),
+                Kind::Select(weekday_choices(user, &weekday, "admin.choose")),
+            )
+            .value(weekday)
+            .required(),
             start,
             end,
             active_field(user, input, current.is_none_or(|f| f.window.active)),
@@ -431,11 +543,17 @@ impl AdminEntity for DoctorHours {
         timestamps(state, user, record.created_at, record.updated_at)
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let row = doctor_hours_changes(state, input, Mode::Create)?.create()?;
         let record = state
             .store
-            .create_doctor_hours(row, state.now(), |id| audit(user, "doctor_hours_create", id))
+            .create_doctor_hours(row, state.now(), |id| {
+                audit(user, "doctor_hours_create", id)
+            })
             .await?;
         Ok(record.id)
     }
@@ -449,12 +567,22 @@ impl AdminEntity for DoctorHours {
         let changes = doctor_hours_changes(state, input, Mode::Replace)?;
         state
             .store
-            .update_doctor_hours(record.id, changes, state.now(), &audit(user, "doctor_hours_update", record.id))
+            .update_doctor_hours(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "doctor_hours_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let changes = DoctorHoursChanges {
             doctor_id: None,
             window: HoursChanges {
@@ -464,12 +592,21 @@ impl AdminEntity for DoctorHours {
         };
         state
             .store
-            .update_doctor_hours(record.id, changes, state.now(), &audit(user, "doctor_hours_update", record.id))
+            .update_doctor_hours(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "doctor_hours_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn delete(state: &AppState, user: &WebUser, record: &Self::Record) -> Result<(), StoreError> {
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+    ) -> Result<(), StoreError> {
         state
             .store
             .delete_doctor_hours(record.id, &audit(user, "doctor_hours_delete", record.id))
@@ -491,7 +628,11 @@ const BREAK_FORM: [(&str, In); 6] = [
     ("active", In::Check),
 ];
 
-fn break_changes(state: &AppState, input: &FormInput, mode: Mode) -> Result<BreakChanges, StoreError> {
+fn break_changes(
+    state: &AppState,
+    input: &FormInput,
+    mode: Mode,
+) -> Result<BreakChanges, StoreError> {
     let mut fields = input.fields(state, &BREAK_FORM);
     let changes = BreakChanges {
         doctor_id: fields.opt_int("doctor"),
@@ -521,10 +662,18 @@ impl AdminEntity for Breaks {
 
     fn label(record: &Self::Record, user: &WebUser) -> String {
         let fields = &record.fields;
-        format!("{} {}", view::date(user.lang, fields.date), span(fields.start_time, fields.end_time))
+        format!(
+            "{} {}",
+            view::date(user.lang, fields.date),
+            span(fields.start_time, fields.end_time)
+        )
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let owner = match query.get("doctor") {
             Some("practice") => BreakOwner::Practice,
             Some(id) => id.parse().map_or(BreakOwner::Any, BreakOwner::Doctor),
@@ -537,7 +686,10 @@ impl AdminEntity for Breaks {
             q: query.get("q").map(str::to_owned),
         };
         let page = state.store.admin_breaks(&filter, query.window()).await?;
-        state.store.record_audit(&user.audit("doctor_break_list", None, None)).await?;
+        state
+            .store
+            .record_audit(&user.audit("doctor_break_list", None, None))
+            .await?;
         let names = user_names(state).await?;
         let rows = page
             .rows
@@ -580,7 +732,10 @@ impl AdminEntity for Breaks {
                 Filter::Date {
                     name: "from",
                     label: t(user, "admin.filter.from"),
-                    value: query.date("from").map(|d| d.to_string()).unwrap_or_default(),
+                    value: query
+                        .date("from")
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
                 },
                 active_filter(user, query),
             ],
@@ -603,7 +758,10 @@ impl AdminEntity for Breaks {
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
         let doctor = shown(input, "doctor", || {
-            current.and_then(|f| f.doctor_id).map(|id| id.to_string()).unwrap_or_default()
+            current
+                .and_then(|f| f.doctor_id)
+                .map(|id| id.to_string())
+                .unwrap_or_default()
         });
         let doctors = doctor_choices(
             state,
@@ -615,16 +773,24 @@ impl AdminEntity for Breaks {
         .await?;
         let [start, end] = time_fields(user, input, current.map(|f| (f.start_time, f.end_time)));
         Ok(vec![
-            Field::new("doctor", t(user, "admin.field.doctor"), Kind::Select(doctors))
-                .value(doctor)
-                .help(t(user, "admin.help.break_doctor")),
+            Field::new(
+                "doctor",
+                t(user, "admin.field.doctor"),
+                Kind::Select(doctors),
+            )
+            .value(doctor)
+            .help(t(user, "admin.help.break_doctor")),
             Field::new("date", t(user, "admin.field.date"), Kind::Date)
-                .value(shown(input, "date", || current.map(|f| f.date.to_string()).unwrap_or_default()))
+                .value(shown(input, "date", || {
+                    current.map(|f| f.date.to_string()).unwrap_or_default()
+                }))
                 .required(),
             start,
             end,
             Field::new("reason", t(user, "admin.field.reason"), Kind::Text)
-                .value(shown(input, "reason", || current.and_then(|f| f.reason.clone()).unwrap_or_default()))
+                .value(shown(input, "reason", || {
+                    current.and_then(|f| f.reason.clone()).unwrap_or_default()
+                }))
                 .maxlength(REASON_MAX_CHARS),
             active_field(user, input, current.is_none_or(|f| f.active)),
         ])
@@ -634,11 +800,17 @@ impl AdminEntity for Breaks {
         timestamps(state, user, record.created_at, record.updated_at)
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let row = break_changes(state, input, Mode::Create)?.create()?;
         let record = state
             .store
-            .create_break(row, state.now(), |id| audit(user, "doctor_break_create", id))
+            .create_break(row, state.now(), |id| {
+                audit(user, "doctor_break_create", id)
+            })
             .await?;
         Ok(record.id)
     }
@@ -652,24 +824,43 @@ impl AdminEntity for Breaks {
         let changes = break_changes(state, input, Mode::Replace)?;
         state
             .store
-            .update_break(record.id, changes, state.now(), &audit(user, "doctor_break_update", record.id))
+            .update_break(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "doctor_break_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let changes = BreakChanges {
             active: Some(active),
             ..Default::default()
         };
         state
             .store
-            .update_break(record.id, changes, state.now(), &audit(user, "doctor_break_update", record.id))
+            .update_break(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "doctor_break_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn delete(state: &AppState, user: &WebUser, record: &Self::Record) -> Result<(), StoreError> {
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+    ) -> Result<(), StoreError> {
         state
             .store
             .delete_break(record.id, &audit(user, "doctor_break_delete", record.id))
@@ -701,7 +892,11 @@ const ABSENCE_FORM: [(&str, In); 5] = [
     ("active", In::Check),
 ];
 
-fn absence_changes(state: &AppState, input: &FormInput, mode: Mode) -> Result<AbsenceChanges, StoreError> {
+fn absence_changes(
+    state: &AppState,
+    input: &FormInput,
+    mode: Mode,
+) -> Result<AbsenceChanges, StoreError> {
     let mut fields = input.fields(state, &ABSENCE_FORM);
     let changes = AbsenceChanges {
         doctor_id: read_int(&mut fields, "doctor", mode),
@@ -717,12 +912,9 @@ fn absence_changes(state: &AppState, input: &FormInput, mode: Mode) -> Result<Ab
 
 fn reason_choices(user: &WebUser, current: &str) -> Vec<Choice> {
     let mut choices = vec![Choice::new("", "–", current)];
-    choices.extend(
-        REASONS
-            .iter()
-            .enumerate()
-            .map(|(index, reason)| Choice::new(*reason, t(user, &format!("admin.reason.{index}")), current)),
-    );
+    choices.extend(REASONS.iter().enumerate().map(|(index, reason)| {
+        Choice::new(*reason, t(user, &format!("admin.reason.{index}")), current)
+    }));
     // A free-text reason from the API stays selectable.
     if !current.is_empty() && !REASONS.contains(&current) {
         choices.push(Choice::new(current, current, current));
@@ -752,7 +944,11 @@ impl AdminEntity for Absences {
         )
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let filter = AbsenceFilter {
             doctor_id: query.int("doctor"),
             active: query.active(),
@@ -760,7 +956,10 @@ impl AdminEntity for Absences {
             q: query.get("q").map(str::to_owned),
         };
         let page = state.store.admin_absences(&filter, query.window()).await?;
-        state.store.record_audit(&user.audit("doctor_absence_list", None, None)).await?;
+        state
+            .store
+            .record_audit(&user.audit("doctor_absence_list", None, None))
+            .await?;
         let names = user_names(state).await?;
         let rows = page
             .rows
@@ -778,7 +977,8 @@ impl AdminEntity for Absences {
                             view::date(user.lang, fields.end_date)
                         )),
                         Cell::text(
-                            praxi_domain::absence::workdays(fields.start_date, fields.end_date).to_string(),
+                            praxi_domain::absence::workdays(fields.start_date, fields.end_date)
+                                .to_string(),
                         ),
                         Cell::text(fields.reason.clone().unwrap_or_default()),
                         status_cell(user, fields.active),
@@ -806,7 +1006,10 @@ impl AdminEntity for Absences {
                 Filter::Date {
                     name: "from",
                     label: t(user, "admin.filter.until_after"),
-                    value: query.date("from").map(|d| d.to_string()).unwrap_or_default(),
+                    value: query
+                        .date("from")
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
                 },
                 active_filter(user, query),
             ],
@@ -828,21 +1031,47 @@ impl AdminEntity for Absences {
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
-        let doctor = shown(input, "doctor", || current.map(|f| f.doctor_id.to_string()).unwrap_or_default());
-        let doctors = doctor_choices(state, user, &doctor, current.map(|f| f.doctor_id), Some("admin.choose")).await?;
-        let reason = shown(input, "reason", || current.and_then(|f| f.reason.clone()).unwrap_or_default());
+        let doctor = shown(input, "doctor", || {
+            current.map(|f| f.doctor_id.to_string()).unwrap_or_default()
+        });
+        let doctors = doctor_choices(
+            state,
+            user,
+            &doctor,
+            current.map(|f| f.doctor_id),
+            Some("admin.choose"),
+        )
+        .await?;
+        let reason = shown(input, "reason", || {
+            current.and_then(|f| f.reason.clone()).unwrap_or_default()
+        });
         Ok(vec![
-            Field::new("doctor", t(user, "admin.field.doctor"), Kind::Select(doctors))
-                .value(doctor)
-                .required(),
+            Field::new(
+                "doctor",
+                t(user, "admin.field.doctor"),
+                Kind::Select(doctors),
+            )
+            .value(doctor)
+            .required(),
             Field::new("start_date", t(user, "admin.field.start_date"), Kind::Date)
-                .value(shown(input, "start_date", || current.map(|f| f.start_date.to_string()).unwrap_or_default()))
+                .value(shown(input, "start_date", || {
+                    current
+                        .map(|f| f.start_date.to_string())
+                        .unwrap_or_default()
+                }))
                 .required(),
             Field::new("end_date", t(user, "admin.field.end_date"), Kind::Date)
-                .value(shown(input, "end_date", || current.map(|f| f.end_date.to_string()).unwrap_or_default()))
+                .value(shown(input, "end_date", || {
+                    current.map(|f| f.end_date.to_string()).unwrap_or_default()
+                }))
                 .required()
                 .help(t(user, "admin.help.end_date")),
-            Field::new("reason", t(user, "admin.field.reason"), Kind::Select(reason_choices(user, &reason))).value(reason),
+            Field::new(
+                "reason",
+                t(user, "admin.field.reason"),
+                Kind::Select(reason_choices(user, &reason)),
+            )
+            .value(reason),
             active_field(user, input, current.is_none_or(|f| f.active)),
         ])
     }
@@ -851,26 +1080,45 @@ impl AdminEntity for Absences {
         let snapshot = &record.snapshot;
         let mut facts = vec![(
             t(user, "admin.field.workdays"),
-            praxi_domain::absence::workdays(record.fields.start_date, record.fields.end_date).to_string(),
+            praxi_domain::absence::workdays(record.fields.start_date, record.fields.end_date)
+                .to_string(),
         )];
         if let Some(back) = snapshot.return_date {
-            facts.push((t(user, "admin.field.return_date"), view::date(user.lang, back)));
+            facts.push((
+                t(user, "admin.field.return_date"),
+                view::date(user.lang, back),
+            ));
         }
         if let Some(remaining) = snapshot.remaining_days {
             facts.push((
-                format!("{} {}", t(user, "admin.field.remaining_days"), record.fields.start_date.year()),
+                format!(
+                    "{} {}",
+                    t(user, "admin.field.remaining_days"),
+                    record.fields.start_date.year()
+                ),
                 remaining.to_string(),
             ));
         }
-        facts.extend(timestamps(state, user, record.created_at, record.updated_at));
+        facts.extend(timestamps(
+            state,
+            user,
+            record.created_at,
+            record.updated_at,
+        ));
         facts
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let row = absence_changes(state, input, Mode::Create)?.create()?;
         let record = state
             .store
-            .create_absence(row, state.now(), |id| audit(user, "doctor_absence_create", id))
+            .create_absence(row, state.now(), |id| {
+                audit(user, "doctor_absence_create", id)
+            })
             .await?;
         Ok(record.id)
     }
@@ -884,24 +1132,43 @@ impl AdminEntity for Absences {
         let changes = absence_changes(state, input, Mode::Replace)?;
         state
             .store
-            .update_absence(record.id, changes, state.now(), &audit(user, "doctor_absence_update", record.id))
+            .update_absence(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "doctor_absence_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let changes = AbsenceChanges {
             active: Some(active),
             ..Default::default()
         };
         state
             .store
-            .update_absence(record.id, changes, state.now(), &audit(user, "doctor_absence_update", record.id))
+            .update_absence(
+                record.id,
+                changes,
+                state.now(),
+                &audit(user, "doctor_absence_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn delete(state: &AppState, user: &WebUser, record: &Self::Record) -> Result<(), StoreError> {
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+    ) -> Result<(), StoreError> {
         state
             .store
             .delete_absence(record.id, &audit(user, "doctor_absence_delete", record.id))

@@ -104,7 +104,10 @@ pub(crate) trait AdminEntity: Send + Sync + 'static {
         query: &ListQuery,
     ) -> impl Future<Output = Result<ListData, StoreError>> + Send;
 
-    fn find(state: &AppState, id: i64) -> impl Future<Output = Result<Option<Self::Record>, StoreError>> + Send;
+    fn find(
+        state: &AppState,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<Self::Record>, StoreError>> + Send;
 
     /// The audit row the API writes when it shows one row, if any.
     fn view_audit(_user: &WebUser, _record: &Self::Record) -> Option<AuditEntry> {
@@ -172,9 +175,10 @@ pub(crate) struct ListData {
 
 fn entity_routes<E: AdminEntity>() -> Router<AppState> {
     let base = format!("/admin/{}/", E::SLUG);
-    let mut router = Router::new()
-        .route(&base, get(list::<E>))
-        .route(&format!("{base}{{id}}/"), get(edit_form::<E>).post(update::<E>));
+    let mut router = Router::new().route(&base, get(list::<E>)).route(
+        &format!("{base}{{id}}/"),
+        get(edit_form::<E>).post(update::<E>),
+    );
     if E::CREATE {
         router = router.route(&format!("{base}new/"), get(new_form::<E>).post(create::<E>));
     }
@@ -274,7 +278,13 @@ impl ListQuery {
         }
         let query: Vec<String> = pairs
             .iter()
-            .map(|(key, value)| format!("{}={}", crate::web::url_encode(key), crate::web::url_encode(value)))
+            .map(|(key, value)| {
+                format!(
+                    "{}={}",
+                    crate::web::url_encode(key),
+                    crate::web::url_encode(value)
+                )
+            })
             .collect();
         format!("?{}", query.join("&"))
     }
@@ -369,20 +379,36 @@ pub(crate) fn t(user: &WebUser, key: &str) -> String {
 }
 
 /// Doctors have no administration (their own hours and absences are shown elsewhere).
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished error page"
+)]
 fn gate(user: &WebUser) -> Result<(), Response> {
     if user.actor.is_doctor() {
-        Err(error_page(user.lang, StatusCode::FORBIDDEN, "error.forbidden"))
+        Err(error_page(
+            user.lang,
+            StatusCode::FORBIDDEN,
+            "error.forbidden",
+        ))
     } else {
         Ok(())
     }
 }
 
 /// Policy check for a page: the doctor gate, then the RBAC table.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished error page"
+)]
 pub(crate) fn allow(user: &WebUser, resource: Resource, action: Action) -> Result<(), Response> {
     gate(user)?;
     user.require(resource, action).map(|_| ())
 }
 
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished error page"
+)]
 fn parse_id(user: &WebUser, raw: &str) -> Result<i64, Response> {
     raw.parse::<i64>()
         .map_err(|_| error_page(user.lang, StatusCode::NOT_FOUND, "error.not_found"))
@@ -394,14 +420,26 @@ pub(crate) fn failure(user: &WebUser, error: StoreError) -> Response {
         StoreError::NotFound(_) => error_page(user.lang, StatusCode::NOT_FOUND, "error.not_found"),
         error => {
             tracing::error!(%error, "administration request failed");
-            error_page(user.lang, StatusCode::INTERNAL_SERVER_ERROR, "admin.error.internal")
+            error_page(
+                user.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "admin.error.internal",
+            )
         }
     }
 }
 
 /// The flash message named by `?ok=` / `?err=` (known keys only, never free text).
 pub(crate) fn flash_from_query(user: &WebUser, query: &ListQuery) -> Option<Flash> {
-    const OK: [&str; 7] = ["created", "saved", "deleted", "deactivated", "activated", "password", "unchanged"];
+    const OK: [&str; 7] = [
+        "created",
+        "saved",
+        "deleted",
+        "deactivated",
+        "activated",
+        "password",
+        "unchanged",
+    ];
     if let Some(key) = query.get("ok").filter(|key| OK.contains(key)) {
         return Some(Flash {
             ok: true,
@@ -432,43 +470,98 @@ pub(crate) fn attach_errors(fields: &mut [Field], errors: &FieldErrors) -> Vec<S
 async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response, Response> {
     gate(&user)?;
     if !user.can(Resource::Resources, Action::List) {
-        return Err(error_page(user.lang, StatusCode::FORBIDDEN, "error.forbidden"));
+        return Err(error_page(
+            user.lang,
+            StatusCode::FORBIDDEN,
+            "error.forbidden",
+        ));
     }
-    let counts = state.store.admin_counts().await.map_err(|error| failure(&user, error))?;
+    let counts = state
+        .store
+        .admin_counts()
+        .await
+        .map_err(|error| failure(&user, error))?;
     let users = if user.can(Resource::Users, Action::List) {
-        state.store.count_users().await.map_err(|error| failure(&user, error))?
+        state
+            .store
+            .count_users()
+            .await
+            .map_err(|error| failure(&user, error))?
     } else {
         0
     };
-    let tile = |slug: &'static str, resource: Resource, count: Option<u64>, create: bool| -> Option<Tile> {
+    let tile = |slug: &'static str,
+                resource: Resource,
+                count: Option<u64>,
+                create: bool|
+     -> Option<Tile> {
         user.can(resource, Action::List).then(|| Tile {
             slug,
             title: t(&user, &format!("admin.{slug}.title")),
             description: t(&user, &format!("admin.{slug}.description")),
             count,
             href: format!("/admin/{slug}/"),
-            create_href: (create && user.can(resource, Action::Create)).then(|| format!("/admin/{slug}/new/")),
+            create_href: (create && user.can(resource, Action::Create))
+                .then(|| format!("/admin/{slug}/new/")),
         })
     };
     let sections = [
         (
             "admin.section.catalog",
             vec![
-                tile("appointment-types", Resource::AppointmentTypes, Some(counts.appointment_types), true),
-                tile("operation-types", Resource::OperationTypes, Some(counts.operation_types), true),
-                tile("resources", Resource::Resources, Some(counts.resources), true),
+                tile(
+                    "appointment-types",
+                    Resource::AppointmentTypes,
+                    Some(counts.appointment_types),
+                    true,
+                ),
+                tile(
+                    "operation-types",
+                    Resource::OperationTypes,
+                    Some(counts.operation_types),
+                    true,
+                ),
+                tile(
+                    "resources",
+                    Resource::Resources,
+                    Some(counts.resources),
+                    true,
+                ),
             ],
         ),
         (
             "admin.section.hours",
             vec![
-                tile("practice-hours", Resource::PracticeHours, Some(counts.practice_hours), true),
-                tile("doctor-hours", Resource::DoctorHours, Some(counts.doctor_hours), true),
+                tile(
+                    "practice-hours",
+                    Resource::PracticeHours,
+                    Some(counts.practice_hours),
+                    true,
+                ),
+                tile(
+                    "doctor-hours",
+                    Resource::DoctorHours,
+                    Some(counts.doctor_hours),
+                    true,
+                ),
                 tile("breaks", Resource::DoctorBreaks, Some(counts.breaks), true),
-                tile("absences", Resource::DoctorAbsences, Some(counts.absences), true),
+                tile(
+                    "absences",
+                    Resource::DoctorAbsences,
+                    Some(counts.absences),
+                    true,
+                ),
             ],
         ),
-        ("admin.section.patients", vec![tile("patients", Resource::Patients, Some(counts.patients), false)]),
+        (
+            "admin.section.patients",
+            vec![tile(
+                "patients",
+                Resource::Patients,
+                Some(counts.patients),
+                false,
+            )],
+        ),
         (
             "admin.section.users",
             vec![
@@ -497,10 +590,16 @@ fn base<E: AdminEntity>() -> String {
     format!("/admin/{}/", E::SLUG)
 }
 
-async fn list<E: AdminEntity>(State(state): State<AppState>, user: WebUser, uri: Uri) -> Result<Response, Response> {
+async fn list<E: AdminEntity>(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+) -> Result<Response, Response> {
     allow(&user, E::RESOURCE, Action::List)?;
     let query = ListQuery::from_uri(&uri);
-    let data = E::list(&state, &user, &query).await.map_err(|error| failure(&user, error))?;
+    let data = E::list(&state, &user, &query)
+        .await
+        .map_err(|error| failure(&user, error))?;
     let can_update = user.can(E::RESOURCE, Action::Update);
     let can_delete = E::DELETE && user.can(E::RESOURCE, Action::Delete);
     let can_create = E::CREATE && user.can(E::RESOURCE, Action::Create);
@@ -512,7 +611,10 @@ async fn list<E: AdminEntity>(State(state): State<AppState>, user: WebUser, uri:
             if can_update {
                 let href = format!("{base}{}/", row.id);
                 if let Some(Cell::Text(text)) = row.cells.first().cloned() {
-                    row.cells[0] = Cell::Link { text, href: href.clone() };
+                    row.cells[0] = Cell::Link {
+                        text,
+                        href: href.clone(),
+                    };
                 }
                 row.actions.push(RowAction {
                     label: t(&user, "common.edit"),
@@ -523,7 +625,8 @@ async fn list<E: AdminEntity>(State(state): State<AppState>, user: WebUser, uri:
                     id: format!("edit-{}", row.id),
                 });
                 if E::ACTIVE {
-                    row.actions.push(active_action(&user, &base, row.id, row.active));
+                    row.actions
+                        .push(active_action(&user, &base, row.id, row.active));
                 }
             }
             if can_delete {
@@ -540,10 +643,23 @@ async fn list<E: AdminEntity>(State(state): State<AppState>, user: WebUser, uri:
         .map(|mut column| {
             if let Some(key) = column.sort_key {
                 let sorted_here = current_sort == Some(key);
-                column.aria_sort = sorted_here.then_some(if descending { "descending" } else { "ascending" });
-                let next = if sorted_here && !descending { format!("-{key}") } else { key.to_owned() };
+                column.aria_sort = sorted_here.then_some(if descending {
+                    "descending"
+                } else {
+                    "ascending"
+                });
+                let next = if sorted_here && !descending {
+                    format!("-{key}")
+                } else {
+                    key.to_owned()
+                };
                 let href = ListQuery {
-                    pairs: query.pairs.iter().filter(|(k, _)| k != "page").cloned().collect(),
+                    pairs: query
+                        .pairs
+                        .iter()
+                        .filter(|(k, _)| k != "page")
+                        .cloned()
+                        .collect(),
                 }
                 .with("sort", Some(&next));
                 column.href = Some(format!("{base}{href}"));
@@ -574,14 +690,23 @@ async fn list<E: AdminEntity>(State(state): State<AppState>, user: WebUser, uri:
         has_actions,
         pager,
         total: data.total,
-        create: can_create.then(|| (format!("{base}new/"), t(&user, &format!("admin.{}.new", E::SLUG)))),
+        create: can_create.then(|| {
+            (
+                format!("{base}new/"),
+                t(&user, &format!("admin.{}.new", E::SLUG)),
+            )
+        }),
         read_only_note: (!can_update && !can_create).then(|| t(&user, "admin.read_only")),
     };
     Ok(render(&page, &page.chrome.nonce))
 }
 
 fn active_action(user: &WebUser, base: &str, id: i64, active: bool) -> RowAction {
-    let (verb, key) = if active { ("deactivate", "admin.deactivate") } else { ("activate", "admin.activate") };
+    let (verb, key) = if active {
+        ("deactivate", "admin.deactivate")
+    } else {
+        ("activate", "admin.activate")
+    };
     RowAction {
         label: t(user, key),
         href: format!("{base}{id}/{verb}/"),
@@ -603,10 +728,24 @@ fn delete_action(user: &WebUser, base: &str, id: i64) -> RowAction {
     }
 }
 
-async fn new_form<E: AdminEntity>(State(state): State<AppState>, user: WebUser) -> Result<Response, Response> {
+async fn new_form<E: AdminEntity>(
+    State(state): State<AppState>,
+    user: WebUser,
+) -> Result<Response, Response> {
     allow(&user, E::RESOURCE, Action::Create)?;
-    let fields = E::fields(&state, &user, None, None).await.map_err(|error| failure(&user, error))?;
-    Ok(render_form::<E>(&user, None, fields, Vec::new(), Vec::new(), Vec::new(), None, StatusCode::OK))
+    let fields = E::fields(&state, &user, None, None)
+        .await
+        .map_err(|error| failure(&user, error))?;
+    Ok(render_form::<E>(
+        &user,
+        None,
+        fields,
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        None,
+        StatusCode::OK,
+    ))
 }
 
 async fn create<E: AdminEntity>(
@@ -619,15 +758,30 @@ async fn create<E: AdminEntity>(
     match E::create(&state, &user, &input).await {
         Ok(_) => Ok(see_other(&format!("{}?ok=created", base::<E>()))),
         Err(StoreError::Invalid(errors)) => {
-            let mut fields = E::fields(&state, &user, None, Some(&input)).await.map_err(|error| failure(&user, error))?;
+            let mut fields = E::fields(&state, &user, None, Some(&input))
+                .await
+                .map_err(|error| failure(&user, error))?;
             let rest = attach_errors(&mut fields, &errors);
-            Ok(render_form::<E>(&user, None, fields, rest, Vec::new(), Vec::new(), None, StatusCode::BAD_REQUEST))
+            Ok(render_form::<E>(
+                &user,
+                None,
+                fields,
+                rest,
+                Vec::new(),
+                Vec::new(),
+                None,
+                StatusCode::BAD_REQUEST,
+            ))
         }
         Err(error) => Err(failure(&user, error)),
     }
 }
 
-async fn load<E: AdminEntity>(state: &AppState, user: &WebUser, raw_id: &str) -> Result<E::Record, Response> {
+async fn load<E: AdminEntity>(
+    state: &AppState,
+    user: &WebUser,
+    raw_id: &str,
+) -> Result<E::Record, Response> {
     let id = parse_id(user, raw_id)?;
     E::find(state, id)
         .await
@@ -644,7 +798,16 @@ async fn edit_form<E: AdminEntity>(
     allow(&user, E::RESOURCE, Action::Update)?;
     let record = load::<E>(&state, &user, &raw_id).await?;
     let flash = flash_from_query(&user, &ListQuery::from_uri(&uri));
-    render_edit::<E>(&state, &user, &record, None, &FieldErrors::new(), flash, StatusCode::OK).await
+    render_edit::<E>(
+        &state,
+        &user,
+        &record,
+        None,
+        &FieldErrors::new(),
+        flash,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The edit page of `record`, optionally with the submitted input, errors and a flash.
@@ -658,9 +821,15 @@ pub(crate) async fn render_edit<E: AdminEntity>(
     status: StatusCode,
 ) -> Result<Response, Response> {
     if let Some(entry) = E::view_audit(user, record) {
-        state.store.record_audit(&entry).await.map_err(|error| failure(user, error))?;
+        state
+            .store
+            .record_audit(&entry)
+            .await
+            .map_err(|error| failure(user, error))?;
     }
-    let mut fields = E::fields(state, user, Some(record), input).await.map_err(|error| failure(user, error))?;
+    let mut fields = E::fields(state, user, Some(record), input)
+        .await
+        .map_err(|error| failure(user, error))?;
     let mut extra = E::extra_forms(user, record);
     let base = base::<E>();
     let id = E::id(record);
@@ -669,13 +838,28 @@ pub(crate) async fn render_edit<E: AdminEntity>(
         let action = active_action(user, &base, id, active);
         extra.push(ExtraForm {
             id: format!("{}-form", if active { "deactivate" } else { "activate" }),
-            title: t(user, if active { "admin.deactivate" } else { "admin.activate" }),
+            title: t(
+                user,
+                if active {
+                    "admin.deactivate"
+                } else {
+                    "admin.activate"
+                },
+            ),
             action: action.href,
             fields: Vec::new(),
             submit: action.label,
             danger: false,
             confirm: None,
-            help: Some(specific_text(user, E::SLUG, if active { "deactivate_help" } else { "activate_help" })),
+            help: Some(specific_text(
+                user,
+                E::SLUG,
+                if active {
+                    "deactivate_help"
+                } else {
+                    "activate_help"
+                },
+            )),
         });
     }
     if E::DELETE && user.can(E::RESOURCE, Action::Delete) {
@@ -697,10 +881,22 @@ pub(crate) async fn render_edit<E: AdminEntity>(
         rest.retain(|message| unattached.contains(message));
     }
     let facts = E::facts(state, user, record);
-    Ok(render_form::<E>(user, Some(record), fields, rest, facts, extra, flash, status))
+    Ok(render_form::<E>(
+        user,
+        Some(record),
+        fields,
+        rest,
+        facts,
+        extra,
+        flash,
+        status,
+    ))
 }
 
-#[allow(clippy::too_many_arguments, reason = "one page assembled from its parts")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one page assembled from its parts"
+)]
 fn render_form<E: AdminEntity>(
     user: &WebUser,
     record: Option<&E::Record>,
@@ -718,7 +914,11 @@ fn render_form<E: AdminEntity>(
             format!("{base}{}/", E::id(record)),
             t(user, "common.save"),
         ),
-        None => (format!("admin.{}.new", E::SLUG), format!("{base}new/"), t(user, "common.create")),
+        None => (
+            format!("admin.{}.new", E::SLUG),
+            format!("{base}new/"),
+            t(user, "common.create"),
+        ),
     };
     let mut chrome = Chrome::new(user, "nav.admin", &title_key);
     if let Some(record) = record {
@@ -727,7 +927,10 @@ fn render_form<E: AdminEntity>(
     chrome.css = colour_css(page_colours(&[], &fields));
     let has_errors = !non_field_errors.is_empty()
         || fields.iter().any(|field| !field.errors.is_empty())
-        || extra.iter().flat_map(|form| &form.fields).any(|field| !field.errors.is_empty());
+        || extra
+            .iter()
+            .flat_map(|form| &form.fields)
+            .any(|field| !field.errors.is_empty());
     let page = FormPage {
         chrome,
         slug: E::SLUG,
@@ -757,7 +960,16 @@ async fn update<E: AdminEntity>(
     match E::update(&state, &user, &record, &input).await {
         Ok(()) => Ok(see_other(&format!("{}?ok=saved", base::<E>()))),
         Err(StoreError::Invalid(errors)) => {
-            render_edit::<E>(&state, &user, &record, Some(&input), &errors, None, StatusCode::BAD_REQUEST).await
+            render_edit::<E>(
+                &state,
+                &user,
+                &record,
+                Some(&input),
+                &errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(error) => Err(failure(&user, error)),
     }
@@ -799,7 +1011,16 @@ async fn switch_active<E: AdminEntity>(
                 ok: false,
                 text: messages(&errors),
             };
-            render_edit::<E>(&state, &user, &record, None, &FieldErrors::new(), Some(flash), StatusCode::BAD_REQUEST).await
+            render_edit::<E>(
+                &state,
+                &user,
+                &record,
+                None,
+                &FieldErrors::new(),
+                Some(flash),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(error) => Err(failure(&user, error)),
     }
@@ -818,14 +1039,29 @@ async fn delete<E: AdminEntity>(
         Ok(()) => return Ok(see_other(&format!("{}?ok=deleted", base::<E>()))),
         Err(StoreError::StillReferenced(what)) => (
             // The API's message, then what to do about it.
-            format!("{what} is still referenced. {}", t(&user, "admin.still_referenced")),
+            format!(
+                "{what} is still referenced. {}",
+                t(&user, "admin.still_referenced")
+            ),
             StatusCode::CONFLICT,
         ),
         Err(StoreError::Invalid(errors)) => (messages(&errors), StatusCode::BAD_REQUEST),
         Err(error) => return Err(failure(&user, error)),
     };
-    let flash = Flash { ok: false, text: flash };
-    render_edit::<E>(&state, &user, &record, None, &FieldErrors::new(), Some(flash), status).await
+    let flash = Flash {
+        ok: false,
+        text: flash,
+    };
+    render_edit::<E>(
+        &state,
+        &user,
+        &record,
+        None,
+        &FieldErrors::new(),
+        Some(flash),
+        status,
+    )
+    .await
 }
 
 /// Every message of an error, joined.
@@ -845,15 +1081,26 @@ mod tests {
 
     #[test]
     fn list_queries_keep_other_parameters_and_drop_flashes() {
-        let uri: Uri = "/admin/resources/?q=Raum&active=true&page=2&ok=saved&type=".parse().unwrap();
+        let uri: Uri = "/admin/resources/?q=Raum&active=true&page=2&ok=saved&type="
+            .parse()
+            .unwrap();
         let query = ListQuery::from_uri(&uri);
         assert_eq!(query.get("q"), Some("Raum"));
         assert_eq!(query.get("type"), None, "blank = no filter");
         assert_eq!(query.active(), Some(true));
         assert_eq!(query.page(), 2);
-        assert_eq!(query.window(), Window { offset: 25, limit: 25 });
+        assert_eq!(
+            query.window(),
+            Window {
+                offset: 25,
+                limit: 25
+            }
+        );
         assert_eq!(query.with("page", Some("3")), "?q=Raum&active=true&page=3");
-        assert_eq!(query.with("sort", Some("-name")), "?q=Raum&active=true&page=2&sort=-name");
+        assert_eq!(
+            query.with("sort", Some("-name")),
+            "?q=Raum&active=true&page=2&sort=-name"
+        );
     }
 
     #[test]

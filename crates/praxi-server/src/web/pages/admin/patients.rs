@@ -38,7 +38,12 @@ fn patient_sort(query: &ListQuery) -> (PatientSort, bool) {
 }
 
 fn name(record: &PatientRecord) -> String {
-    display_name(record.id, &record.fields.first_name, &record.fields.last_name, None)
+    display_name(
+        record.id,
+        &record.fields.first_name,
+        &record.fields.last_name,
+        None,
+    )
 }
 
 impl AdminEntity for Patients {
@@ -62,7 +67,11 @@ impl AdminEntity for Patients {
         name(record)
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let q = query.value("q");
         let (sort, descending) = patient_sort(query);
         let page = state
@@ -71,7 +80,11 @@ impl AdminEntity for Patients {
             .await?;
         let ids: Vec<i32> = page.rows.iter().map(|patient| patient.id).collect();
         let entry = if q.is_empty() {
-            user.audit("patient_list", None, Some(json!({"page": query.page(), "patient_ids": ids})))
+            user.audit(
+                "patient_list",
+                None,
+                Some(json!({"page": query.page(), "patient_ids": ids})),
+            )
         } else {
             // The query itself may be a name: only its length is kept.
             user.audit(
@@ -149,16 +162,46 @@ impl AdminEntity for Patients {
                 .maxlength(max)
         };
         Ok(vec![
-            text("last_name", Kind::Text, current.map(|f| f.last_name.clone()), 100),
-            text("first_name", Kind::Text, current.map(|f| f.first_name.clone()), 100),
+            text(
+                "last_name",
+                Kind::Text,
+                current.map(|f| f.last_name.clone()),
+                100,
+            ),
+            text(
+                "first_name",
+                Kind::Text,
+                current.map(|f| f.first_name.clone()),
+                100,
+            ),
             Field::new("birth_date", t(user, "admin.field.birth_date"), Kind::Date).value(shown(
                 input,
                 "birth_date",
-                || current.and_then(|f| f.birth_date).map(|d| d.to_string()).unwrap_or_default(),
+                || {
+                    current
+                        .and_then(|f| f.birth_date)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
+                },
             )),
-            text("gender", Kind::Text, current.and_then(|f| f.gender.clone()), 20),
-            text("phone", Kind::Text, current.and_then(|f| f.phone.clone()), 50),
-            text("email", Kind::Email, current.and_then(|f| f.email.clone()), 255),
+            text(
+                "gender",
+                Kind::Text,
+                current.and_then(|f| f.gender.clone()),
+                20,
+            ),
+            text(
+                "phone",
+                Kind::Text,
+                current.and_then(|f| f.phone.clone()),
+                50,
+            ),
+            text(
+                "email",
+                Kind::Email,
+                current.and_then(|f| f.email.clone()),
+                255,
+            ),
         ])
     }
 
@@ -166,10 +209,16 @@ impl AdminEntity for Patients {
         let tz = state.tz();
         let mut facts = vec![(t(user, "admin.field.patient_id"), record.id.to_string())];
         if let Some(at) = record.created_at {
-            facts.push((t(user, "admin.field.created_at"), view::datetime(user.lang, at, tz)));
+            facts.push((
+                t(user, "admin.field.created_at"),
+                view::datetime(user.lang, at, tz),
+            ));
         }
         if let Some(at) = record.updated_at {
-            facts.push((t(user, "admin.field.updated_at"), view::datetime(user.lang, at, tz)));
+            facts.push((
+                t(user, "admin.field.updated_at"),
+                view::datetime(user.lang, at, tz),
+            ));
         }
         facts
     }

@@ -18,7 +18,10 @@ pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "admin.tile.count" => ("Einträge", "Entries"),
         "admin.total" => ("Einträge", "Entries"),
         "admin.actions" => ("Aktionen", "Actions"),
-        "admin.more" => ("Details und weitere Aktionen", "Details and further actions"),
+        "admin.more" => (
+            "Details und weitere Aktionen",
+            "Details and further actions",
+        ),
         "admin.read_only" => (
             "Nur Lesezugriff: Ihre Rolle darf diese Daten nicht ändern.",
             "Read only: your role may not change these data.",
@@ -220,7 +223,10 @@ pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "admin.field.action" => ("Aktion", "Action"),
         "admin.field.details" => ("Kennungen", "Ids"),
         // Help texts.
-        "admin.help.color" => ("Format #RRGGBB, z. B. #1E90FF.", "Format #RRGGBB, e.g. #1E90FF."),
+        "admin.help.color" => (
+            "Format #RRGGBB, z. B. #1E90FF.",
+            "Format #RRGGBB, e.g. #1E90FF.",
+        ),
         "admin.help.color_optional" => (
             "Format #RRGGBB; leer lassen für keine Farbe.",
             "Format #RRGGBB; leave blank for no colour.",
@@ -330,7 +336,10 @@ mod tests {
             }
             if slug != "audit-log" {
                 for part in ["new", "edit"] {
-                    assert!(lookup(&format!("admin.{slug}.{part}")).is_some(), "{slug}.{part}");
+                    assert!(
+                        lookup(&format!("admin.{slug}.{part}")).is_some(),
+                        "{slug}.{part}"
+                    );
                 }
             }
         }
@@ -350,7 +359,15 @@ mod tests {
             assert!(lookup(&format!("admin.weekday.{day}")).is_some());
             assert!(lookup(&format!("admin.reason.{day}")).is_some());
         }
-        for flash in ["created", "saved", "deleted", "deactivated", "activated", "password", "unchanged"] {
+        for flash in [
+            "created",
+            "saved",
+            "deleted",
+            "deactivated",
+            "activated",
+            "password",
+            "unchanged",
+        ] {
             assert!(lookup(&format!("admin.flash.{flash}")).is_some(), "{flash}");
         }
     }

@@ -22,7 +22,9 @@ use serde_json::json;
 
 use super::catalog::{active_filter, shown};
 use super::view::{self, Cell, Choice, Column, ExtraForm, Field, Filter, Kind, Row};
-use super::{AdminEntity, FormInput, In, ListData, ListQuery, allow, failure, finish, render_edit, t};
+use super::{
+    AdminEntity, FormInput, In, ListData, ListQuery, allow, failure, finish, render_edit, t,
+};
 use crate::auth;
 use crate::state::AppState;
 use crate::web::session::WebUser;
@@ -66,11 +68,13 @@ fn role_choices(user: &WebUser, current: &str, stored: Option<&str>, blank: bool
     if let Some(name) = stored.filter(|name| Role::from_name(name).is_none()) {
         choices.push(Choice::new(name, name, current));
     }
-    choices.extend(
-        Role::ALL
-            .iter()
-            .map(|role| Choice::new(role.name(), t(user, &format!("role.{}", role.name())), current)),
-    );
+    choices.extend(Role::ALL.iter().map(|role| {
+        Choice::new(
+            role.name(),
+            t(user, &format!("role.{}", role.name())),
+            current,
+        )
+    }));
     choices
 }
 
@@ -127,7 +131,11 @@ impl AdminEntity for Users {
         record.username.clone()
     }
 
-    async fn list(state: &AppState, user: &WebUser, query: &ListQuery) -> Result<ListData, StoreError> {
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
         let filter = UserFilter {
             role: query.get("role").and_then(Role::from_name),
             active: query.active(),
@@ -147,7 +155,11 @@ impl AdminEntity for Users {
                     record.is_active,
                     vec![
                         Cell::text(&record.username),
-                        Cell::text(format!("{} {}", record.first_name, record.last_name).trim().to_owned()),
+                        Cell::text(
+                            format!("{} {}", record.first_name, record.last_name)
+                                .trim()
+                                .to_owned(),
+                        ),
                         Cell::text(record.email.clone().unwrap_or_default()),
                         match role_label(user, record) {
                             Some(label) => Cell::badge(label, "role"),
@@ -202,7 +214,9 @@ impl AdminEntity for Users {
         record: Option<&Self::Record>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
-        let stored_role = record.and_then(|record| record.role.as_ref()).map(|role| role.name.clone());
+        let stored_role = record
+            .and_then(|record| record.role.as_ref())
+            .map(|role| role.name.clone());
         let role = shown(input, "role", || stored_role.clone().unwrap_or_default());
         let mut fields = Vec::new();
         if record.is_none() {
@@ -224,7 +238,12 @@ impl AdminEntity for Users {
             Field::new(
                 "role",
                 t(user, "admin.field.role"),
-                Kind::Select(role_choices(user, &role, stored_role.as_deref(), record.is_none())),
+                Kind::Select(role_choices(
+                    user,
+                    &role,
+                    stored_role.as_deref(),
+                    record.is_none(),
+                )),
             )
             .value(role)
             .required()
@@ -232,28 +251,38 @@ impl AdminEntity for Users {
         );
         fields.push(
             Field::new("first_name", t(user, "admin.field.first_name"), Kind::Text)
-                .value(shown(input, "first_name", || record.map(|r| r.first_name.clone()).unwrap_or_default()))
+                .value(shown(input, "first_name", || {
+                    record.map(|r| r.first_name.clone()).unwrap_or_default()
+                }))
                 .maxlength(150),
         );
         fields.push(
             Field::new("last_name", t(user, "admin.field.last_name"), Kind::Text)
-                .value(shown(input, "last_name", || record.map(|r| r.last_name.clone()).unwrap_or_default()))
+                .value(shown(input, "last_name", || {
+                    record.map(|r| r.last_name.clone()).unwrap_or_default()
+                }))
                 .maxlength(150),
         );
         fields.push(
             Field::new("email", t(user, "admin.field.email"), Kind::Email)
-                .value(shown(input, "email", || record.and_then(|r| r.email.clone()).unwrap_or_default()))
+                .value(shown(input, "email", || {
+                    record.and_then(|r| r.email.clone()).unwrap_or_default()
+                }))
                 .maxlength(254),
         );
         fields.push(
-            Field::new("calendar_color", t(user, "admin.field.calendar_color"), Kind::Colour)
-                .value(shown(input, "calendar_color", || {
-                    record
-                        .map(|r| r.calendar_color.clone())
-                        .unwrap_or_else(|| user::DEFAULT_CALENDAR_COLOR.to_owned())
-                }))
-                .required()
-                .help(t(user, "admin.help.color")),
+            Field::new(
+                "calendar_color",
+                t(user, "admin.field.calendar_color"),
+                Kind::Colour,
+            )
+            .value(shown(input, "calendar_color", || {
+                record
+                    .map(|r| r.calendar_color.clone())
+                    .unwrap_or_else(|| user::DEFAULT_CALENDAR_COLOR.to_owned())
+            }))
+            .required()
+            .help(t(user, "admin.help.color")),
         );
         Ok(fields)
     }
@@ -264,14 +293,25 @@ impl AdminEntity for Users {
             (t(user, "admin.field.username"), record.username.clone()),
             (
                 t(user, "admin.field.status"),
-                t(user, if record.is_active { "admin.status.active" } else { "admin.status.inactive" }),
+                t(
+                    user,
+                    if record.is_active {
+                        "admin.status.active"
+                    } else {
+                        "admin.status.inactive"
+                    },
+                ),
             ),
-            (t(user, "admin.field.date_joined"), view::datetime(user.lang, record.date_joined, tz)),
+            (
+                t(user, "admin.field.date_joined"),
+                view::datetime(user.lang, record.date_joined, tz),
+            ),
             (
                 t(user, "admin.field.last_login"),
-                record
-                    .last_login
-                    .map_or_else(|| t(user, "admin.never"), |at| view::datetime(user.lang, at, tz)),
+                record.last_login.map_or_else(
+                    || t(user, "admin.never"),
+                    |at| view::datetime(user.lang, at, tz),
+                ),
             ),
         ]
     }
@@ -282,9 +322,13 @@ impl AdminEntity for Users {
             title: t(user, "admin.password.title"),
             action: format!("/admin/users/{}/password/", record.id),
             fields: vec![
-                Field::new("password", t(user, "admin.field.new_password"), Kind::Password)
-                    .required()
-                    .autocomplete("new-password"),
+                Field::new(
+                    "password",
+                    t(user, "admin.field.new_password"),
+                    Kind::Password,
+                )
+                .required()
+                .autocomplete("new-password"),
             ],
             submit: t(user, "admin.password.submit"),
             danger: false,
@@ -293,7 +337,11 @@ impl AdminEntity for Users {
         }]
     }
 
-    async fn create(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i64, StoreError> {
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
         let mut fields = input.fields(
             state,
             &[
@@ -326,7 +374,9 @@ impl AdminEntity for Users {
                 if let Err(invalid) = result {
                     for (field, messages) in invalid.0.fields() {
                         if field != "role" || !blank_role {
-                            messages.iter().for_each(|message| errors.add(field, message.clone()));
+                            messages
+                                .iter()
+                                .for_each(|message| errors.add(field, message.clone()));
                         }
                     }
                 }
@@ -377,12 +427,22 @@ impl AdminEntity for Users {
         }
         state
             .store
-            .update_user_profile(record.id, &change.profile, change.new_role, &audit(user, "user_update", record.id))
+            .update_user_profile(
+                record.id,
+                &change.profile,
+                change.new_role,
+                &audit(user, "user_update", record.id),
+            )
             .await?;
         Ok(())
     }
 
-    async fn set_active(state: &AppState, user: &WebUser, record: &Self::Record, active: bool) -> Result<(), StoreError> {
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Self::Record,
+        active: bool,
+    ) -> Result<(), StoreError> {
         let action = if active {
             "user_activate"
         } else {
@@ -412,14 +472,29 @@ async fn set_password(
         let password_hash = hash(password).await?;
         state
             .store
-            .set_user_password_audited(record.id, password_hash, &audit(&user, "user_set_password", record.id))
+            .set_user_password_audited(
+                record.id,
+                password_hash,
+                &audit(&user, "user_set_password", record.id),
+            )
             .await
     }
     .await;
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/users/{}/?ok=password", record.id)).into_response()),
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/admin/users/{}/?ok=password", record.id)).into_response())
+        }
         Err(StoreError::Invalid(errors)) => {
-            render_edit::<Users>(&state, &user, &record, None, &errors, None, StatusCode::BAD_REQUEST).await
+            render_edit::<Users>(
+                &state,
+                &user,
+                &record,
+                None,
+                &errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(error) => Err(failure(&user, error)),
     }

@@ -163,11 +163,20 @@ impl Field {
 pub(crate) enum Cell {
     Text(String),
     Muted(String),
-    Link { text: String, href: String },
+    Link {
+        text: String,
+        href: String,
+    },
     /// A text badge; `class` adds meaning for sighted users only (the text carries it too).
-    Badge { text: String, class: &'static str },
+    Badge {
+        text: String,
+        class: &'static str,
+    },
     /// A colour: swatch (valid colours only) and its value as text.
-    Colour { value: String, class: Option<String> },
+    Colour {
+        value: String,
+        class: Option<String>,
+    },
 }
 
 impl Cell {
@@ -303,7 +312,12 @@ pub(crate) struct Pager {
 impl Pager {
     /// Links to the first, last and the two pages around the current one; `href(n)` is the
     /// URL of page `n`.
-    pub(crate) fn new(page: u64, total: u64, page_size: u64, href: impl Fn(u64) -> String) -> Pager {
+    pub(crate) fn new(
+        page: u64,
+        total: u64,
+        page_size: u64,
+        href: impl Fn(u64) -> String,
+    ) -> Pager {
         let pages = total.div_ceil(page_size.max(1)).max(1);
         let mut links = Vec::new();
         let mut last_shown = 0;
@@ -438,10 +452,13 @@ pub(crate) fn colour_css<'a>(values: impl IntoIterator<Item = &'a str>) -> Strin
 
 /// The colours of every colour cell and field of a page.
 pub(crate) fn page_colours<'a>(rows: &'a [Row], fields: &'a [Field]) -> Vec<&'a str> {
-    let cells = rows.iter().flat_map(|row| row.cells.iter()).filter_map(|cell| match cell {
-        Cell::Colour { value, .. } => Some(value.as_str()),
-        _ => None,
-    });
+    let cells = rows
+        .iter()
+        .flat_map(|row| row.cells.iter())
+        .filter_map(|cell| match cell {
+            Cell::Colour { value, .. } => Some(value.as_str()),
+            _ => None,
+        });
     let values = fields
         .iter()
         .filter(|field| field.is_colour())
@@ -502,7 +519,10 @@ mod tests {
     #[test]
     fn only_valid_colours_reach_the_style_sheet() {
         let css = colour_css(["#1E90FF", "red", "#1e90ff", "#12345", "}body{x", "#00aa00"]);
-        assert_eq!(css, ".sw-00aa00{background:#00aa00}.sw-1e90ff{background:#1e90ff}");
+        assert_eq!(
+            css,
+            ".sw-00aa00{background:#00aa00}.sw-1e90ff{background:#1e90ff}"
+        );
         assert_eq!(swatch_class("red"), None);
         assert_eq!(swatch_class("#ABCDEF").as_deref(), Some("sw-abcdef"));
     }
@@ -512,7 +532,12 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2030, 1, 14).unwrap();
         assert_eq!(date(Lang::De, day), "14.01.2030");
         assert_eq!(date(Lang::En, day), "2030-01-14");
-        let instant = DateTime::parse_from_rfc3339("2030-07-01T06:30:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(datetime(Lang::De, instant, chrono_tz::Europe::Berlin), "01.07.2030 08:30");
+        let instant = DateTime::parse_from_rfc3339("2030-07-01T06:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            datetime(Lang::De, instant, chrono_tz::Europe::Berlin),
+            "01.07.2030 08:30"
+        );
     }
 }

@@ -21,8 +21,8 @@ use chrono_tz::Tz;
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Decision, Denial, Resource};
 use praxi_domain::scheduling::{
-    AppointmentId, BookingRef, Conflict, ConflictKind, HoursReason, PatientId, ResourceId,
-    SlotDuration, SlotQuery, UserId, local_to_utc_strict,
+    AppointmentId, BookingRef, Conflict, ConflictKind, HoursReason, MAX_SUGGEST_LIMIT, PatientId,
+    ResourceId, SlotDuration, SlotQuery, SlotSpacing, UserId, local_to_utc_strict,
 };
 use praxi_store::StoreError;
 use praxi_store::admin_lists::{PatientQuery, PatientSort, Window};
@@ -538,8 +538,8 @@ fn back_href(values: &FormValues, today: NaiveDate) -> String {
     .href()
 }
 
-/// The doctor's next free times for the same patient, resources and length (excluding the
-/// appointment being moved).
+/// The doctor's free times nearest to the requested start (within two weeks from its day), for
+/// the same patient, resources and length, excluding the appointment being moved.
 async fn next_free(
     state: &AppState,
     draft: &AppointmentDraft,
@@ -573,12 +573,26 @@ async fn next_free(
     );
     query.participants.patient = Some(PatientId(draft.patient_id));
     query.days = NEXT_FREE_DAYS;
-    query.limit = NEXT_FREE_LIMIT;
+    query.limit = MAX_SUGGEST_LIMIT;
+    query.spacing = SlotSpacing::BackToBack;
     query.exclude = exclude.map(|id| BookingRef::Appointment(AppointmentId(id)));
-    schedule
+    let slots: Vec<DateTime<Utc>> = schedule
         .suggest(&query, state.now())
         .map(|slots| slots.iter().map(|slot| slot.start()).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    nearest(slots, draft.start_time, NEXT_FREE_LIMIT)
+}
+
+/// The `limit` starts nearest to `wanted` (ties: the earlier), in time order.
+fn nearest(
+    mut starts: Vec<DateTime<Utc>>,
+    wanted: DateTime<Utc>,
+    limit: usize,
+) -> Vec<DateTime<Utc>> {
+    starts.sort_by_key(|start| ((*start - wanted).abs(), *start));
+    starts.truncate(limit);
+    starts.sort_unstable();
+    starts
 }
 
 /// Explains a refusal in words and lists alternatives as prefilled links.
@@ -1446,6 +1460,22 @@ mod tests {
             );
             assert!(super::super::texts(key).is_some(), "{key} has no text");
         }
+    }
+
+    #[test]
+    fn the_offered_free_times_are_the_nearest_to_the_wanted_start() {
+        let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2030, 1, 14, h, m, 0).unwrap();
+        let starts = vec![at(8, 0), at(8, 30), at(9, 30), at(10, 0), at(10, 30)];
+        assert_eq!(
+            nearest(starts.clone(), at(9, 15), 3),
+            vec![at(8, 30), at(9, 30), at(10, 0)]
+        );
+        assert_eq!(
+            nearest(starts.clone(), at(7, 0), 2),
+            vec![at(8, 0), at(8, 30)]
+        );
+        assert_eq!(nearest(starts, at(9, 0), 10).len(), 5);
+        assert!(nearest(Vec::new(), at(9, 0), 3).is_empty());
     }
 
     #[test]

@@ -229,6 +229,9 @@ fn availability_key(availability: &RangeAvailability) -> &'static str {
     }
 }
 
+/// Height of one hour in the day/week grid (the CSS hour lines use the same value).
+const HOUR_REM: u32 = 5;
+
 /// Everything the grid needs besides the calendar data.
 struct Context<'a> {
     chrome: &'a Chrome,
@@ -425,7 +428,7 @@ fn time_grid(ctx: &Context<'_>, columns: Vec<ColumnItems<'_>>, css: &mut String)
     let span = hours.1 - hours.0;
     css.push_str(&format!(
         "#appointmentCalendar .tbody{{height:{}rem}}",
-        span * 4
+        span * HOUR_REM
     ));
     for k in 0..span {
         let top = f64::from(k) * 100.0 / f64::from(span);

@@ -626,7 +626,10 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Freie Alternativen bei anderen Ärzten:",
             "Free alternatives with other doctors:",
         ),
-        "calendar.conflict.next_free" => ("Nächste freie Zeiten:", "Next free times:"),
+        "calendar.conflict.next_free" => (
+            "Freie Zeiten nahe dem Wunschtermin bei",
+            "Free times near the requested time with",
+        ),
         "calendar.conflict.none" => (
             "Keine freien Alternativen gefunden.",
             "No free alternatives found.",
