@@ -5,8 +5,8 @@
 //!   last column; the live filter of [`crate::flow::FlowFilter`] leaves `done` flows out), with
 //!   the few facts a card shows and the status milestones the wait and treatment times are
 //!   computed from (two statements whatever the number of rows).
-//! * [`Store::appointments_with_flow`] — which appointments of a period already have a flow
-//!   (the "arrived" buttons of the day list; one statement).
+//! * [`Store::appointments_with_flow`], [`Store::appointment_has_flow`] — which appointments
+//!   already have a flow (the "arrived" buttons of the day list; one statement each).
 //!
 //! Scopes are passed in by the caller from the RBAC decision (a doctor's own flows only);
 //! nothing here decides access, nothing here writes.
@@ -332,6 +332,17 @@ impl Store {
                 row.into_flow(milestones)
             })
             .collect())
+    }
+
+    /// `true` when the appointment has at least one flow (in any status). One statement.
+    pub async fn appointment_has_flow(&self, appointment_id: i32) -> Result<bool, StoreError> {
+        let select = Query::select()
+            .column(PatientFlow::AppointmentId)
+            .from(PatientFlow::Table)
+            .and_where(Expr::col(PatientFlow::AppointmentId).eq(appointment_id))
+            .limit(1)
+            .to_owned();
+        Ok(self.conn().query_one(&select).await?.is_some())
     }
 
     /// The ids of the appointments overlapping `period` that have at least one flow (in any

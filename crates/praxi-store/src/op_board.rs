@@ -12,7 +12,7 @@
 //! |---|---|
 //! | dashboard day | overlapping the local day, any status |
 //! | dashboard live | `running` with `start_time <= now` (an overrunning operation stays until it is set done) |
-//! | timeline day | **starting** on the local day, any status (an operation 23:30–00:30 is on its first day only) |
+//! | timeline day | overlapping the local day, any status (an operation 23:30–00:30 is on both days; the original showed it on its start day only, W16) |
 //! | timeline live | `running` whatever its start, plus `confirmed` with `start_time >= now − 30 min` |
 //!
 //! The live timeline of the original kept only operations starting within the last 30 minutes,
@@ -44,7 +44,7 @@ pub enum BoardView {
         /// The current instant.
         now: DateTime<Utc>,
     },
-    /// `GET op-timeline/?date=` and `…/rooms/?date=`: any status, starting within the day.
+    /// `GET op-timeline/?date=` and `…/rooms/?date=`: any status, overlapping the day.
     TimelineDay(Interval),
     /// `GET op-timeline/live/`: `running` (any start) and recently started or upcoming
     /// `confirmed` operations.
@@ -175,15 +175,12 @@ pub async fn read_board<C: ConnectionTrait>(
             records
         }
         BoardView::TimelineDay(day) => {
-            // Overlap in SQL, then the start-date rule: the extra rows are the few operations
-            // that started the evening before and run past midnight.
+            // Overlap, like the dashboard (W16): an operation across midnight is on both days.
             let filter = OperationFilter {
                 period: Some(day),
                 ..base
             };
-            let mut records = read_operations(conn, &filter).await?;
-            records.retain(|record| record.start_time >= day.start());
-            records
+            read_operations(conn, &filter).await?
         }
         BoardView::TimelineLive { now } => {
             let running = OperationFilter {

@@ -1255,7 +1255,7 @@ async fn s100_timeline_rooms_lists_every_active_room_including_empty_ones() {
 /// operation from 23:30 to 00:30 is on its first day only (the dashboard, by overlap, shows it
 /// on both days).
 #[tokio::test]
-async fn s101_an_operation_across_midnight_is_on_the_timeline_of_its_start_day_only() {
+async fn s101_an_operation_across_midnight_is_on_the_timeline_of_both_days() {
     let app = TestApp::spawn().await;
     let theatre = Theatre::new(&app).await;
     let p = &theatre.practice;
@@ -1270,12 +1270,12 @@ async fn s101_an_operation_across_midnight_is_on_the_timeline_of_its_start_day_o
     );
     assert_eq!(
         layout(&timeline(&admin, MONDAY).await),
-        [(p.room, vec![monday])]
+        [(p.room, vec![monday]), (p.other_room, vec![id])]
     );
     let rooms = timeline_rooms(&admin, MONDAY).await;
     assert_eq!(
         layout(&rooms),
-        [(p.room, vec![monday]), (p.other_room, vec![])]
+        [(p.room, vec![monday]), (p.other_room, vec![id])]
     );
     assert_eq!(ids(&dashboard(&admin, "2030-01-13").await), [id]);
     assert_eq!(ids(&dashboard(&admin, MONDAY).await), [id, monday]);
@@ -1283,17 +1283,17 @@ async fn s101_an_operation_across_midnight_is_on_the_timeline_of_its_start_day_o
 }
 
 /// The day boundaries are local (Europe/Berlin), also across a DST change: the timeline of
-/// Sunday 2030-03-31 (23 hours) holds 00:00–23:59 local.
+/// Sunday 2030-03-31 (23 hours) holds 00:00–24:00 local (operations are 50 minutes long).
 #[tokio::test]
 async fn timeline_days_are_local_days_across_daylight_saving_time() {
     let app = TestApp::spawn().await;
     let theatre = Theatre::new(&app).await;
     let admin = app.as_role(Role::Admin).await;
     let first = insert(&app, &theatre.row(berlin(2030, 3, 31, 0, 0))).await;
-    let last = insert(&app, &theatre.row(berlin(2030, 3, 31, 23, 59))).await;
+    let last = insert(&app, &theatre.row(berlin(2030, 3, 31, 23, 5))).await;
     let room = theatre.practice.room;
     let next = insert(&app, &theatre.row(berlin(2030, 4, 1, 0, 0)).room(room)).await;
-    let before = insert(&app, &theatre.row(berlin(2030, 3, 30, 23, 59)).room(room)).await;
+    let before = insert(&app, &theatre.row(berlin(2030, 3, 30, 23, 10)).room(room)).await;
     let groups = timeline(&admin, "2030-03-31").await;
     assert_eq!(ids(&groups[0]["operations"]), [first, last]);
     assert_eq!(
@@ -1302,7 +1302,7 @@ async fn timeline_days_are_local_days_across_daylight_saving_time() {
     );
     assert_eq!(
         groups[0]["operations"][1]["start_time"],
-        "2030-03-31T23:59:00+02:00"
+        "2030-03-31T23:05:00+02:00"
     );
     assert_eq!(
         ids(&timeline(&admin, "2030-04-01").await[0]["operations"]),

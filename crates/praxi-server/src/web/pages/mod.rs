@@ -7,12 +7,14 @@ use crate::state::AppState;
 pub mod admin;
 pub mod calendar;
 pub mod dashboard;
+pub mod people;
 
 /// Page texts of every page module, for `i18n`.
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
     dashboard::texts(key)
         .or_else(|| admin::texts(key))
         .or_else(|| calendar::texts(key))
+        .or_else(|| people::texts(key))
 }
 
 /// All page routes.
@@ -21,4 +23,5 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(admin::router())
         .merge(calendar::router())
+        .merge(people::router())
 }

@@ -220,6 +220,52 @@ mod tests {
     use super::*;
 
     #[test]
+    fn action_codes_get_readable_labels_when_their_parts_are_known() {
+        for (action, de, en) in [
+            (
+                "patient_view",
+                Some("Patient: angezeigt"),
+                Some("Patient: viewed"),
+            ),
+            (
+                "patient_updated",
+                Some("Patient: geändert"),
+                Some("Patient: changed"),
+            ),
+            (
+                "user_deactivate",
+                Some("Benutzer: deaktiviert"),
+                Some("User: deactivated"),
+            ),
+            (
+                "user_activate",
+                Some("Benutzer: aktiviert"),
+                Some("User: activated"),
+            ),
+            (
+                "user_set_password",
+                Some("Benutzer: Passwort gesetzt"),
+                Some("User: password set"),
+            ),
+            (
+                "appointment_type_list",
+                Some("Terminart: Liste angezeigt"),
+                Some("Appointment type: list shown"),
+            ),
+            (
+                "web_logout",
+                Some("Oberfläche: Abmeldung"),
+                Some("Web UI: logout"),
+            ),
+            ("mystery_thing", None, None),
+            ("view", None, None),
+        ] {
+            assert_eq!(action_label(Lang::De, action).as_deref(), de, "{action}");
+            assert_eq!(action_label(Lang::En, action).as_deref(), en, "{action}");
+        }
+    }
+
+    #[test]
     fn local_dates_start_at_local_midnight() {
         let tz = chrono_tz::Europe::Berlin;
         let winter = local_midnight(NaiveDate::from_ymd_opt(2030, 1, 14).unwrap(), tz).unwrap();

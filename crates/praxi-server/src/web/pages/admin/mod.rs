@@ -925,6 +925,15 @@ fn render_form<E: AdminEntity>(
         chrome.title = format!("{}: {}", chrome.title, E::label(record, user));
     }
     chrome.css = colour_css(page_colours(&[], &fields));
+    let mut fields = fields;
+    let mut extra = extra;
+    if let Some(first) = fields
+        .iter_mut()
+        .chain(extra.iter_mut().flat_map(|form| form.fields.iter_mut()))
+        .find(|field| !field.errors.is_empty())
+    {
+        first.autofocus = true;
+    }
     let has_errors = !non_field_errors.is_empty()
         || fields.iter().any(|field| !field.errors.is_empty())
         || extra

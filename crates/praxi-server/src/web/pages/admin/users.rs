@@ -116,7 +116,6 @@ impl AdminEntity for Users {
     const SLUG: &'static str = "users";
     const RESOURCE: Resource = Resource::Users;
     const DELETE: bool = false;
-    const DEFAULT_SORT: Option<&'static str> = None;
     type Record = UserRecord;
 
     fn id(record: &Self::Record) -> i64 {

@@ -56,6 +56,8 @@ pub(crate) struct Field {
     pub errors: Vec<String>,
     pub autocomplete: &'static str,
     pub maxlength: Option<usize>,
+    /// Set on the first field with an error, so keyboard users land on it.
+    pub autofocus: bool,
 }
 
 impl Field {
@@ -71,6 +73,7 @@ impl Field {
             errors: Vec::new(),
             autocomplete: "off",
             maxlength: None,
+            autofocus: false,
         }
     }
 

@@ -147,10 +147,26 @@ impl FormValues {
         if let Some(view) = param(pairs, "view") {
             self.view = view;
         }
+        self.by_doctor = param(pairs, "by_doctor").is_some();
+        if let Some(room) = param(pairs, "room_id") {
+            self.room_id = room;
+        }
     }
 
     fn view(&self) -> View {
         View::parse(&self.view).unwrap_or_default()
+    }
+
+    /// `view=…[&by_doctor=1][&room_id=…]`: the calendar to return to.
+    fn return_query(&self) -> String {
+        let mut query = format!("view={}", self.view().as_str());
+        if self.by_doctor {
+            query.push_str("&by_doctor=1");
+        }
+        if let Ok(room) = self.room_id.parse::<i64>() {
+            query.push_str(&format!("&room_id={room}"));
+        }
+        query
     }
 
     /// The query string that prefills the booking form with these values.
@@ -720,11 +736,11 @@ async fn explain(
         moved.end = fmt_time(end_local.time());
         match moving {
             Some(id) => format!(
-                "/calendar/appointments/{id}/?doctor_id={doctor}&date={}&start={}&end={}&view={}",
+                "/calendar/appointments/{id}/?doctor_id={doctor}&date={}&start={}&end={}&{}",
                 moved.date,
                 enc(&moved.start),
                 enc(&moved.end),
-                moved.view().as_str()
+                moved.return_query()
             ),
             None => format!("/calendar/new/?{}", moved.prefill_query()),
         }
@@ -932,16 +948,6 @@ pub(super) async fn new_form(
     let mut values = FormValues::from_pairs(&pairs);
     if values.date.is_empty() {
         values.date = state.today().format("%Y-%m-%d").to_string();
-    }
-    if values.end.is_empty() {
-        if let Some(start) = parse_time(&values.start) {
-            let end = start
-                .overflowing_add_signed(TimeDelta::minutes(DEFAULT_MINUTES))
-                .0;
-            if end > start {
-                values.end = fmt_time(end);
-            }
-        }
     }
     if user.actor.is_doctor() {
         values.doctor_id = user.user.id.to_string();

@@ -274,7 +274,11 @@ impl Context<'_> {
         Card {
             dom_id,
             appointment_id: Some(record.id),
-            href: Some(format!("/calendar/appointments/{}/", record.id)),
+            href: Some(format!(
+                "/calendar/appointments/{}/?{}",
+                record.id,
+                self.return_query()
+            )),
             classes,
             time: format!("{}–{}", fmt_time(start.time()), fmt_time(end.time())),
             title: display_name(
@@ -351,6 +355,17 @@ impl Context<'_> {
             href.push_str(&format!("&room_id={room}"));
         }
         href
+    }
+
+    /// `view=…[&by_doctor=1][&room_id=…]` for links to forms, so saving returns here.
+    fn return_query(&self) -> String {
+        let mut query = format!("view={}", self.cal.view.as_str());
+        match self.cal.scope {
+            Scope::Doctor(_) => query.push_str("&by_doctor=1"),
+            Scope::Room(room) => query.push_str(&format!("&room_id={room}")),
+            Scope::All => {}
+        }
+        query
     }
 
     fn day_href(&self, date: NaiveDate) -> String {

@@ -233,11 +233,7 @@ async fn build(
             .find(|r| r.id == id)
             .map(|r| r.name.clone()),
     };
-    let mut heading = format!(
-        "{} {}",
-        chrome.t("calendar.print.title"),
-        fmt_day(lang, cal.date)
-    );
+    let mut heading = fmt_day(lang, cal.date);
     if let Some(label) = scope_label {
         heading.push_str(&format!(" – {label}"));
     }

@@ -775,9 +775,9 @@ async fn detail_page(
                 let status = AppointmentStatus::parse(&record.status);
                 let is_open = matches!(status, Some(AppointmentStatus::Scheduled | AppointmentStatus::Confirmed));
                 let flag = if record.is_no_show {
-                    Some(t("status.no_show"))
+                    Some(t("people.no_show"))
                 } else if is_open && record.end_time <= now {
-                    Some(t("status.open_past"))
+                    Some(t("people.open_past"))
                 } else {
                     None
                 };
@@ -832,7 +832,7 @@ async fn detail_page(
                 op_type: record.op_type.name.clone(),
                 room: record.room.name.clone(),
                 surgeon: record.primary_surgeon.display_name(),
-                status: t(&format!("status.operation.{}", record.status().as_str())),
+                status: t(&format!("people.op.{}", record.status().as_str())),
                 status_class: match record.status().as_str() {
                     "cancelled" => "cancelled",
                     "done" => "ok",
@@ -847,8 +847,8 @@ async fn detail_page(
             .map(|event| FlowRow {
                 id: event.id,
                 at: fmt_datetime(lang, event.at, tz),
-                from: event.from_status.map(|status| t(&format!("status.flow.{}", status.as_str()))),
-                to: t(&format!("status.flow.{}", event.to_status.as_str())),
+                from: event.from_status.map(|status| t(&format!("people.flow.{}", status.as_str()))),
+                to: t(&format!("people.flow.{}", event.to_status.as_str())),
                 visit: match event.visit {
                     Some(FlowVisit::Appointment(_, start)) => {
                         format!("{} {}", t("patients.visit.appointment"), fmt_datetime(lang, start, tz))
