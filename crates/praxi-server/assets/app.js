@@ -36,7 +36,8 @@
     source.onmessage = function () {};
     source.addEventListener("error", function () { /* EventSource reconnects by itself */ });
     ["flow.created", "flow.status", "flow.updated", "flow.deleted", "operation.status", "operation.created",
-     "operation.updated", "operation.deleted", "appointment.created", "appointment.updated", "appointment.deleted"]
+     "operation.updated", "operation.deleted", "appointment.created", "appointment.updated", "appointment.deleted", "absence.created",
+     "absence.updated", "absence.deleted", "break.created", "break.updated", "break.deleted"]
       .forEach(function (kind) {
         source.addEventListener(kind, function () {
           if (!pending) { pending = window.setTimeout(refresh, 150); }

@@ -151,6 +151,7 @@ async fn create(
             auth.audit("doctor_absence_create", None, id_meta(id))
         })
         .await?;
+    publish(&state, "absence.created", record.id).await;
     Ok((StatusCode::CREATED, Json(read_json(&record, &state))))
 }
 
@@ -202,6 +203,7 @@ async fn update(
             &auth.audit("doctor_absence_update", None, id_meta(id)),
         )
         .await?;
+    publish(&state, "absence.updated", record.id).await;
     Ok(Json(read_json(&record, &state)))
 }
 
@@ -217,6 +219,7 @@ async fn delete(
         .store
         .delete_absence(id, &auth.audit("doctor_absence_delete", None, id_meta(id)))
         .await?;
+    publish(&state, "absence.deleted", id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -302,4 +305,12 @@ async fn preview(
             .map(|booking| booking_json(booking, &state))
             .collect::<Vec<_>>(),
     })))
+}
+
+/// Absences are painted on the resource calendar: its live view re-reads.
+async fn publish(state: &AppState, kind: &str, id: i64) {
+    state
+        .events
+        .notify(crate::events::Board::ResourceCalendar, kind, id, None)
+        .await;
 }

@@ -152,6 +152,7 @@ async fn create(
             auth.audit("doctor_break_create", None, id_meta(id))
         })
         .await?;
+    publish(&state, "break.created", record.id).await;
     Ok((StatusCode::CREATED, Json(read_json(&record, &state))))
 }
 
@@ -203,6 +204,7 @@ async fn update(
             &auth.audit("doctor_break_update", None, id_meta(id)),
         )
         .await?;
+    publish(&state, "break.updated", record.id).await;
     Ok(Json(read_json(&record, &state)))
 }
 
@@ -222,5 +224,14 @@ async fn delete(
         .store
         .delete_break(id, &auth.audit("doctor_break_delete", None, id_meta(id)))
         .await?;
+    publish(&state, "break.deleted", id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Breaks are painted on the resource calendar: its live view re-reads.
+async fn publish(state: &AppState, kind: &str, id: i64) {
+    state
+        .events
+        .notify(crate::events::Board::ResourceCalendar, kind, id, None)
+        .await;
 }

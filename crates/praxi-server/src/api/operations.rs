@@ -781,12 +781,13 @@ async fn delete(
 }
 
 /// Tells the OP board (after the commit; id and status only, never patient data).
+/// Operations show on the OP board and, through their room and devices, on the resource
+/// calendar.
 async fn publish(state: &AppState, kind: &str, record: &OperationRecord) {
     let status = Some(record.status.as_str());
-    state
-        .events
-        .notify(Board::OpBoard, kind, record.id, status)
-        .await;
+    for board in [Board::OpBoard, Board::ResourceCalendar] {
+        state.events.notify(board, kind, record.id, status).await;
+    }
 }
 
 // ---- suggest ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 //! data is audited exactly like the API does.
 
 pub mod catalogue;
+pub mod charts;
 pub mod i18n;
 pub mod pages;
 pub mod session;

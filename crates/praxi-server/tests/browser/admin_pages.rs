@@ -704,7 +704,15 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
     assert_eq!(changed.email, None);
     assert_eq!(their_session.get("/dashboard/").await.status, 303);
 
-    // Lock-out protection: no own deactivation, no own demotion.
+    // Lock-out protection: no own deactivation (not even offered), no own demotion.
+    let own = web.get(&format!("/admin/users/{}/", admin_user.id)).await;
+    assert!(!own.body.contains("id=\"deactivate-form\""), "{}", own.body);
+    assert!(
+        !web.get("/admin/users/")
+            .await
+            .body
+            .contains(&format!("id=\"deactivate-{}\"", admin_user.id))
+    );
     let page = web
         .post(&format!("/admin/users/{}/deactivate/", admin_user.id), &[])
         .await;

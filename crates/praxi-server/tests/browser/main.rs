@@ -14,3 +14,4 @@ mod admin_pages;
 mod calendar;
 mod harness;
 mod login;
+mod patients;

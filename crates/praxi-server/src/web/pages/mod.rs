@@ -5,6 +5,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub mod admin;
+pub mod boards;
 pub mod calendar;
 pub mod dashboard;
 pub mod people;
@@ -15,6 +16,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         .or_else(|| admin::texts(key))
         .or_else(|| calendar::texts(key))
         .or_else(|| people::texts(key))
+        .or_else(|| boards::texts(key))
 }
 
 /// All page routes.
@@ -24,4 +26,5 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(calendar::router())
         .merge(people::router())
+        .merge(boards::router())
 }

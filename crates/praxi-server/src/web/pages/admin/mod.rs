@@ -127,6 +127,12 @@ pub(crate) trait AdminEntity: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Whether the deactivate button is offered for this row (users: not for oneself; the
+    /// domain refuses it anyway).
+    fn offers_deactivation(_user: &WebUser, _id: i64) -> bool {
+        true
+    }
+
     /// Entity-specific forms on the edit page (e.g. a password reset).
     fn extra_forms(_user: &WebUser, _record: &Self::Record) -> Vec<ExtraForm> {
         Vec::new()
@@ -607,66 +613,9 @@ async fn list<E: AdminEntity>(
     let rows: Vec<Row> = data
         .rows
         .into_iter()
-        .map(|mut row| {
-            if can_update {
-                let href = format!("{base}{}/", row.id);
-                if let Some(Cell::Text(text)) = row.cells.first().cloned() {
-                    row.cells[0] = Cell::Link {
-                        text,
-                        href: href.clone(),
-                    };
-                }
-                row.actions.push(RowAction {
-                    label: t(&user, "common.edit"),
-                    href,
-                    post: false,
-                    danger: false,
-                    confirm: None,
-                    id: format!("edit-{}", row.id),
-                });
-                if E::ACTIVE {
-                    row.actions
-                        .push(active_action(&user, &base, row.id, row.active));
-                }
-            }
-            if can_delete {
-                row.actions.push(delete_action(&user, &base, row.id));
-            }
-            row
-        })
+        .map(|row| with_actions::<E>(&user, &base, row, can_update, can_delete))
         .collect();
-    let (current_sort, descending) = query.sort();
-    let current_sort = current_sort.or(E::DEFAULT_SORT);
-    let columns = data
-        .columns
-        .into_iter()
-        .map(|mut column| {
-            if let Some(key) = column.sort_key {
-                let sorted_here = current_sort == Some(key);
-                column.aria_sort = sorted_here.then_some(if descending {
-                    "descending"
-                } else {
-                    "ascending"
-                });
-                let next = if sorted_here && !descending {
-                    format!("-{key}")
-                } else {
-                    key.to_owned()
-                };
-                let href = ListQuery {
-                    pairs: query
-                        .pairs
-                        .iter()
-                        .filter(|(k, _)| k != "page")
-                        .cloned()
-                        .collect(),
-                }
-                .with("sort", Some(&next));
-                column.href = Some(format!("{base}{href}"));
-            }
-            column
-        })
-        .collect();
+    let columns = sort_links(data.columns, &query, &base, E::DEFAULT_SORT);
     let pager = Pager::new(query.page(), data.total, PAGE_SIZE, |n| {
         format!("{base}{}", query.with("page", Some(&n.to_string())))
     });
@@ -699,6 +648,82 @@ async fn list<E: AdminEntity>(
         read_only_note: (!can_update && !can_create).then(|| t(&user, "admin.read_only")),
     };
     Ok(render(&page, &page.chrome.nonce))
+}
+
+/// The row's actions for this user: edit (the first cell becomes the edit link),
+/// deactivate/activate, delete.
+fn with_actions<E: AdminEntity>(
+    user: &WebUser,
+    base: &str,
+    mut row: Row,
+    can_update: bool,
+    can_delete: bool,
+) -> Row {
+    if can_update {
+        let href = format!("{base}{}/", row.id);
+        if let Some(Cell::Text(text)) = row.cells.first().cloned() {
+            row.cells[0] = Cell::Link {
+                text,
+                href: href.clone(),
+            };
+        }
+        row.actions.push(RowAction {
+            label: t(user, "common.edit"),
+            href,
+            post: false,
+            danger: false,
+            confirm: None,
+            id: format!("edit-{}", row.id),
+        });
+        if E::ACTIVE && (!row.active || E::offers_deactivation(user, row.id)) {
+            row.actions
+                .push(active_action(user, base, row.id, row.active));
+        }
+    }
+    if can_delete {
+        row.actions.push(delete_action(user, base, row.id));
+    }
+    row
+}
+
+/// Sortable columns link to the list sorted by them (ascending first, then descending) and
+/// carry `aria-sort` when the list is sorted by them; the page starts again at 1.
+fn sort_links(
+    columns: Vec<Column>,
+    query: &ListQuery,
+    base: &str,
+    default_sort: Option<&'static str>,
+) -> Vec<Column> {
+    let (current, descending) = query.sort();
+    let current = current.or(default_sort);
+    let first_page = ListQuery {
+        pairs: query
+            .pairs
+            .iter()
+            .filter(|(key, _)| key != "page")
+            .cloned()
+            .collect(),
+    };
+    columns
+        .into_iter()
+        .map(|mut column| {
+            if let Some(key) = column.sort_key {
+                let sorted_here = current == Some(key);
+                column.aria_sort = sorted_here.then_some(if descending {
+                    "descending"
+                } else {
+                    "ascending"
+                });
+                let next = if sorted_here && !descending {
+                    format!("-{key}")
+                } else {
+                    key.to_owned()
+                };
+                column.href = Some(format!("{base}{}", first_page.with("sort", Some(&next))));
+            }
+            column
+        })
+        .collect()
 }
 
 fn active_action(user: &WebUser, base: &str, id: i64, active: bool) -> RowAction {
@@ -833,7 +858,7 @@ pub(crate) async fn render_edit<E: AdminEntity>(
     let mut extra = E::extra_forms(user, record);
     let base = base::<E>();
     let id = E::id(record);
-    if E::ACTIVE {
+    if E::ACTIVE && (!E::is_active(record) || E::offers_deactivation(user, id)) {
         let active = E::is_active(record);
         let action = active_action(user, &base, id, active);
         extra.push(ExtraForm {

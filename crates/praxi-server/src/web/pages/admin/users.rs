@@ -315,6 +315,10 @@ impl AdminEntity for Users {
         ]
     }
 
+    fn offers_deactivation(user: &WebUser, id: i64) -> bool {
+        user.user.id != id
+    }
+
     fn extra_forms(user: &WebUser, record: &Self::Record) -> Vec<ExtraForm> {
         vec![ExtraForm {
             id: "password-form".to_owned(),

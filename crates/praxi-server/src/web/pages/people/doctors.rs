@@ -464,7 +464,6 @@ struct AppointmentRow {
 
 struct DoctorHead {
     id: i64,
-    name: String,
     email: String,
     colour: String,
     swatch: Option<String>,
@@ -650,7 +649,6 @@ async fn detail_page(state: &AppState, user: &WebUser, doctor: &UserRecord, days
         range: range_text(lang, &window, tz),
         doctor: DoctorHead {
             id: doctor.id,
-            name: doctor.display_name(),
             email: doctor.email.clone().unwrap_or_default(),
             colour: doctor.calendar_color.clone(),
             swatch: swatch_class(&doctor.calendar_color),

@@ -307,7 +307,7 @@ pub(super) struct FormField {
 
 impl FormField {
     /// `aria-describedby`: the help text and the messages, when present.
-    pub fn described_by(&self) -> String {
+    pub(super) fn described_by(&self) -> String {
         let mut ids = Vec::new();
         if self.help.is_some() {
             ids.push(format!("{}-help", self.id));
