@@ -131,6 +131,10 @@ impl AppointmentFilter {
         if let Some(period) = &self.period {
             select.and_where(Expr::col((Appointment::Table, Appointment::StartTime)).lt(period.end()));
             select.and_where(Expr::col((Appointment::Table, Appointment::EndTime)).gt(period.start()));
+            select.and_where(
+                Expr::col((Appointment::Table, Appointment::StartTime))
+                    .gt(crate::schedule::earliest_overlapping_start(period.start())),
+            );
         }
         if let Some(doctor) = self.doctor_id {
             select.and_where(Expr::col((Appointment::Table, Appointment::DoctorId)).eq(doctor));

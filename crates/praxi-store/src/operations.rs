@@ -317,9 +317,16 @@ impl OperationFilter {
         if let Some(period) = &self.period {
             select.and_where(col(Operation::StartTime).lt(period.end()));
             select.and_where(col(Operation::EndTime).gt(period.start()));
+            select.and_where(
+                col(Operation::StartTime)
+                    .gt(crate::schedule::earliest_overlapping_start(period.start())),
+            );
         }
         if let Some(instant) = self.ends_after {
             select.and_where(col(Operation::EndTime).gt(instant));
+            select.and_where(
+                col(Operation::StartTime).gt(crate::schedule::earliest_overlapping_start(instant)),
+            );
         }
         if let Some(instant) = self.starts_before {
             select.and_where(col(Operation::StartTime).lt(instant));

@@ -77,7 +77,11 @@ fn parse_flow_status(value: &str) -> Result<FlowStatus, StoreError> {
 }
 
 /// "First Last", else the username (the Person rule), else nothing.
-fn person_name(username: Option<String>, first: Option<String>, last: Option<String>) -> Option<String> {
+fn person_name(
+    username: Option<String>,
+    first: Option<String>,
+    last: Option<String>,
+) -> Option<String> {
     let full = format!(
         "{} {}",
         first.as_deref().unwrap_or("").trim(),
@@ -95,7 +99,12 @@ impl TryFrom<FlowEventRow> for FlowEventRecord {
     type Error = StoreError;
 
     fn try_from(row: FlowEventRow) -> Result<Self, StoreError> {
-        let visit = match (row.appointment_id, row.appointment_start, row.operation_id, row.operation_start) {
+        let visit = match (
+            row.appointment_id,
+            row.appointment_start,
+            row.operation_id,
+            row.operation_start,
+        ) {
             (Some(id), Some(start), _, _) => Some(FlowVisit::Appointment(id, start)),
             (_, _, Some(id), Some(start)) => Some(FlowVisit::Operation(id, start)),
             _ => None,
@@ -103,7 +112,11 @@ impl TryFrom<FlowEventRow> for FlowEventRecord {
         Ok(FlowEventRecord {
             id: row.id,
             flow_id: row.flow_id,
-            from_status: row.from_status.as_deref().map(parse_flow_status).transpose()?,
+            from_status: row
+                .from_status
+                .as_deref()
+                .map(parse_flow_status)
+                .transpose()?,
             to_status: parse_flow_status(&row.to_status)?,
             at: row.at,
             changed_by: person_name(row.username, row.first_name, row.last_name),
@@ -143,7 +156,11 @@ pub fn appointment_fact(record: &AppointmentRecord) -> Option<AppointmentFact> {
         is_no_show: record.is_no_show,
         created_at: record.created_at,
         updated_at: record.updated_at,
-        resources: record.resources.iter().map(|resource| resource.id).collect(),
+        resources: record
+            .resources
+            .iter()
+            .map(|resource| resource.id)
+            .collect(),
     })
 }
 
@@ -173,16 +190,41 @@ impl Store {
                 (e, PatientFlowEvent::ToStatus),
                 (e, PatientFlowEvent::At),
             ])
-            .columns([(u, CoreUser::Username), (u, CoreUser::FirstName), (u, CoreUser::LastName)])
-            .expr_as(Expr::col((a, Appointment::Id)), Alias::new("appointment_id"))
-            .expr_as(Expr::col((a, Appointment::StartTime)), Alias::new("appointment_start"))
+            .columns([
+                (u, CoreUser::Username),
+                (u, CoreUser::FirstName),
+                (u, CoreUser::LastName),
+            ])
+            .expr_as(
+                Expr::col((a, Appointment::Id)),
+                Alias::new("appointment_id"),
+            )
+            .expr_as(
+                Expr::col((a, Appointment::StartTime)),
+                Alias::new("appointment_start"),
+            )
             .expr_as(Expr::col((o, Operation::Id)), Alias::new("operation_id"))
-            .expr_as(Expr::col((o, Operation::StartTime)), Alias::new("operation_start"))
+            .expr_as(
+                Expr::col((o, Operation::StartTime)),
+                Alias::new("operation_start"),
+            )
             .from(e)
-            .inner_join(f, Expr::col((f, PatientFlow::Id)).equals((e, PatientFlowEvent::FlowId)))
-            .left_join(a, Expr::col((a, Appointment::Id)).equals((f, PatientFlow::AppointmentId)))
-            .left_join(o, Expr::col((o, Operation::Id)).equals((f, PatientFlow::OperationId)))
-            .left_join(u, Expr::col((u, CoreUser::Id)).equals((e, PatientFlowEvent::UserId)))
+            .inner_join(
+                f,
+                Expr::col((f, PatientFlow::Id)).equals((e, PatientFlowEvent::FlowId)),
+            )
+            .left_join(
+                a,
+                Expr::col((a, Appointment::Id)).equals((f, PatientFlow::AppointmentId)),
+            )
+            .left_join(
+                o,
+                Expr::col((o, Operation::Id)).equals((f, PatientFlow::OperationId)),
+            )
+            .left_join(
+                u,
+                Expr::col((u, CoreUser::Id)).equals((e, PatientFlowEvent::UserId)),
+            )
             .cond_where(
                 Cond::any()
                     .add(Expr::col((a, Appointment::PatientId)).eq(patient_id))
@@ -225,8 +267,11 @@ impl Store {
         if patient_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let cond = Cond::all().add(Expr::col(Appointment::PatientId).is_in(patient_ids.iter().copied()));
-        let rows = self.next_starts(Appointment::PatientId, cond, after, doctor).await?;
+        let cond =
+            Cond::all().add(Expr::col(Appointment::PatientId).is_in(patient_ids.iter().copied()));
+        let rows = self
+            .next_starts(Appointment::PatientId, cond, after, doctor)
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(key, start)| Some((i32::try_from(key).ok()?, start)))
@@ -240,7 +285,8 @@ impl Store {
         after: DateTime<Utc>,
         doctor: Option<i64>,
     ) -> Result<HashMap<i64, DateTime<Utc>>, StoreError> {
-        self.next_starts(Appointment::DoctorId, Cond::all(), after, doctor).await
+        self.next_starts(Appointment::DoctorId, Cond::all(), after, doctor)
+            .await
     }
 
     async fn next_starts(
@@ -252,7 +298,10 @@ impl Store {
     ) -> Result<HashMap<i64, DateTime<Utc>>, StoreError> {
         let mut select = Query::select()
             .expr_as(Expr::col(key), Alias::new("key"))
-            .expr_as(Expr::col(Appointment::StartTime).min(), Alias::new("next_start"))
+            .expr_as(
+                Expr::col(Appointment::StartTime).min(),
+                Alias::new("next_start"),
+            )
             .from(Appointment::Table)
             .cond_where(cond)
             .and_where(Expr::col(Appointment::StartTime).gte(after))
@@ -323,7 +372,10 @@ impl Store {
     }
 
     /// Active weekly hours in doctor, weekday, start order; `doctor` restricts to one doctor.
-    pub async fn active_doctor_hours(&self, doctor: Option<i64>) -> Result<Vec<DoctorHoursRecord>, StoreError> {
+    pub async fn active_doctor_hours(
+        &self,
+        doctor: Option<i64>,
+    ) -> Result<Vec<DoctorHoursRecord>, StoreError> {
         use doctor_hours::Column;
         let mut select = doctor_hours::Entity::find().filter(Column::Active.eq(true));
         if let Some(doctor) = doctor {
@@ -377,8 +429,14 @@ mod tests {
     #[test]
     fn person_names_fall_back_to_the_username() {
         let s = |text: &str| Some(text.to_owned());
-        assert_eq!(person_name(s("anna"), s("Anna"), s("Arzt")).as_deref(), Some("Anna Arzt"));
-        assert_eq!(person_name(s("anna"), s(" "), None).as_deref(), Some("anna"));
+        assert_eq!(
+            person_name(s("anna"), s("Anna"), s("Arzt")).as_deref(),
+            Some("Anna Arzt")
+        );
+        assert_eq!(
+            person_name(s("anna"), s(" "), None).as_deref(),
+            Some("anna")
+        );
         assert_eq!(person_name(None, None, None), None);
         assert_eq!(person_name(s(""), s(""), s("")), None);
     }

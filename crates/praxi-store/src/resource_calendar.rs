@@ -463,6 +463,10 @@ fn appointment_links(
         )
         .and_where(Expr::col((a, Appointment::StartTime)).lt(period.end()))
         .and_where(Expr::col((a, Appointment::EndTime)).gt(period.start()))
+        .and_where(
+            Expr::col((a, Appointment::StartTime))
+                .gt(crate::schedule::earliest_overlapping_start(period.start())),
+        )
         .to_owned();
     person_columns(&mut select, "core_user", "doctor");
     if let Some(doctor) = own_doctor {
@@ -515,7 +519,11 @@ fn operation_links(
                 Expr::col((CoreUser::Table, CoreUser::Id)).equals((o, Operation::PrimarySurgeonId)),
             )
             .and_where(Expr::col((o, Operation::StartTime)).lt(period.end()))
-            .and_where(Expr::col((o, Operation::EndTime)).gt(period.start()));
+            .and_where(Expr::col((o, Operation::EndTime)).gt(period.start()))
+            .and_where(
+                Expr::col((o, Operation::StartTime))
+                    .gt(crate::schedule::earliest_overlapping_start(period.start())),
+            );
         if let Some(doctor) = own_doctor {
             select.cond_where(team_member(doctor));
         }

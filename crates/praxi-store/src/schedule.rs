@@ -19,6 +19,15 @@ use crate::migration::idens::{
     Operation, OperationDevice, PracticeHours,
 };
 
+/// Bookings last at most this long (API rule, database CHECK/trigger), so an overlap query can
+/// bound `start_time` from below and use the `(…, start_time)` indexes.
+pub const MAX_BOOKING_HOURS: i64 = 24;
+
+/// The earliest start a booking overlapping an interval that begins at `start` can have.
+pub fn earliest_overlapping_start(start: DateTime<Utc>) -> DateTime<Utc> {
+    start - chrono::Duration::hours(MAX_BOOKING_HOURS)
+}
+
 /// Whose rules and bookings to load.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScheduleScope {
@@ -129,7 +138,8 @@ fn overlap_cond<T: sea_orm::sea_query::Iden + Clone + 'static>(
     period: &Interval,
 ) -> Cond {
     Cond::all()
-        .add(Expr::col((table.clone(), start)).lt(period.end()))
+        .add(Expr::col((table.clone(), start.clone())).lt(period.end()))
+        .add(Expr::col((table.clone(), start)).gt(earliest_overlapping_start(period.start())))
         .add(Expr::col((table, end)).gt(period.start()))
 }
 

@@ -165,6 +165,10 @@ fn appointment_overlaps(period: &Interval) -> Cond {
     Cond::all()
         .add(col(Appointment::Table, Appointment::StartTime).lt(period.end()))
         .add(col(Appointment::Table, Appointment::EndTime).gt(period.start()))
+        .add(
+            col(Appointment::Table, Appointment::StartTime)
+                .gt(crate::schedule::earliest_overlapping_start(period.start())),
+        )
 }
 
 /// Appointments matching `cond` (and the scope) with their resource links: two statements.
@@ -267,7 +271,8 @@ async fn operation_facts<C: ConnectionTrait>(
     let o = Operation::Table;
     let mut cond = Cond::all()
         .add(col(o, Operation::StartTime).lt(period.end()))
-        .add(col(o, Operation::EndTime).gt(period.start()));
+        .add(col(o, Operation::EndTime).gt(period.start()))
+        .add(col(o, Operation::StartTime).gt(crate::schedule::earliest_overlapping_start(period.start())));
     if let Some(doctor) = scope.doctor() {
         cond = cond.add(
             Cond::any()

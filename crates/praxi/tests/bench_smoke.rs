@@ -92,6 +92,9 @@ fn bench_runs_every_case_on_postgres_when_configured() {
         return;
     };
     let report = bench(&["--postgres-admin-url", &admin_url]);
-    assert!(report.contains("### postgres — 200 appointments"), "{report}");
+    assert!(
+        report.contains("### postgres — 200 appointments"),
+        "{report}"
+    );
     assert_complete(&report);
 }

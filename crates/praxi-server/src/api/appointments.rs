@@ -280,18 +280,18 @@ fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
         required(fields, name);
     }
     let patient_id = fields.opt_int("patient_id").flatten();
-    if let Some(id) = patient_id {
-        if id <= 0 || i32::try_from(id).is_err() {
-            fields.errors_mut().add("patient_id", "patient_id muss positiv sein.");
-        }
+    if let Some(id) = patient_id
+        && (id <= 0 || i32::try_from(id).is_err())
+    {
+        fields.errors_mut().add("patient_id", "patient_id muss positiv sein.");
     }
     let status = fields.opt_string("status").flatten();
-    if let Some(status) = &status {
-        if !STATUSES.contains(&status.as_str()) {
-            fields
-                .errors_mut()
-                .add("status", format!("\"{status}\" is not a valid choice."));
-        }
+    if let Some(status) = &status
+        && !STATUSES.contains(&status.as_str())
+    {
+        fields
+            .errors_mut()
+            .add("status", format!("\"{status}\" is not a valid choice."));
     }
     AppointmentInput {
         patient_id,
@@ -329,6 +329,8 @@ pub(crate) enum DraftProblem {
     TypeUnknown(i64),
     /// A requested resource is unknown or inactive.
     ResourcesInvalid,
+    /// Longer than the 24 hours a booking may last.
+    TooLong,
 }
 
 impl DraftProblem {
@@ -337,7 +339,7 @@ impl DraftProblem {
         match self {
             DraftProblem::Incomplete => "non_field_errors",
             DraftProblem::PatientIdInvalid | DraftProblem::PatientUnknown(_) => "patient_id",
-            DraftProblem::EndNotAfterStart => "end_time",
+            DraftProblem::EndNotAfterStart | DraftProblem::TooLong => "end_time",
             DraftProblem::DoctorUnknown(_)
             | DraftProblem::NotADoctor
             | DraftProblem::DoctorInactive
@@ -353,6 +355,7 @@ impl DraftProblem {
             DraftProblem::Incomplete => "incomplete appointment".to_owned(),
             DraftProblem::PatientIdInvalid => "patient_id muss positiv sein.".to_owned(),
             DraftProblem::EndNotAfterStart => "Endzeit muss nach der Startzeit liegen.".to_owned(),
+            DraftProblem::TooLong => "Ein Termin darf höchstens 24 Stunden dauern.".to_owned(),
             DraftProblem::PatientUnknown(id) => format!("Invalid pk \"{id}\" - object does not exist."),
             DraftProblem::DoctorUnknown(id) | DraftProblem::TypeUnknown(id) => {
                 format!("Invalid pk \"{id}\" - object does not exist.")
@@ -408,6 +411,11 @@ pub(crate) async fn resolve(
     let end_time = input.end_time.or(stored.map(|s| s.end_time)).ok_or_else(missing)?;
     if end_time <= start_time {
         return Err(invalid(DraftProblem::EndNotAfterStart));
+    }
+    if end_time - start_time
+        > chrono::Duration::hours(praxi_store::schedule::MAX_BOOKING_HOURS)
+    {
+        return Err(invalid(DraftProblem::TooLong));
     }
     if input.patient_id.is_some() && state.store.patient(patient_id).await?.is_none() {
         return Err(invalid(DraftProblem::PatientUnknown(patient_id)));
@@ -929,9 +937,9 @@ async fn suggest(
     };
     let last_date = start_date + chrono::Days::new(u64::from(days.clamp(1, 366)) - 1);
     let period = local_days(&state, start_date, last_date).ok_or_else(|| detail_error("start_date out of range."))?;
-    let all_doctors = state.store.list_doctors().await?;
+    // Only the requested doctor's schedule first; everyone's only for the substitution.
     let scope = ScheduleScope {
-        people: Some(all_doctors.iter().map(|d| d.id).collect()),
+        people: Some(vec![doctor.id]),
         patients: Vec::new(),
         resources: resource_ids.clone(),
     };
@@ -958,6 +966,13 @@ async fn suggest(
     };
     let mut fallback = Vec::new();
     if primary.is_empty() {
+        let all_doctors = state.store.list_doctors().await?;
+        let scope = ScheduleScope {
+            people: Some(all_doctors.iter().map(|d| d.id).collect()),
+            patients: Vec::new(),
+            resources: resource_ids.clone(),
+        };
+        let schedule = state.store.schedule(state.tz(), period, &scope).await?;
         let doctor_ids: Vec<UserId> = all_doctors.iter().map(|d| UserId(d.id)).collect();
         let substitutes = schedule
             .substitutes(UserId(doctor.id), &doctor_ids, &slot_query, now)

@@ -313,7 +313,16 @@ impl Frame<'_> {
     /// The drawing for "no data": the message in a small box.
     fn placeholder(&self) -> String {
         let mut svg = self.open(WIDTH, 64.0);
-        rect(&mut svg, 0.5, 0.5, WIDTH - 1.0, 63.0, HEAT[0], Some(GRID), None);
+        rect(
+            &mut svg,
+            0.5,
+            0.5,
+            WIDTH - 1.0,
+            63.0,
+            HEAT[0],
+            Some(GRID),
+            None,
+        );
         text(&mut svg, WIDTH / 2.0, 37.0, "middle", MUTED, self.no_data);
         svg.push_str("</svg>");
         svg
@@ -408,7 +417,11 @@ pub fn truncate(label: &str, max: usize) -> String {
 /// A "nice" axis for values up to `max`: (top, step) with about four steps of 1, 2, 2.5 or 5
 /// × 10ⁿ; whole steps for counts.
 pub fn axis(max: f64, unit: Unit) -> (f64, f64) {
-    let max = if max.is_finite() && max > 0.0 { max } else { 0.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        0.0
+    };
     if max == 0.0 {
         return (1.0, 1.0);
     }
@@ -506,7 +519,14 @@ fn frame_axes(svg: &mut String, plot: &Plot, step: f64, format: Format, labels: 
     while value <= plot.max + step / 1000.0 {
         let y = plot.y(value);
         line(svg, (plot.left, y), (plot.left + plot.width, y), GRID);
-        text(svg, plot.left - 6.0, y + 4.0, "end", MUTED, &format.value(value));
+        text(
+            svg,
+            plot.left - 6.0,
+            y + 4.0,
+            "end",
+            MUTED,
+            &format.value(value),
+        );
         value += step;
     }
     line(
@@ -704,7 +724,10 @@ pub fn lines(frame: &Frame, labels: &[String], series: &[Series], area: bool) ->
             }
         }
         for run in runs.iter().filter(|run| !run.is_empty()) {
-            let points: Vec<String> = run.iter().map(|(x, y)| format!("{},{}", n(*x), n(*y))).collect();
+            let points: Vec<String> = run
+                .iter()
+                .map(|(x, y)| format!("{},{}", n(*x), n(*y)))
+                .collect();
             if area && !several && run.len() > 1 {
                 let (first, last) = (run[0].0, run[run.len() - 1].0);
                 let _ = write!(
@@ -729,7 +752,14 @@ pub fn lines(frame: &Frame, labels: &[String], series: &[Series], area: bool) ->
         for (i, label) in labels.iter().enumerate() {
             if let Some(value) = s.values.get(i).copied().flatten().filter(|v| v.is_finite()) {
                 let shown = frame.format.value(value);
-                marker(&mut svg, k, x_of(i), plot.y(value), s.colour, &tip(label, s, &shown, several));
+                marker(
+                    &mut svg,
+                    k,
+                    x_of(i),
+                    plot.y(value),
+                    s.colour,
+                    &tip(label, s, &shown, several),
+                );
             }
         }
     }
@@ -771,7 +801,11 @@ pub fn hbars(
             .map(|row| {
                 let mut cells = vec![frame.format.cell(row.value, frame.missing)];
                 if detail_header.is_some() {
-                    cells.push(row.detail.clone().unwrap_or_else(|| frame.missing.to_owned()));
+                    cells.push(
+                        row.detail
+                            .clone()
+                            .unwrap_or_else(|| frame.missing.to_owned()),
+                    );
                 }
                 DataRow {
                     label: row.label.clone(),
@@ -796,16 +830,43 @@ pub fn hbars(
     for (i, row) in rows.iter().enumerate() {
         let y = 4.0 + ROW * i as f64;
         let shown = frame.format.cell(row.value, frame.missing);
-        let _ = write!(svg, "<g><title>{}</title>", escape(&format!("{}: {shown}", row.label)));
-        text(&mut svg, LABEL - 8.0, y + 19.0, "end", TEXT, &truncate(&row.label, 30));
+        let _ = write!(
+            svg,
+            "<g><title>{}</title>",
+            escape(&format!("{}: {shown}", row.label))
+        );
+        text(
+            &mut svg,
+            LABEL - 8.0,
+            y + 19.0,
+            "end",
+            TEXT,
+            &truncate(&row.label, 30),
+        );
         rect(&mut svg, LABEL, y + 6.0, track, 18.0, HEAT[0], None, None);
         if let Some(value) = row.value.filter(|v| v.is_finite()) {
             let width = (value / scale).clamp(0.0, 1.0) * track;
             if width > 0.0 {
-                rect(&mut svg, LABEL, y + 6.0, width, 18.0, row.colour, Some(TEXT), None);
+                rect(
+                    &mut svg,
+                    LABEL,
+                    y + 6.0,
+                    width,
+                    18.0,
+                    row.colour,
+                    Some(TEXT),
+                    None,
+                );
             }
         }
-        text(&mut svg, LABEL + track + 8.0, y + 19.0, "start", TEXT, &shown);
+        text(
+            &mut svg,
+            LABEL + track + 8.0,
+            y + 19.0,
+            "start",
+            TEXT,
+            &shown,
+        );
         svg.push_str("</g>");
     }
     svg.push_str("</svg>");
@@ -862,10 +923,26 @@ pub fn stacked(frame: &Frame, value_header: &str, share_header: &str, parts: &[P
             count(lang, p.value),
             share(p.value).map(|s| percent(lang, s)).unwrap_or_default()
         );
-        rect(&mut svg, x, 4.0, width, BAR, p.colour, Some(WHITE), Some(&label));
+        rect(
+            &mut svg,
+            x,
+            4.0,
+            width,
+            BAR,
+            p.colour,
+            Some(WHITE),
+            Some(&label),
+        );
         let inside = share(p.value).map(|s| percent(lang, s)).unwrap_or_default();
         if width >= inside.chars().count() as f64 * 7.0 + 8.0 {
-            text(&mut svg, x + width / 2.0, 4.0 + BAR / 2.0 + 4.0, "middle", p.colour.text_on(), &inside);
+            text(
+                &mut svg,
+                x + width / 2.0,
+                4.0 + BAR / 2.0 + 4.0,
+                "middle",
+                p.colour.text_on(),
+                &inside,
+            );
         }
         x += width;
     }
@@ -879,7 +956,14 @@ pub fn stacked(frame: &Frame, value_header: &str, share_header: &str, parts: &[P
             count(lang, p.value),
             share(p.value).map(|s| percent(lang, s)).unwrap_or_default()
         );
-        text(&mut svg, lx + 20.0, ly, "start", TEXT, &truncate(&entry, 32));
+        text(
+            &mut svg,
+            lx + 20.0,
+            ly,
+            "start",
+            TEXT,
+            &truncate(&entry, 32),
+        );
     }
     svg.push_str("</svg>");
     frame.chart(svg, table, false)
@@ -909,7 +993,13 @@ pub fn heat_map(
     levels: &[String; 5],
 ) -> Chart {
     let lang = frame.format.lang;
-    let cell = |r: usize, c: usize| matrix.get(r).and_then(|row| row.get(c)).copied().unwrap_or(0);
+    let cell = |r: usize, c: usize| {
+        matrix
+            .get(r)
+            .and_then(|row| row.get(c))
+            .copied()
+            .unwrap_or(0)
+    };
     let mut headers = vec![frame.category.to_owned()];
     headers.extend(columns.iter().cloned());
     let table = DataTable {
@@ -920,7 +1010,9 @@ pub fn heat_map(
             .enumerate()
             .map(|(r, label)| DataRow {
                 label: label.clone(),
-                cells: (0..columns.len()).map(|c| count(lang, cell(r, c))).collect(),
+                cells: (0..columns.len())
+                    .map(|c| count(lang, cell(r, c)))
+                    .collect(),
             })
             .collect(),
     };
@@ -939,26 +1031,65 @@ pub fn heat_map(
     let height = HEAD + CELL_H * rows.len() as f64 + 12.0 + LEGEND_ROW;
     let mut svg = frame.open(WIDTH, height);
     for (c, label) in columns.iter().enumerate() {
-        text(&mut svg, LABEL + cell_w * (c as f64 + 0.5), 15.0, "middle", TEXT, label);
+        text(
+            &mut svg,
+            LABEL + cell_w * (c as f64 + 0.5),
+            15.0,
+            "middle",
+            TEXT,
+            label,
+        );
     }
     for (r, label) in rows.iter().enumerate() {
         let y = HEAD + CELL_H * r as f64;
-        text(&mut svg, LABEL - 8.0, y + CELL_H / 2.0 + 4.0, "end", TEXT, label);
+        text(
+            &mut svg,
+            LABEL - 8.0,
+            y + CELL_H / 2.0 + 4.0,
+            "end",
+            TEXT,
+            label,
+        );
         for (c, column) in columns.iter().enumerate() {
             let value = cell(r, c);
             let fill = HEAT[heat_level(value, max)];
             let x = LABEL + cell_w * c as f64;
             let tip = format!("{label} {column}: {}", count(lang, value));
-            rect(&mut svg, x, y, cell_w, CELL_H, fill, Some(WHITE), Some(&tip));
+            rect(
+                &mut svg,
+                x,
+                y,
+                cell_w,
+                CELL_H,
+                fill,
+                Some(WHITE),
+                Some(&tip),
+            );
             if value > 0 {
-                text(&mut svg, x + cell_w / 2.0, y + CELL_H / 2.0 + 4.0, "middle", fill.text_on(), &count(lang, value));
+                text(
+                    &mut svg,
+                    x + cell_w / 2.0,
+                    y + CELL_H / 2.0 + 4.0,
+                    "middle",
+                    fill.text_on(),
+                    &count(lang, value),
+                );
             }
         }
     }
     let ly = HEAD + CELL_H * rows.len() as f64 + 12.0 + 14.0;
     let mut x = LABEL;
     for (level, name) in levels.iter().enumerate() {
-        rect(&mut svg, x, ly - 11.0, 14.0, 14.0, HEAT[level], Some(MUTED), None);
+        rect(
+            &mut svg,
+            x,
+            ly - 11.0,
+            14.0,
+            14.0,
+            HEAT[level],
+            Some(MUTED),
+            None,
+        );
         text(&mut svg, x + 20.0, ly, "start", TEXT, name);
         x += 36.0 + name.chars().count() as f64 * 7.0;
     }
@@ -1071,14 +1202,22 @@ mod tests {
             ("", None),
         ];
         for (text, expected) in cases {
-            assert_eq!(Colour::parse(text).map(Colour::hex).as_deref(), expected, "{text:?}");
+            assert_eq!(
+                Colour::parse(text).map(Colour::hex).as_deref(),
+                expected,
+                "{text:?}"
+            );
         }
         assert_eq!(Colour::parse_or("nope", NEUTRAL), NEUTRAL);
     }
 
     #[test]
     fn text_on_a_fill_has_enough_contrast() {
-        for colour in PALETTE.iter().chain(HEAT.iter()).chain([NEUTRAL, TEXT, WHITE].iter()) {
+        for colour in PALETTE
+            .iter()
+            .chain(HEAT.iter())
+            .chain([NEUTRAL, TEXT, WHITE].iter())
+        {
             let ratio = colour.contrast(colour.text_on());
             assert!(ratio >= 4.5, "{} → {ratio}", colour.hex());
         }
@@ -1108,7 +1247,10 @@ mod tests {
         ];
         for (max, unit, expected) in cases {
             let (top, step) = axis(max, unit);
-            assert!((top - expected.0).abs() < 1e-9 && (step - expected.1).abs() < 1e-9, "{max}: {top}/{step}");
+            assert!(
+                (top - expected.0).abs() < 1e-9 && (step - expected.1).abs() < 1e-9,
+                "{max}: {top}/{step}"
+            );
             if max.is_finite() {
                 assert!(top >= max);
             }
@@ -1119,10 +1261,17 @@ mod tests {
     fn bars_scale_to_the_axis() {
         // Max 4 → axis 0…4 in steps of 1 over a 190 px plot: the bar of 2 is 95 px high and
         // starts at 16 + 95 = 111.
-        let chart = bars(&frame(Unit::Count), &labels(&["Mo", "Di"]), &series(&[Some(4.0), Some(2.0)]));
+        let chart = bars(
+            &frame(Unit::Count),
+            &labels(&["Mo", "Di"]),
+            &series(&[Some(4.0), Some(2.0)]),
+        );
         assert_sane(&chart);
         let svg = chart.svg.as_str();
-        assert!(svg.contains("y=\"111\" width=") && svg.contains("height=\"95\""), "{svg}");
+        assert!(
+            svg.contains("y=\"111\" width=") && svg.contains("height=\"95\""),
+            "{svg}"
+        );
         assert!(svg.contains("height=\"190\""), "{svg}");
         assert!(svg.contains("<title>Di: 2</title>"), "{svg}");
         assert!(!chart.empty);
@@ -1145,7 +1294,13 @@ mod tests {
             lines(&f, &labels(&["a"]), &series(&[None]), false),
             hbars(&f, "Wert", None, &[], None),
             stacked(&f, "Anzahl", "Anteil", &[]),
-            heat_map(&f, &labels(&["Mo"]), &labels(&["08"]), &[vec![0]], &Default::default()),
+            heat_map(
+                &f,
+                &labels(&["Mo"]),
+                &labels(&["08"]),
+                &[vec![0]],
+                &Default::default(),
+            ),
         ] {
             assert!(chart.empty);
             assert_sane(&chart);
@@ -1175,7 +1330,10 @@ mod tests {
         let svg = chart.svg.as_str();
         // Series 1: a lone point, then a run of two; series 2: one run of two.
         assert_eq!(svg.matches("<polyline").count(), 3, "{svg}");
-        assert!(svg.contains("<title>15.01. · Abschluss: 75,0 %</title>"), "{svg}");
+        assert!(
+            svg.contains("<title>15.01. · Abschluss: 75,0 %</title>"),
+            "{svg}"
+        );
         // Second series is dashed and drawn with squares.
         assert!(svg.contains("stroke-dasharray=\"6 3\""));
         assert_eq!(chart.table.rows[1].cells, vec!["–", "0,0 %"]);
@@ -1199,11 +1357,20 @@ mod tests {
                 detail: None,
             },
         ];
-        let chart = hbars(&frame(Unit::Percent), "Auslastung", Some("Stunden"), &rows, Some(100.0));
+        let chart = hbars(
+            &frame(Unit::Percent),
+            "Auslastung",
+            Some("Stunden"),
+            &rows,
+            Some(100.0),
+        );
         assert_sane(&chart);
         let svg = chart.svg.as_str();
         // The track is 720 − 210 − 80 − 8 = 422 px; 150 % is clamped to it, outlined in dark.
-        assert!(svg.contains("width=\"422\" height=\"18\" fill=\"#ffff00\" stroke=\"#1b2430\""), "{svg}");
+        assert!(
+            svg.contains("width=\"422\" height=\"18\" fill=\"#ffff00\" stroke=\"#1b2430\""),
+            "{svg}"
+        );
         assert!(svg.contains("Dr. Anna Beispiel-mit-einem-s…"), "{svg}");
         assert_eq!(chart.table.headers, vec!["Tag", "Auslastung", "Stunden"]);
         assert_eq!(chart.table.rows[0].cells, vec!["150,0 %", "12 h / 8 h"]);
@@ -1241,7 +1408,17 @@ mod tests {
 
     #[test]
     fn heat_levels_are_relative_to_the_peak() {
-        let cases = [(0, 8, 0), (1, 8, 1), (2, 8, 1), (3, 8, 2), (4, 8, 2), (6, 8, 3), (7, 8, 4), (8, 8, 4), (3, 0, 0)];
+        let cases = [
+            (0, 8, 0),
+            (1, 8, 1),
+            (2, 8, 1),
+            (3, 8, 2),
+            (4, 8, 2),
+            (6, 8, 3),
+            (7, 8, 4),
+            (8, 8, 4),
+            (3, 0, 0),
+        ];
         for (value, max, level) in cases {
             assert_eq!(heat_level(value, max), level, "{value}/{max}");
         }
@@ -1256,7 +1433,10 @@ mod tests {
         assert_sane(&chart);
         let svg = chart.svg.as_str();
         assert!(svg.contains("<title>Mo 09: 4</title>"), "{svg}");
-        assert!(svg.contains(&format!("fill=\"{}\">4</text>", HEAT[4].text_on().hex())), "{svg}");
+        assert!(
+            svg.contains(&format!("fill=\"{}\">4</text>", HEAT[4].text_on().hex())),
+            "{svg}"
+        );
         assert!(svg.contains(">Spitze</text>"));
         assert_eq!(chart.table.headers, vec!["Tag", "08", "09"]);
         assert_eq!(chart.table.rows[1].cells, vec!["1", "2"]);

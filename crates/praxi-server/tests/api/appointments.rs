@@ -392,3 +392,16 @@ async fn open_ended_date_ranges_work_on_every_backend() {
     assert_eq!(res.body.as_array().unwrap().len(), 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bookings_longer_than_24_hours_are_refused() {
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    let mut body = practice.booking(practice.doctor.id, 1, (0, 9, 0), (2, 9, 0));
+    body["status"] = json!("cancelled");
+    let res = admin.post("/api/appointments/", &body).await;
+    assert_eq!(res.status, 400, "{}", res.text);
+    assert_eq!(res.body["end_time"], json!(["Ein Termin darf höchstens 24 Stunden dauern."]));
+    app.stop().await;
+}

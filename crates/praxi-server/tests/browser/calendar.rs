@@ -6,7 +6,7 @@ use fantoccini::Locator;
 use praxi_domain::Role;
 use praxi_store::entity;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use crate::fixtures::{Practice, utc};
@@ -692,6 +692,81 @@ async fn the_print_view_lists_the_day_of_a_room() {
         .unwrap();
     assert_eq!(audit.len(), 1, "audited as an appointment list read");
     browser.screenshot("print-day").await;
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_room_view_shows_the_rooms_appointments_and_operations() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let op_type = entity::operation_type::ActiveModel {
+        name: Set("Kleiner Eingriff".to_owned()),
+        prep_duration: Set(10),
+        op_duration: Set(30),
+        post_duration: Set(10),
+        color: Set("#445566".to_owned()),
+        active: Set(true),
+        created_at: Set(chrono::Utc::now()),
+        updated_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.store().conn())
+    .await
+    .unwrap()
+    .id;
+    let admin = app.as_role(Role::Admin).await;
+    let operation = admin
+        .post(
+            "/api/operations/",
+            &json!({
+                "patient_id": 3,
+                "primary_surgeon": practice.other_doctor.id,
+                "op_room": practice.other_room,
+                "op_type": op_type,
+                "start_time": crate::fixtures::at(0, 11, 0),
+            }),
+        )
+        .await;
+    assert_eq!(operation.status, 201, "{}", operation.text);
+    let mut in_room = practice.booking(practice.doctor.id, 1, (0, 9, 0), (0, 9, 30));
+    in_room["resource_ids"] = json!([practice.other_room]);
+    let in_room = practice.book(&admin, &in_room).await;
+    let elsewhere = practice
+        .book(
+            &admin,
+            &practice.booking(practice.doctor.id, 2, (0, 10, 0), (0, 10, 30)),
+        )
+        .await;
+    app.create_user("mfa", Some(Role::Assistant)).await;
+
+    browser.login(&app, "mfa").await;
+    browser.goto(&app, WEEK).await;
+    select(&browser, "#roomFilter", &practice.other_room.to_string()).await;
+    browser.wait_for("#calendarTitle").await;
+    browser.wait_for_text("#calendarTitle", "OP-1").await;
+    browser
+        .wait_for(&format!("[data-appointment-id='{in_room}']"))
+        .await;
+    assert_eq!(
+        count(&browser, &format!("[data-appointment-id='{elsewhere}']")).await,
+        0,
+        "not in this room"
+    );
+    let operation = content(&browser, ".appt.op").await;
+    assert!(
+        operation.contains("11:00–11:50")
+            && operation.contains("OP: Kleiner Eingriff")
+            && operation.contains("Patient3, P"),
+        "{operation}"
+    );
+    // The room stays selected while navigating.
+    browser.click("#calendarNext").await;
+    browser.wait_for_text("#calendarTitle", "21.01.2030").await;
+    assert!(browser.text("#calendarTitle").await.contains("OP-1"));
     browser.close().await;
     app.stop().await;
 }

@@ -11,7 +11,9 @@ mod helpers;
 
 mod admin;
 mod admin_pages;
+mod boards;
 mod calendar;
+mod dashboard;
 mod harness;
 mod login;
 mod patients;

@@ -17,6 +17,7 @@ mod m0004_bookings;
 mod m0005_flow_and_history;
 mod m0006_auth_sessions;
 mod m0007_pg_extras;
+mod m0008_booking_length;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_flow_and_history::Migration),
             Box::new(m0006_auth_sessions::Migration),
             Box::new(m0007_pg_extras::Migration),
+            Box::new(m0008_booking_length::Migration),
         ]
     }
 }

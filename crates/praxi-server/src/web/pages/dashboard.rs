@@ -22,7 +22,7 @@ mod scheduling;
 use axum::Router;
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -59,9 +59,11 @@ pub fn router() -> Router<AppState> {
                 let days = query
                     .as_deref()
                     .map(crate::wire::url_pairs)
-                    .and_then(|pairs| operations::days_param(&pairs).ok());
+                    .and_then(|pairs| operations::days_param(&pairs).ok().flatten());
                 match days {
-                    Some(days) => Redirect::permanent(&format!("/dashboard/operations/?days={days}")),
+                    Some(days) => {
+                        Redirect::permanent(&format!("/dashboard/operations/?days={days}"))
+                    }
                     None => Redirect::permanent("/dashboard/operations/"),
                 }
             }),
@@ -107,16 +109,21 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.previous_week" => ("Vorwoche", "Previous week"),
         "dashboard.previous_30" => ("30 Tage davor", "30 days before"),
         "dashboard.cancelled_extra" => ("zusätzlich storniert", "cancelled in addition"),
-        "dashboard.no_rows" => ("Keine Termine im Zeitraum.", "No appointments in this period."),
+        "dashboard.no_rows" => (
+            "Keine Termine im Zeitraum.",
+            "No appointments in this period.",
+        ),
         "dashboard.no_hours" => (
             "Keine Sprechzeiten im Zeitraum hinterlegt.",
             "No consultation hours in this period.",
         ),
-        "dashboard.appointments_n" => ("Termine", "appointments"),
+        "dashboard.appointments_n" => ("Termine", "Appointments"),
+        "dashboard.starts" => ("Terminbeginne", "Appointment starts"),
         "dashboard.minutes" => ("min", "min"),
         "dashboard.hours" => ("h", "h"),
         "dashboard.days" => ("Tage", "days"),
         "dashboard.pp" => ("Pp.", "pp"),
+        "dashboard.of" => ("von", "of"),
         "dashboard.levels.none" => ("Keine", "None"),
         "dashboard.levels.low" => ("Niedrig", "Low"),
         "dashboard.levels.medium" => ("Mittel", "Medium"),
@@ -125,7 +132,9 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.desc.total" => ("Summe", "Total"),
         "dashboard.desc.max" => ("höchster Wert", "highest value"),
         "dashboard.desc.empty" => ("Keine Werte im Zeitraum.", "No values in this period."),
-        "dashboard.doctor_utilisation" => ("Auslastung der Ärztinnen und Ärzte", "Doctor utilisation"),
+        "dashboard.doctor_utilisation" => {
+            ("Auslastung der Ärztinnen und Ärzte", "Doctor utilisation")
+        }
         "dashboard.room_utilisation" => ("Auslastung der Räume", "Room utilisation"),
         "dashboard.utilisation.note" => (
             "Gebuchte Zeit (nicht stornierte Termine und Operationen) innerhalb der Kapazität: \
@@ -135,9 +144,15 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
              consultation hours ∩ practice hours, minus absences and breaks; rooms: practice \
              hours minus practice-wide breaks.",
         ),
-        "dashboard.heatmap" => ("Terminbeginne nach Wochentag und Stunde", "Appointment starts by weekday and hour"),
+        "dashboard.heatmap" => (
+            "Terminbeginne nach Wochentag und Stunde",
+            "Appointment starts by weekday and hour",
+        ),
         "dashboard.by_hour" => ("Terminbeginne pro Stunde", "Appointment starts per hour"),
-        "dashboard.by_weekday" => ("Terminbeginne pro Wochentag", "Appointment starts per weekday"),
+        "dashboard.by_weekday" => (
+            "Terminbeginne pro Wochentag",
+            "Appointment starts per weekday",
+        ),
         "dashboard.without_cancelled" => ("ohne stornierte", "not cancelled"),
         "dashboard.peak" => ("Spitze", "Peak"),
         "dashboard.flow.registered" => ("Angemeldet", "Registered"),
@@ -146,9 +161,11 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.flow.in_treatment" => ("In Behandlung", "In treatment"),
         "dashboard.flow.post_treatment" => ("Nachbehandlung", "Post-treatment"),
         "dashboard.flow.done" => ("Fertig", "Done"),
-        _ => return overview::texts(key)
-            .or_else(|| scheduling::texts(key))
-            .or_else(|| operations::texts(key)),
+        _ => {
+            return overview::texts(key)
+                .or_else(|| scheduling::texts(key))
+                .or_else(|| operations::texts(key));
+        }
     })
 }
 
@@ -166,20 +183,20 @@ fn kpi_scope(decision: Decision, user: &WebUser) -> KpiScope {
 /// Logs a failure and answers with the error page (the cause is never shown).
 fn internal(lang: Lang, error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "dashboard failed");
-    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, "dashboard.internal")
+    error_page(
+        lang,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "dashboard.internal",
+    )
 }
 
 /// The policy decision for the dashboards, or the error page.
-#[expect(clippy::result_large_err, reason = "the error is the finished error page")]
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished error page"
+)]
 fn require(user: &WebUser) -> Result<Decision, Response> {
     user.require(RESOURCE, Action::List)
-}
-
-/// A redirect or page as a response (for handlers returning early).
-fn respond(result: Result<Response, Response>) -> Response {
-    match result {
-        Ok(response) | Err(response) => response.into_response(),
-    }
 }
 
 // ---- the shared page parts ---------------------------------------------------------------
@@ -269,7 +286,14 @@ impl Words {
         }
     }
 
-    fn frame<'a>(&'a self, id: &'a str, title: &'a str, desc: &'a str, category: &'a str, unit: Unit) -> Frame<'a> {
+    fn frame<'a>(
+        &'a self,
+        id: &'a str,
+        title: &'a str,
+        desc: &'a str,
+        category: &'a str,
+        unit: Unit,
+    ) -> Frame<'a> {
         Frame {
             id,
             title,
@@ -290,8 +314,16 @@ fn as_of(lang: Lang, tz: Tz, now: DateTime<Utc>) -> String {
     let local = now.with_timezone(&tz);
     let clock = lang.t("dashboard.clock");
     let time = local.format("%H:%M").to_string();
-    let time = if clock.is_empty() { time } else { format!("{time} {clock}") };
-    format!("{}: {}, {time}", lang.t("dashboard.as_of"), fmt_day(lang, local.date_naive()))
+    let time = if clock.is_empty() {
+        time
+    } else {
+        format!("{time} {clock}")
+    };
+    format!(
+        "{}: {}, {time}",
+        lang.t("dashboard.as_of"),
+        fmt_day(lang, local.date_naive())
+    )
 }
 
 /// The local dates a window covers: its first and its last.
@@ -309,7 +341,11 @@ fn span(lang: Lang, tz: Tz, window: &Interval) -> String {
 
 fn span_dates(lang: Lang, first: NaiveDate, last: NaiveDate) -> String {
     let day = |date: NaiveDate, format: &str| {
-        format!("{} {}", weekday_short(lang, date.weekday()), date.format(format))
+        format!(
+            "{} {}",
+            weekday_short(lang, date.weekday()),
+            date.format(format)
+        )
     };
     let end = day(last, "%d.%m.%Y");
     if first == last {
@@ -331,8 +367,24 @@ fn short_date(date: NaiveDate) -> String {
 /// The full weekday name (0 = Monday).
 fn weekday_name(lang: Lang, index: usize) -> &'static str {
     let names = match lang {
-        Lang::De => ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
-        Lang::En => ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+        Lang::De => [
+            "Montag",
+            "Dienstag",
+            "Mittwoch",
+            "Donnerstag",
+            "Freitag",
+            "Samstag",
+            "Sonntag",
+        ],
+        Lang::En => [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ],
     };
     names.get(index).copied().unwrap_or_default()
 }
@@ -379,28 +431,50 @@ fn percent_text(lang: Lang, value: Option<f64>) -> String {
 fn minutes_text(lang: Lang, minutes: Option<f64>) -> String {
     minutes.map_or_else(
         || missing(lang),
-        |m| format!("{} {}", charts::number(lang, m, 1), lang.t("dashboard.minutes")),
+        |m| {
+            format!(
+                "{} {}",
+                charts::number(lang, m, 1),
+                lang.t("dashboard.minutes")
+            )
+        },
     )
 }
 
 /// Whole minutes as hours with one decimal: `12,5 h`.
 fn hours_text(lang: Lang, minutes: i64) -> String {
-    format!("{} {}", charts::number(lang, minutes as f64 / 60.0, 1), lang.t("dashboard.hours"))
+    format!(
+        "{} {}",
+        charts::number(lang, minutes as f64 / 60.0, 1),
+        lang.t("dashboard.hours")
+    )
 }
 
 /// A lead time: hours below two days, days from there on.
 fn lead_text(lang: Lang, hours: f64) -> String {
     if hours < 48.0 {
-        format!("{} {}", charts::number(lang, hours, 1), lang.t("dashboard.hours"))
+        format!(
+            "{} {}",
+            charts::number(lang, hours, 1),
+            lang.t("dashboard.hours")
+        )
     } else {
-        format!("{} {}", charts::number(lang, hours / 24.0, 1), lang.t("dashboard.days"))
+        format!(
+            "{} {}",
+            charts::number(lang, hours / 24.0, 1),
+            lang.t("dashboard.days")
+        )
     }
 }
 
 /// A change in percentage points with its sign: `+5,0 Pp.`.
 fn points_text(lang: Lang, change: f64) -> String {
     let sign = if change > 0.0 { "+" } else { "" };
-    format!("{sign}{} {}", charts::number(lang, change, 1), lang.t("dashboard.pp"))
+    format!(
+        "{sign}{} {}",
+        charts::number(lang, change, 1),
+        lang.t("dashboard.pp")
+    )
 }
 
 /// `Vorwoche: 5 (+2)`.
@@ -419,17 +493,31 @@ fn compare_text(lang: Lang, label_key: &str, current: u64, previous: u64) -> Str
     )
 }
 
+/// `3 von 1.200 <noun>` / `3 of 1,200 <noun>`.
+fn of(lang: Lang, part: u64, total: u64, noun: &str) -> String {
+    format!(
+        "{} {} {} {noun}",
+        charts::count(lang, part),
+        lang.t("dashboard.of"),
+        charts::count(lang, total)
+    )
+}
+
+/// `label: n` (no plural forms to get wrong).
+fn labelled(lang: Lang, key: &str, n: u64) -> String {
+    format!("{}: {}", lang.t(key), charts::count(lang, n))
+}
+
 /// A chart summary for `<desc>`: total and highest value with its label.
 fn describe(lang: Lang, labels: &[String], values: &[u64]) -> String {
     let total: u64 = values.iter().sum();
-    let best = values
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| **v > 0)
-        .fold(None, |best: Option<(usize, u64)>, (i, v)| match best {
+    let best = values.iter().enumerate().filter(|(_, v)| **v > 0).fold(
+        None,
+        |best: Option<(usize, u64)>, (i, v)| match best {
             Some((_, b)) if b >= *v => best,
             _ => Some((i, *v)),
-        });
+        },
+    );
     match best {
         None => lang.t("dashboard.desc.empty").to_owned(),
         Some((i, v)) => format!(
@@ -474,7 +562,10 @@ fn appointment_status_chart(
         .iter()
         .map(|(status, colour)| Part {
             label: lang.t(status_key(status.as_str())).to_owned(),
-            value: counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n),
+            value: counts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n),
             colour: *colour,
         })
         .collect();
@@ -493,7 +584,10 @@ fn operation_status_chart(
         .iter()
         .map(|(status, colour)| Part {
             label: lang.t(operation_status_key(status.as_str())).to_owned(),
-            value: counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n),
+            value: counts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n),
             colour: *colour,
         })
         .collect();
@@ -554,7 +648,10 @@ fn utilisation_chart(
 }
 
 /// The doctors of a utilisation list with their names and calendar colours.
-fn doctor_rows<'a>(doctors: &[DoctorInfo], items: &'a [Utilisation]) -> Vec<(String, Colour, &'a Utilisation)> {
+fn doctor_rows<'a>(
+    doctors: &[DoctorInfo],
+    items: &'a [Utilisation],
+) -> Vec<(String, Colour, &'a Utilisation)> {
     items
         .iter()
         .filter_map(|item| {
@@ -580,12 +677,20 @@ fn resource_rows<'a>(
         .filter_map(|item| {
             let resource = resources.iter().find(|r| r.id == item.id)?;
             let label = if with_kind {
-                let kind = if resource.kind == "room" { "dashboard.room" } else { "dashboard.device" };
+                let kind = if resource.kind == "room" {
+                    "dashboard.room"
+                } else {
+                    "dashboard.device"
+                };
                 format!("{} ({})", resource.name, lang.t(kind))
             } else {
                 resource.name.clone()
             };
-            Some((label, Colour::parse_or(&resource.color, charts::NEUTRAL), item))
+            Some((
+                label,
+                Colour::parse_or(&resource.color, charts::NEUTRAL),
+                item,
+            ))
         })
         .collect()
 }
@@ -600,7 +705,11 @@ fn hourly_chart(words: &Words, id: &str, title: &str, by_hour: &[u64; 24]) -> Ch
     charts::bars(
         &words.frame(id, title, &desc, lang.t("dashboard.hour"), Unit::Count),
         &labels,
-        &[count_series(lang.t("dashboard.appointments_n"), PALETTE[0], &values)],
+        &[count_series(
+            lang.t("dashboard.appointments_n"),
+            PALETTE[0],
+            &values,
+        )],
     )
 }
 
@@ -625,7 +734,10 @@ fn heat_chart(words: &Words, id: &str, title: &str, matrix: &[[u64; 24]; 7]) -> 
     let range = hour_range(&by_hour);
     let columns: Vec<String> = range.clone().map(|h| format!("{h:02}")).collect();
     let rows = weekday_labels(lang);
-    let cells: Vec<Vec<u64>> = matrix.iter().map(|row| range.clone().map(|h| row[h]).collect()).collect();
+    let cells: Vec<Vec<u64>> = matrix
+        .iter()
+        .map(|row| range.clone().map(|h| row[h]).collect())
+        .collect();
     let levels = [
         "dashboard.levels.none",
         "dashboard.levels.low",
@@ -657,18 +769,42 @@ mod tests {
     fn windows_are_named_by_their_dates() {
         let cases = [
             (Lang::De, (2030, 1, 16), (2030, 1, 16), "Mi 16.01.2030"),
-            (Lang::De, (2030, 1, 14), (2030, 1, 20), "Mo 14.–So 20.01.2030"),
-            (Lang::En, (2030, 1, 14), (2030, 1, 20), "Mon 14.–Sun 20.01.2030"),
-            (Lang::De, (2030, 1, 28), (2030, 2, 3), "Mo 28.01.–So 03.02.2030"),
-            (Lang::De, (2029, 12, 30), (2030, 1, 5), "So 30.12.2029–Sa 05.01.2030"),
+            (
+                Lang::De,
+                (2030, 1, 14),
+                (2030, 1, 20),
+                "Mo 14.–So 20.01.2030",
+            ),
+            (
+                Lang::En,
+                (2030, 1, 14),
+                (2030, 1, 20),
+                "Mon 14.–Sun 20.01.2030",
+            ),
+            (
+                Lang::De,
+                (2030, 1, 28),
+                (2030, 2, 3),
+                "Mo 28.01.–So 03.02.2030",
+            ),
+            (
+                Lang::De,
+                (2029, 12, 30),
+                (2030, 1, 5),
+                "So 30.12.2029–Sa 05.01.2030",
+            ),
         ];
         for (lang, first, last, expected) in cases {
-            let (first, last) = (date(first.0, first.1, first.2), date(last.0, last.1, last.2));
+            let (first, last) = (
+                date(first.0, first.1, first.2),
+                date(last.0, last.1, last.2),
+            );
             assert_eq!(span_dates(lang, first, last), expected);
         }
         // A window [Mon 00:00, next Mon 00:00) ends on Sunday.
         let tz = chrono_tz::Europe::Berlin;
-        let week = praxi_domain::kpi::local_days(tz, date(2030, 1, 14), date(2030, 1, 20)).expect("window");
+        let week = praxi_domain::kpi::local_days(tz, date(2030, 1, 14), date(2030, 1, 20))
+            .expect("window");
         assert_eq!(span(Lang::De, tz, &week), "Mo 14.–So 20.01.2030");
     }
 
@@ -687,9 +823,18 @@ mod tests {
 
     #[test]
     fn numbers_and_comparisons_read_naturally() {
-        assert_eq!(compare_text(Lang::De, "dashboard.previous_week", 7, 5), "Vorwoche: 5 (+2)");
-        assert_eq!(compare_text(Lang::En, "dashboard.previous_week", 3, 5), "Previous week: 5 (−2)");
-        assert_eq!(compare_text(Lang::De, "dashboard.previous_week", 4, 4), "Vorwoche: 4 (±0)");
+        assert_eq!(
+            compare_text(Lang::De, "dashboard.previous_week", 7, 5),
+            "Vorwoche: 5 (+2)"
+        );
+        assert_eq!(
+            compare_text(Lang::En, "dashboard.previous_week", 3, 5),
+            "Previous week: 5 (−2)"
+        );
+        assert_eq!(
+            compare_text(Lang::De, "dashboard.previous_week", 4, 4),
+            "Vorwoche: 4 (±0)"
+        );
         assert_eq!(points_text(Lang::De, 5.0), "+5,0 Pp.");
         assert_eq!(points_text(Lang::En, -2.5), "−2.5 pp");
         assert_eq!(lead_text(Lang::De, 8.5), "8,5 h");
@@ -703,13 +848,21 @@ mod tests {
     #[test]
     fn descriptions_name_the_total_and_the_first_maximum() {
         let labels: Vec<String> = ["Mo", "Di", "Mi"].map(str::to_owned).to_vec();
-        assert_eq!(describe(Lang::De, &labels, &[1, 3, 3]), "Summe: 7; höchster Wert: 3 (Di).");
-        assert_eq!(describe(Lang::En, &labels, &[0, 0, 0]), "No values in this period.");
+        assert_eq!(
+            describe(Lang::De, &labels, &[1, 3, 3]),
+            "Summe: 7; höchster Wert: 3 (Di)."
+        );
+        assert_eq!(
+            describe(Lang::En, &labels, &[0, 0, 0]),
+            "No values in this period."
+        );
     }
 
     #[test]
     fn as_of_is_local_time() {
-        let now = DateTime::parse_from_rfc3339("2030-01-16T09:05:00Z").expect("instant").with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2030-01-16T09:05:00Z")
+            .expect("instant")
+            .with_timezone(&Utc);
         let tz = chrono_tz::Europe::Berlin;
         assert_eq!(as_of(Lang::De, tz, now), "Stand: Mi 16.01.2030, 10:05 Uhr");
         assert_eq!(as_of(Lang::En, tz, now), "As of: Wed 16.01.2030, 10:05");

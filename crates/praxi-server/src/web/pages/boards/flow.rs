@@ -237,17 +237,31 @@ fn minutes(lang: Lang, value: i64) -> String {
 /// Who and what a live flow is about, for its card.
 fn describe(record: &FlowRecord, lang: Lang, tz: chrono_tz::Tz) -> (String, String, String) {
     if let Some(a) = &record.appointment {
-        let patient = display_name(a.patient_id, &a.patient_first_name, &a.patient_last_name, None);
+        let patient = display_name(
+            a.patient_id,
+            &a.patient_first_name,
+            &a.patient_last_name,
+            None,
+        );
         let kind = a
             .appointment_type
             .as_ref()
             .map_or_else(|| lang.t("flow.appointment").to_owned(), |t| t.name.clone());
         let what = format!("{} · {kind}", fmt_time(tz, a.start_time));
-        let who = person_name(&a.doctor_username, &a.doctor_first_name, &a.doctor_last_name);
+        let who = person_name(
+            &a.doctor_username,
+            &a.doctor_first_name,
+            &a.doctor_last_name,
+        );
         return (patient, what, who);
     }
     if let Some(o) = &record.operation {
-        let patient = display_name(o.patient_id, &o.patient_first_name, &o.patient_last_name, None);
+        let patient = display_name(
+            o.patient_id,
+            &o.patient_first_name,
+            &o.patient_last_name,
+            None,
+        );
         let what = format!(
             "{} {} · {}",
             lang.t("flow.operation"),
@@ -261,11 +275,21 @@ fn describe(record: &FlowRecord, lang: Lang, tz: chrono_tz::Tz) -> (String, Stri
 }
 
 /// The wait and treatment facts of a card.
-fn time_facts(times: FlowTimes, status: FlowStatus, lang: Lang) -> (Option<String>, bool, Option<String>) {
+fn time_facts(
+    times: FlowTimes,
+    status: FlowStatus,
+    lang: Lang,
+) -> (Option<String>, bool, Option<String>) {
     let wait = times.wait_minutes.map(|value| minutes(lang, value));
     // Only a wait that is still going on is flagged.
-    let waiting = matches!(status, FlowStatus::Registered | FlowStatus::Waiting | FlowStatus::Preparing);
-    let long_wait = waiting && times.wait_minutes.is_some_and(|value| value >= LONG_WAIT_MINUTES);
+    let waiting = matches!(
+        status,
+        FlowStatus::Registered | FlowStatus::Waiting | FlowStatus::Preparing
+    );
+    let long_wait = waiting
+        && times
+            .wait_minutes
+            .is_some_and(|value| value >= LONG_WAIT_MINUTES);
     let treated = matches!(
         status,
         FlowStatus::InTreatment | FlowStatus::PostTreatment | FlowStatus::Done
@@ -274,14 +298,24 @@ fn time_facts(times: FlowTimes, status: FlowStatus, lang: Lang) -> (Option<Strin
     (wait, long_wait, treatment)
 }
 
-fn live_card(record: &FlowRecord, lang: Lang, tz: chrono_tz::Tz, now: DateTime<Utc>, can_write: bool) -> FlowCard {
+fn live_card(
+    record: &FlowRecord,
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+    can_write: bool,
+) -> FlowCard {
     let (patient, what, who) = describe(record, lang, tz);
     let (wait, long_wait, treatment) = time_facts(record.times(now), record.status, lang);
-    let next = record.status.next().filter(|_| can_write).map(|to| NextStep {
-        status: to.as_str(),
-        label: lang.t(step_key(to)).to_owned(),
-        aria: format!("{patient}: {}", lang.t(step_key(to))),
-    });
+    let next = record
+        .status
+        .next()
+        .filter(|_| can_write)
+        .map(|to| NextStep {
+            status: to.as_str(),
+            label: lang.t(step_key(to)).to_owned(),
+            aria: format!("{patient}: {}", lang.t(step_key(to))),
+        });
     FlowCard {
         dom_id: format!("flow-{}", record.id),
         flow_id: record.id,
@@ -297,7 +331,12 @@ fn live_card(record: &FlowRecord, lang: Lang, tz: chrono_tz::Tz, now: DateTime<U
     }
 }
 
-fn finished_card(flow: &FinishedFlow, lang: Lang, tz: chrono_tz::Tz, now: DateTime<Utc>) -> FlowCard {
+fn finished_card(
+    flow: &FinishedFlow,
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> FlowCard {
     let patient = match flow.patient_id {
         Some(id) => display_name(id, &flow.patient_first_name, &flow.patient_last_name, None),
         None => format!("#{}", flow.id),
@@ -350,8 +389,13 @@ fn day_row(
         Some(None) => (lang.t("flow.day.recorded").to_owned(), false),
         None if cancelled => (lang.t("flow.day.cancelled").to_owned(), false),
         None if appointment.is_no_show => (lang.t("flow.day.no_show").to_owned(), false),
-        None if appointment.status == "completed" => (lang.t("flow.day.completed").to_owned(), false),
-        None => (lang.t("flow.day.expected").to_owned(), can_arrive && expected),
+        None if appointment.status == "completed" => {
+            (lang.t("flow.day.completed").to_owned(), false)
+        }
+        None => (
+            lang.t("flow.day.expected").to_owned(),
+            can_arrive && expected,
+        ),
     };
     DayRow {
         appointment_id: appointment.id,
@@ -378,7 +422,11 @@ fn day_row(
 }
 
 /// `GET /flow/`.
-pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(query): RawQuery) -> Response {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: WebUser,
+    RawQuery(query): RawQuery,
+) -> Response {
     let lang = user.lang;
     let decision = match user.require(Resource::PatientFlow, Action::List) {
         Ok(decision) => decision,
@@ -612,7 +660,11 @@ pub(super) async fn change_status(
 
 /// `POST /flow/arrive/`: the patient of an appointment has arrived — a new flow in `waiting`
 /// (the same store call as `POST /api/patient-flow/`).
-pub(super) async fn arrive(State(state): State<AppState>, user: WebUser, Form(form): Form<ArriveForm>) -> Response {
+pub(super) async fn arrive(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(form): Form<ArriveForm>,
+) -> Response {
     let lang = user.lang;
     if let Err(response) = user.check_csrf(&form.csrf_token) {
         return response;
@@ -745,19 +797,43 @@ mod tests {
     #[test]
     fn flashes_come_only_from_known_codes() {
         let cases = [
-            ("ok=arrived", Some((true, "Ankunft erfasst: Die Patientin / der Patient ist im Wartezimmer."))),
-            ("ok=moved&to=preparing", Some((true, "Status geändert: Vorbereitung"))),
+            (
+                "ok=arrived",
+                Some((
+                    true,
+                    "Ankunft erfasst: Die Patientin / der Patient ist im Wartezimmer.",
+                )),
+            ),
+            (
+                "ok=moved&to=preparing",
+                Some((true, "Status geändert: Vorbereitung")),
+            ),
             ("ok=moved&to=<script>", None),
             ("ok=moved", None),
             ("ok=whatever", None),
-            ("error=stale", Some((false, "Der Status wurde inzwischen geändert. Bitte die aktuelle Anzeige prüfen."))),
-            ("error=read_only&ok=arrived", Some((false, "Ein abgeschlossener Ablauf kann nicht mehr geändert werden."))),
+            (
+                "error=stale",
+                Some((
+                    false,
+                    "Der Status wurde inzwischen geändert. Bitte die aktuelle Anzeige prüfen.",
+                )),
+            ),
+            (
+                "error=read_only&ok=arrived",
+                Some((
+                    false,
+                    "Ein abgeschlossener Ablauf kann nicht mehr geändert werden.",
+                )),
+            ),
             ("error=%3Cb%3E", None),
             ("", None),
         ];
         for (query, expected) in cases {
             let flash = flash_of(&pairs(query), Lang::De);
-            let expected = expected.map(|(ok, text)| Flash { ok, text: text.to_owned() });
+            let expected = expected.map(|(ok, text)| Flash {
+                ok,
+                text: text.to_owned(),
+            });
             assert_eq!(flash, expected, "{query}");
         }
     }
@@ -797,12 +873,32 @@ mod tests {
             treatment_minutes: treatment,
         };
         let cases = [
-            (times(Some(12), 0), FlowStatus::Waiting, (Some("12 Min."), false, None)),
-            (times(Some(30), 0), FlowStatus::Waiting, (Some("30 Min."), true, None)),
-            (times(Some(45), 0), FlowStatus::Preparing, (Some("45 Min."), true, None)),
+            (
+                times(Some(12), 0),
+                FlowStatus::Waiting,
+                (Some("12 Min."), false, None),
+            ),
+            (
+                times(Some(30), 0),
+                FlowStatus::Waiting,
+                (Some("30 Min."), true, None),
+            ),
+            (
+                times(Some(45), 0),
+                FlowStatus::Preparing,
+                (Some("45 Min."), true, None),
+            ),
             (times(None, 0), FlowStatus::Registered, (None, false, None)),
-            (times(Some(45), 5), FlowStatus::InTreatment, (Some("45 Min."), false, Some("5 Min."))),
-            (times(Some(3), 20), FlowStatus::Done, (Some("3 Min."), false, Some("20 Min."))),
+            (
+                times(Some(45), 5),
+                FlowStatus::InTreatment,
+                (Some("45 Min."), false, Some("5 Min.")),
+            ),
+            (
+                times(Some(3), 20),
+                FlowStatus::Done,
+                (Some("3 Min."), false, Some("20 Min.")),
+            ),
         ];
         for (input, status, (wait, long, treatment)) in cases {
             let (w, l, t) = time_facts(input, status, Lang::De);

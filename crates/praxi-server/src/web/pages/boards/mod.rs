@@ -176,9 +176,11 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "boards.timeline" => ("Zeitleiste", "Timeline"),
         "boards.now" => ("jetzt", "now"),
-        _ => return flow::texts(key)
-            .or_else(|| operations::texts(key))
-            .or_else(|| resources::texts(key)),
+        _ => {
+            return flow::texts(key)
+                .or_else(|| operations::texts(key))
+                .or_else(|| resources::texts(key));
+        }
     })
 }
 

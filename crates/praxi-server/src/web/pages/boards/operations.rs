@@ -21,7 +21,9 @@ use chrono_tz::Tz;
 use praxi_domain::operation::{OperationStatus, TransitionError, check_transition};
 use praxi_domain::rbac::{Action, Decision, Resource};
 use praxi_store::StoreError;
-use praxi_store::op_board::{BoardView, RoomOperations, group_by_room, progress, read_active_rooms};
+use praxi_store::op_board::{
+    BoardView, RoomOperations, group_by_room, progress, read_active_rooms,
+};
 use praxi_store::operations::OperationRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -59,7 +61,10 @@ fn action_key(to: OperationStatus) -> &'static str {
 
 /// The statuses the transition table allows from `from` (the start-time rule of `running` is
 /// left to the write, which explains a refusal).
-pub(crate) fn next_statuses(from: OperationStatus, start_time: DateTime<Utc>) -> Vec<OperationStatus> {
+pub(crate) fn next_statuses(
+    from: OperationStatus,
+    start_time: DateTime<Utc>,
+) -> Vec<OperationStatus> {
     OperationStatus::ALL
         .into_iter()
         .filter(|to| check_transition(Some(from), *to, start_time, start_time).is_ok())
@@ -164,7 +169,11 @@ pub(crate) fn flash_of(pairs: &[(String, String)], lang: Lang) -> Option<Flash> 
     let to = status("to")?;
     Some(Flash {
         ok: true,
-        text: format!("{} {}.", lang.t("ops.ok.status"), quote(lang, lang.t(status_key(to)))),
+        text: format!(
+            "{} {}.",
+            lang.t("ops.ok.status"),
+            quote(lang, lang.t(status_key(to)))
+        ),
     })
 }
 
@@ -232,7 +241,13 @@ fn board_href(date: NaiveDate) -> String {
     format!("/operations/?date={}", date.format("%Y-%m-%d"))
 }
 
-fn op_row(record: &OperationRecord, lang: Lang, tz: Tz, now: DateTime<Utc>, can_write: bool) -> OpRow {
+fn op_row(
+    record: &OperationRecord,
+    lang: Lang,
+    tz: Tz,
+    now: DateTime<Utc>,
+    can_write: bool,
+) -> OpRow {
     let status = record.status();
     let time = format!(
         "{}–{}",
@@ -255,7 +270,10 @@ fn op_row(record: &OperationRecord, lang: Lang, tz: Tz, now: DateTime<Utc>, can_
             name: member.display_name(),
         });
     }
-    let shown = shown_progress(status, progress(status, record.start_time, record.end_time, now));
+    let shown = shown_progress(
+        status,
+        progress(status, record.start_time, record.end_time, now),
+    );
     let buttons = if can_write {
         next_statuses(status, record.start_time)
             .into_iter()
@@ -264,7 +282,10 @@ fn op_row(record: &OperationRecord, lang: Lang, tz: Tz, now: DateTime<Utc>, can_
                 OpButton {
                     id: format!("op-{}-{}", record.id, to.as_str()),
                     status: to.as_str(),
-                    aria: format!("{} {time} {}: {label}", record.op_type.name, record.room.name),
+                    aria: format!(
+                        "{} {time} {}: {label}",
+                        record.op_type.name, record.room.name
+                    ),
                     label,
                     danger: to == OperationStatus::Cancelled,
                     confirm: (to == OperationStatus::Cancelled)
@@ -298,7 +319,14 @@ fn op_row(record: &OperationRecord, lang: Lang, tz: Tz, now: DateTime<Utc>, can_
     }
 }
 
-fn room_row(group: RoomOperations, day: &Day, lang: Lang, tz: Tz, now: DateTime<Utc>, can_write: bool) -> RoomRow {
+fn room_row(
+    group: RoomOperations,
+    day: &Day,
+    lang: Lang,
+    tz: Tz,
+    now: DateTime<Utc>,
+    can_write: bool,
+) -> RoomRow {
     let items: Vec<Item> = group
         .operations
         .iter()
@@ -335,7 +363,10 @@ fn room_row(group: RoomOperations, day: &Day, lang: Lang, tz: Tz, now: DateTime<
 }
 
 /// Every active room (also empty ones) and every room holding operations, by name and id.
-fn with_empty_rooms(mut groups: Vec<RoomOperations>, active: Vec<praxi_store::appointments::ResourceInfo>) -> Vec<RoomOperations> {
+fn with_empty_rooms(
+    mut groups: Vec<RoomOperations>,
+    active: Vec<praxi_store::appointments::ResourceInfo>,
+) -> Vec<RoomOperations> {
     for room in active {
         if !groups.iter().any(|group| group.room.id == room.id) {
             groups.push(RoomOperations {
@@ -344,12 +375,17 @@ fn with_empty_rooms(mut groups: Vec<RoomOperations>, active: Vec<praxi_store::ap
             });
         }
     }
-    groups.sort_by(|a, b| (a.room.name.as_str(), a.room.id).cmp(&(b.room.name.as_str(), b.room.id)));
+    groups
+        .sort_by(|a, b| (a.room.name.as_str(), a.room.id).cmp(&(b.room.name.as_str(), b.room.id)));
     groups
 }
 
 /// `GET /operations/?date=`.
-pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(query): RawQuery) -> Response {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: WebUser,
+    RawQuery(query): RawQuery,
+) -> Response {
     let lang = user.lang;
     let decision = match user.require(Resource::OpDashboard, Action::List) {
         Ok(decision) => decision,
@@ -359,7 +395,8 @@ pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(
     let pairs = wire::url_pairs(query.as_deref().unwrap_or_default());
     let requested = param(&pairs, "date");
     let parsed = requested.as_deref().and_then(parse_date);
-    let notice = (requested.is_some() && parsed.is_none()).then(|| lang.t("boards.bad_date").to_owned());
+    let notice =
+        (requested.is_some() && parsed.is_none()).then(|| lang.t("boards.bad_date").to_owned());
     let date = parsed.unwrap_or(today);
     let Some(day) = Day::new(tz, date) else {
         return internal(lang, "date outside the calendar");
@@ -368,7 +405,11 @@ pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(
         return internal(lang, "date outside the calendar");
     };
     let team = (decision == Decision::Filtered).then_some(user.user.id);
-    let records = match state.store.op_board(BoardView::DashboardDay(period), team).await {
+    let records = match state
+        .store
+        .op_board(BoardView::DashboardDay(period), team)
+        .await
+    {
         Ok(records) => records,
         Err(error) => return internal(lang, error),
     };
@@ -449,7 +490,12 @@ pub(super) async fn change_status(
         return response;
     }
     let (tz, now) = (state.tz(), state.now());
-    let gone = || back(state.today(), &format!("error={}", Refusal::NotFound.code()));
+    let gone = || {
+        back(
+            state.today(),
+            &format!("error={}", Refusal::NotFound.code()),
+        )
+    };
     let Ok(id) = id.parse::<i64>() else {
         return gone();
     };
@@ -507,7 +553,12 @@ pub(super) async fn change_status(
         Ok(updated) => {
             state
                 .events
-                .notify(Board::OpBoard, "operation.status", updated.id, Some(updated.status.as_str()))
+                .notify(
+                    Board::OpBoard,
+                    "operation.status",
+                    updated.id,
+                    Some(updated.status.as_str()),
+                )
                 .await;
             back(date, &format!("ok=status&to={}", to.as_str()))
         }
@@ -546,7 +597,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "ops.status" => ("Status", "Status"),
         "ops.progress" => ("Fortschritt", "Progress"),
         "ops.actions" => ("Aktionen", "Actions"),
-        "ops.team.surgeon" => ("OP", "Surgeon"),
+        "ops.team.surgeon" => ("Operateur/in", "Surgeon"),
         "ops.team.assistant" => ("Assistenz", "Assistant"),
         "ops.team.anesthesist" => ("Anästhesie", "Anaesthesia"),
         "ops.status.planned" => ("Geplant", "Planned"),
@@ -628,13 +679,24 @@ mod tests {
     #[test]
     fn flashes_explain_refusals_in_the_page_language() {
         let cases = [
-            ("ok=status&to=confirmed", Lang::De, Some((true, "Status geändert: „Bestätigt“."))),
-            ("ok=status&to=confirmed", Lang::En, Some((true, "Status changed: \"Confirmed\"."))),
+            (
+                "ok=status&to=confirmed",
+                Lang::De,
+                Some((true, "Status geändert: „Bestätigt“.")),
+            ),
+            (
+                "ok=status&to=confirmed",
+                Lang::En,
+                Some((true, "Status changed: \"Confirmed\".")),
+            ),
             ("ok=status&to=bogus", Lang::De, None),
             (
                 "error=invalid_transition&from=planned&to=running",
                 Lang::De,
-                Some((false, "Dieser Statuswechsel ist nicht erlaubt: „Geplant“ → „Läuft“.")),
+                Some((
+                    false,
+                    "Dieser Statuswechsel ist nicht erlaubt: „Geplant“ → „Läuft“.",
+                )),
             ),
             (
                 "error=invalid_transition",
@@ -644,14 +706,27 @@ mod tests {
             (
                 "error=running_before_start&from=confirmed&to=running",
                 Lang::En,
-                Some((false, "An operation can only run from its planned start time.")),
+                Some((
+                    false,
+                    "An operation can only run from its planned start time.",
+                )),
             ),
-            ("error=stale_status", Lang::De, Some((false, "Der Status wurde inzwischen geändert. Bitte die aktuelle Anzeige prüfen."))),
+            (
+                "error=stale_status",
+                Lang::De,
+                Some((
+                    false,
+                    "Der Status wurde inzwischen geändert. Bitte die aktuelle Anzeige prüfen.",
+                )),
+            ),
             ("error=<script>", Lang::De, None),
             ("", Lang::De, None),
         ];
         for (query, lang, expected) in cases {
-            let expected = expected.map(|(ok, text)| Flash { ok, text: text.to_owned() });
+            let expected = expected.map(|(ok, text)| Flash {
+                ok,
+                text: text.to_owned(),
+            });
             assert_eq!(flash_of(&pairs(query), lang), expected, "{query}");
         }
     }
@@ -668,7 +743,10 @@ mod tests {
             assert_eq!(Refusal::parse(refusal.code()), Some(refusal));
         }
         assert_eq!(Refusal::StatusRequired.audit_detail(), "status is required");
-        assert_eq!(Refusal::RunningBeforeStart.audit_detail(), "running_before_start");
+        assert_eq!(
+            Refusal::RunningBeforeStart.audit_detail(),
+            "running_before_start"
+        );
         assert_eq!(
             status_meta(Planned, Some("running"), Some("invalid_transition")),
             json!({"from": "planned", "to": "running", "ok": false, "detail": "invalid_transition"})

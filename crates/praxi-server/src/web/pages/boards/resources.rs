@@ -15,7 +15,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_domain::rbac::{Action, Decision, Resource};
 use praxi_store::appointments::ResourceInfo;
-use praxi_store::resource_calendar::{Booking, BookingKind, CalendarDays, ResourceCalendarQuery, ResourceColumn};
+use praxi_store::resource_calendar::{
+    Booking, BookingKind, CalendarDays, ResourceCalendarQuery, ResourceColumn,
+};
 use serde_json::json;
 
 use super::timeline::{self, Day, Item, Timeline};
@@ -60,7 +62,11 @@ impl View {
 }
 
 fn href(view: View, date: NaiveDate) -> String {
-    format!("/resources/?view={}&date={}", view.as_str(), date.format("%Y-%m-%d"))
+    format!(
+        "/resources/?view={}&date={}",
+        view.as_str(),
+        date.format("%Y-%m-%d")
+    )
 }
 
 /// The text key of a booking kind.
@@ -88,10 +94,12 @@ pub(crate) fn shared_bookings(columns: &[ResourceColumn]) -> Vec<Booking> {
 
 /// The bookings that belong to the resource itself (appointments and operations).
 fn own_bookings(column: &ResourceColumn) -> impl Iterator<Item = &Booking> {
-    column
-        .bookings
-        .iter()
-        .filter(|booking| matches!(booking.kind, BookingKind::Appointment | BookingKind::Operation))
+    column.bookings.iter().filter(|booking| {
+        matches!(
+            booking.kind,
+            BookingKind::Appointment | BookingKind::Operation
+        )
+    })
 }
 
 /// One booking in a list.
@@ -109,7 +117,11 @@ fn entry(booking: &Booking, lang: Lang, tz: Tz) -> Entry {
     let time = if booking.kind == BookingKind::Absence {
         lang.t("res.all_day").to_owned()
     } else {
-        format!("{}–{}", fmt_time(tz, booking.start_time), fmt_time(tz, booking.end_time))
+        format!(
+            "{}–{}",
+            fmt_time(tz, booking.start_time),
+            fmt_time(tz, booking.end_time)
+        )
     };
     Entry {
         time,
@@ -216,9 +228,15 @@ struct Context<'a> {
     can_edit: bool,
 }
 
-fn resource_row(resource: &ResourceInfo, column: Option<&ResourceColumn>, ctx: &Context<'_>) -> ResourceRow {
+fn resource_row(
+    resource: &ResourceInfo,
+    column: Option<&ResourceColumn>,
+    ctx: &Context<'_>,
+) -> ResourceRow {
     let lang = ctx.lang;
-    let own: Vec<&Booking> = column.map(|c| own_bookings(c).collect()).unwrap_or_default();
+    let own: Vec<&Booking> = column
+        .map(|c| own_bookings(c).collect())
+        .unwrap_or_default();
     let mut row = ResourceRow {
         dom_id: format!("res-{}", resource.id),
         id: resource.id,
@@ -276,7 +294,11 @@ fn resource_row(resource: &ResourceInfo, column: Option<&ResourceColumn>, ctx: &
 }
 
 /// `GET /resources/?view=day|week&date=`.
-pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(query): RawQuery) -> Response {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: WebUser,
+    RawQuery(query): RawQuery,
+) -> Response {
     let lang = user.lang;
     let decision = match user.require(Resource::ResourceCalendar, Action::List) {
         Ok(decision) => decision,
@@ -323,7 +345,12 @@ pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(
     };
     let mut meta = json!({"date": first});
     if !columns.is_empty() {
-        meta["resource_ids"] = json!(columns.iter().map(|column| column.resource.id).collect::<Vec<_>>());
+        meta["resource_ids"] = json!(
+            columns
+                .iter()
+                .map(|column| column.resource.id)
+                .collect::<Vec<_>>()
+        );
     }
     if count != 1 {
         meta["days"] = json!(count);
@@ -363,9 +390,13 @@ pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(
         },
     ];
     let mut sorted: Vec<&ResourceInfo> = resources.iter().collect();
-    sorted.sort_by(|a, b| (group_of(&a.kind), a.name.as_str(), a.id).cmp(&(group_of(&b.kind), b.name.as_str(), b.id)));
+    sorted.sort_by(|a, b| {
+        (group_of(&a.kind), a.name.as_str(), a.id).cmp(&(group_of(&b.kind), b.name.as_str(), b.id))
+    });
     for resource in sorted {
-        let column = columns.iter().find(|column| column.resource.id == resource.id);
+        let column = columns
+            .iter()
+            .find(|column| column.resource.id == resource.id);
         groups[group_of(&resource.kind)]
             .rows
             .push(resource_row(resource, column, &ctx));
@@ -383,7 +414,11 @@ pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(
     };
     let heading = match view {
         View::Day => fmt_day(lang, date),
-        View::Week => format!("{} – {}", fmt_day(lang, days.first()), fmt_day(lang, days.last())),
+        View::Week => format!(
+            "{} – {}",
+            fmt_day(lang, days.first()),
+            fmt_day(lang, days.last())
+        ),
     };
     let mut chrome = Chrome::new(&user, "nav.resources", "res.title");
     chrome.live = Some("resource-calendar");
@@ -399,10 +434,12 @@ pub(super) async fn page(State(state): State<AppState>, user: WebUser, RawQuery(
         views: [View::Day, View::Week]
             .into_iter()
             .map(|option| ViewLink {
-                label: lang.t(match option {
-                    View::Day => "res.view.day",
-                    View::Week => "res.view.week",
-                }).to_owned(),
+                label: lang
+                    .t(match option {
+                        View::Day => "res.view.day",
+                        View::Week => "res.view.week",
+                    })
+                    .to_owned(),
                 href: href(option, date),
                 current: option == view,
             })
@@ -520,17 +557,37 @@ mod tests {
         assert_eq!(View::Week.days(date(2030, 1, 20)), (date(2030, 1, 14), 7));
         assert_eq!(View::parse("week"), Some(View::Week));
         assert_eq!(View::parse("month"), None);
-        assert_eq!(href(View::Week, date(2030, 1, 16)), "/resources/?view=week&date=2030-01-16");
+        assert_eq!(
+            href(View::Week, date(2030, 1, 16)),
+            "/resources/?view=week&date=2030-01-16"
+        );
     }
 
     #[test]
     fn absences_and_breaks_are_shown_once_not_per_resource() {
         use BookingKind::*;
         let columns = vec![
-            column(1, vec![booking(Appointment, 5), booking(Absence, 1), booking(Break, 2)]),
-            column(2, vec![booking(Operation, 7), booking(Absence, 1), booking(Break, 2)]),
+            column(
+                1,
+                vec![
+                    booking(Appointment, 5),
+                    booking(Absence, 1),
+                    booking(Break, 2),
+                ],
+            ),
+            column(
+                2,
+                vec![
+                    booking(Operation, 7),
+                    booking(Absence, 1),
+                    booking(Break, 2),
+                ],
+            ),
         ];
-        let shared: Vec<(BookingKind, i64)> = shared_bookings(&columns).iter().map(|b| (b.kind, b.id)).collect();
+        let shared: Vec<(BookingKind, i64)> = shared_bookings(&columns)
+            .iter()
+            .map(|b| (b.kind, b.id))
+            .collect();
         assert_eq!(shared, vec![(Absence, 1), (Break, 2)]);
         let own: Vec<i64> = own_bookings(&columns[1]).map(|b| b.id).collect();
         assert_eq!(own, vec![7]);

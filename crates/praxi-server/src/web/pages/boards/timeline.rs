@@ -70,7 +70,9 @@ pub(crate) struct Window {
 pub(crate) fn window(spans: &[Span], from_hour: i64, to_hour: i64, day: &Day) -> Window {
     let earliest = spans.iter().map(|span| span.start).min();
     let latest = spans.iter().map(|span| span.end).max();
-    let from = earliest.map_or(from_hour * 60, |start| (start / 60 * 60).min(from_hour * 60));
+    let from = earliest.map_or(from_hour * 60, |start| {
+        (start / 60 * 60).min(from_hour * 60)
+    });
     let to = latest.map_or(to_hour * 60, |end| ((end + 59) / 60 * 60).max(to_hour * 60));
     let to = to.min(day.minutes);
     let from = from.clamp(0, (to - 60).max(0));
@@ -97,7 +99,11 @@ impl Window {
 
     /// The hour marks: every hour for windows up to 14 hours, else every second hour.
     pub(crate) fn hour_marks(&self) -> Vec<i64> {
-        let step = if self.to - self.from > 14 * 60 { 120 } else { 60 };
+        let step = if self.to - self.from > 14 * 60 {
+            120
+        } else {
+            60
+        };
         (self.from..=self.to).step_by(step).collect()
     }
 }
@@ -280,13 +286,40 @@ mod tests {
     fn windows_widen_the_default_hours_to_whole_hours_around_every_item() {
         let monday = day(2030, 1, 14);
         let cases: [(&[Span], Window); 5] = [
-            (&[], Window { from: 420, to: 1140 }),
-            (&[span(480, 530)], Window { from: 420, to: 1140 }),
+            (
+                &[],
+                Window {
+                    from: 420,
+                    to: 1140,
+                },
+            ),
+            (
+                &[span(480, 530)],
+                Window {
+                    from: 420,
+                    to: 1140,
+                },
+            ),
             // 06:15 start → from 06:00; 19:10 end → to 20:00
-            (&[span(375, 400), span(1100, 1150)], Window { from: 360, to: 1200 }),
+            (
+                &[span(375, 400), span(1100, 1150)],
+                Window {
+                    from: 360,
+                    to: 1200,
+                },
+            ),
             // reaching midnight
-            (&[span(0, 30), span(1410, 1440)], Window { from: 0, to: 1440 }),
-            (&[span(1430, 1440)], Window { from: 420, to: 1440 }),
+            (
+                &[span(0, 30), span(1410, 1440)],
+                Window { from: 0, to: 1440 },
+            ),
+            (
+                &[span(1430, 1440)],
+                Window {
+                    from: 420,
+                    to: 1440,
+                },
+            ),
         ];
         for (spans, expected) in cases {
             assert_eq!(window(spans, 7, 19, &monday), expected, "{spans:?}");
@@ -295,7 +328,10 @@ mod tests {
 
     #[test]
     fn bars_are_placed_proportionally_and_stay_visible() {
-        let window = Window { from: 420, to: 1140 }; // 07:00–19:00, 720 minutes
+        let window = Window {
+            from: 420,
+            to: 1140,
+        }; // 07:00–19:00, 720 minutes
         assert_eq!(window.x(420), 0.0);
         assert_eq!(window.x(780), 500.0);
         assert_eq!(window.x(2000), WIDTH);
@@ -334,8 +370,8 @@ mod tests {
             // back to back shares the lane
             (&[span(0, 10), span(10, 20)], vec![0, 0], 1),
             (&[span(0, 30), span(10, 20), span(20, 40)], vec![0, 1, 1], 2),
-            // input order does not matter; the earlier start gets the lower lane
-            (&[span(20, 40), span(0, 30), span(5, 10)], vec![1, 0, 2], 3),
+            // input order does not matter; a lane is reused once free
+            (&[span(20, 40), span(0, 30), span(5, 10)], vec![1, 0, 1], 2),
         ];
         for (spans, expected, count) in cases {
             assert_eq!(lanes(spans), (expected, count), "{spans:?}");
@@ -364,7 +400,13 @@ mod tests {
         assert_eq!(timeline.now_x.as_deref(), Some("500.0"));
         assert_eq!(timeline.height, AXIS + 2 + 2 * LANE);
         assert_eq!(timeline.bars[1].y, (AXIS + 2 + LANE).to_string());
-        let later = layout(Vec::new(), window, &monday, Berlin, berlin(2030, 1, 15, 9, 0));
+        let later = layout(
+            Vec::new(),
+            window,
+            &monday,
+            Berlin,
+            berlin(2030, 1, 15, 9, 0),
+        );
         assert_eq!(later.now_x, None);
         assert_eq!(later.height, AXIS + 2 + LANE);
     }

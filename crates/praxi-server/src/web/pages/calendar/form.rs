@@ -334,6 +334,7 @@ fn problem_message(problem: &DraftProblem) -> (&'static str, &'static str) {
             ("patient", "calendar.err.patient_unknown")
         }
         DraftProblem::EndNotAfterStart => ("end", "calendar.err.end_before_start"),
+        DraftProblem::TooLong => ("end", "calendar.err.too_long"),
         DraftProblem::DoctorUnknown(_) => ("doctor", "calendar.err.doctor_unknown"),
         DraftProblem::NotADoctor => ("doctor", "calendar.err.not_a_doctor"),
         DraftProblem::DoctorInactive => ("doctor", "calendar.err.doctor_inactive"),
@@ -439,20 +440,20 @@ async fn choices(
             .map(|d| (d.id, d.display_name()))
             .collect()
     };
-    if let Some(stored) = stored {
-        if !doctors.iter().any(|(id, _)| *id == stored.doctor_id) {
-            let full = format!(
-                "{} {}",
-                stored.doctor_first_name.trim(),
-                stored.doctor_last_name.trim()
-            );
-            let name = if full.trim().is_empty() {
-                stored.doctor_username.clone()
-            } else {
-                full.trim().to_owned()
-            };
-            doctors.push((stored.doctor_id, name));
-        }
+    if let Some(stored) = stored
+        && !doctors.iter().any(|(id, _)| *id == stored.doctor_id)
+    {
+        let full = format!(
+            "{} {}",
+            stored.doctor_first_name.trim(),
+            stored.doctor_last_name.trim()
+        );
+        let name = if full.trim().is_empty() {
+            stored.doctor_username.clone()
+        } else {
+            full.trim().to_owned()
+        };
+        doctors.push((stored.doctor_id, name));
     }
     let mut doctor_choices = vec![Choice {
         value: String::new(),
@@ -472,10 +473,10 @@ async fn choices(
         .into_iter()
         .map(|t| (t.id, t.fields.name))
         .collect();
-    if let Some(stored_type) = stored.and_then(|s| s.appointment_type.as_ref()) {
-        if !types.iter().any(|(id, _)| *id == stored_type.id) {
-            types.push((stored_type.id, stored_type.name.clone()));
-        }
+    if let Some(stored_type) = stored.and_then(|s| s.appointment_type.as_ref())
+        && !types.iter().any(|(id, _)| *id == stored_type.id)
+    {
+        types.push((stored_type.id, stored_type.name.clone()));
     }
     let mut type_choices = vec![Choice {
         value: String::new(),
@@ -830,16 +831,15 @@ async fn patient_choices(
         });
         found = page.rows;
     }
-    if let Ok(id) = selected.parse::<i32>() {
-        if !found.iter().any(|p| p.id == id) {
-            if let Some(patient) = state.store.patient(id).await? {
-                state
-                    .store
-                    .record_audit(&user.audit("patient_view", Some(id), None))
-                    .await?;
-                found.insert(0, patient);
-            }
-        }
+    if let Ok(id) = selected.parse::<i32>()
+        && !found.iter().any(|p| p.id == id)
+        && let Some(patient) = state.store.patient(id).await?
+    {
+        state
+            .store
+            .record_audit(&user.audit("patient_view", Some(id), None))
+            .await?;
+        found.insert(0, patient);
     }
     let mut options = vec![Choice {
         value: String::new(),
@@ -1052,6 +1052,10 @@ async fn find(state: &AppState, user: &WebUser, id: &str) -> Result<AppointmentR
 }
 
 /// The doctor-only-own rule of the policy for one appointment.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished error page"
+)]
 fn check_own(
     user: &WebUser,
     decision: Decision,

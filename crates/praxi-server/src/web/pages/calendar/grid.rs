@@ -773,16 +773,16 @@ async fn build(
         Some(_) => vec![user.user.clone()],
         None => state.store.list_doctors().await?,
     };
-    if let Some(doctor) = cal.scope.doctor() {
-        if !doctors.iter().any(|d| d.id == doctor) {
-            notices.push(QueryNotice::BadDoctor);
-            cal.scope = Scope::All;
-        }
+    if let Some(doctor) = cal.scope.doctor()
+        && !doctors.iter().any(|d| d.id == doctor)
+    {
+        notices.push(QueryNotice::Doctor);
+        cal.scope = Scope::All;
     }
     let range = match view_range(tz, cal.view, cal.date) {
         Some(range) => range,
         None => {
-            notices.push(QueryNotice::BadDate);
+            notices.push(QueryNotice::Date);
             cal.date = today;
             view_range(tz, cal.view, today)
                 .ok_or_else(|| StoreError::Db("no calendar range for today".to_owned()))?
@@ -797,11 +797,11 @@ async fn build(
         .store
         .calendar(tz, &range, &filter, state.now())
         .await?;
-    if let Some(room) = cal.scope.room() {
-        if !data.resources.iter().any(|r| r.id == room) {
-            notices.push(QueryNotice::BadRoom);
-            cal.scope = Scope::All;
-        }
+    if let Some(room) = cal.scope.room()
+        && !data.resources.iter().any(|r| r.id == room)
+    {
+        notices.push(QueryNotice::Room);
+        cal.scope = Scope::All;
     }
     let mut open: [Vec<(Minute, Minute)>; 7] = Default::default();
     for hours in state.store.list_practice_hours(0, 10_000).await? {

@@ -173,9 +173,12 @@ pub(crate) fn colour_rule(selector: &str, colour: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Spans of minutes, as the tables below write them.
+    type Spans = &'static [(Minute, Minute)];
+
     #[test]
     fn visible_hours_follow_the_practice_hours_and_widen_for_bookings() {
-        let cases: [(&[(Minute, Minute)], &[(Minute, Minute)], (u32, u32)); 7] = [
+        let cases: [(Spans, Spans, (u32, u32)); 7] = [
             (&[], &[], (8, 18)),
             (&[(8 * 60, 17 * 60)], &[], (8, 17)),
             (
@@ -195,7 +198,7 @@ mod tests {
 
     #[test]
     fn overlapping_cards_share_the_column_in_lanes() {
-        let cases: [(&[(Minute, Minute)], &[(usize, usize)]); 5] = [
+        let cases: [(Spans, &[(usize, usize)]); 5] = [
             (&[], &[]),
             (&[(540, 570)], &[(0, 1)]),
             // Back to back: no overlap, one lane each.

@@ -137,19 +137,19 @@ pub(crate) struct CalendarQuery {
 /// What was wrong with a calendar query (shown as a notice; the defaults are used instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum QueryNotice {
-    BadView,
-    BadDate,
-    BadDoctor,
-    BadRoom,
+    View,
+    Date,
+    Doctor,
+    Room,
 }
 
 impl QueryNotice {
     pub(crate) fn key(self) -> &'static str {
         match self {
-            QueryNotice::BadView => "calendar.notice.view",
-            QueryNotice::BadDate => "calendar.notice.date",
-            QueryNotice::BadDoctor => "calendar.notice.doctor",
-            QueryNotice::BadRoom => "calendar.notice.room",
+            QueryNotice::View => "calendar.notice.view",
+            QueryNotice::Date => "calendar.notice.date",
+            QueryNotice::Doctor => "calendar.notice.doctor",
+            QueryNotice::Room => "calendar.notice.room",
         }
     }
 }
@@ -203,23 +203,23 @@ impl CalendarQuery {
         let view = match param(pairs, "view") {
             None => View::default(),
             Some(text) => View::parse(&text).unwrap_or_else(|| {
-                notices.push(QueryNotice::BadView);
+                notices.push(QueryNotice::View);
                 View::default()
             }),
         };
         let date = match param(pairs, "date") {
             None => today,
             Some(text) => parse_date(&text).unwrap_or_else(|| {
-                notices.push(QueryNotice::BadDate);
+                notices.push(QueryNotice::Date);
                 today
             }),
         };
         let doctor = id_param(pairs, "doctor_id").unwrap_or_else(|()| {
-            notices.push(QueryNotice::BadDoctor);
+            notices.push(QueryNotice::Doctor);
             None
         });
         let room = id_param(pairs, "room_id").unwrap_or_else(|()| {
-            notices.push(QueryNotice::BadRoom);
+            notices.push(QueryNotice::Room);
             None
         });
         let scope = match (room, doctor) {
@@ -690,28 +690,28 @@ mod tests {
                 View::Week,
                 today,
                 Scope::All,
-                &[QueryNotice::BadView],
+                &[QueryNotice::View],
             ),
             (
                 "date=2030-02-30",
                 View::Week,
                 today,
                 Scope::All,
-                &[QueryNotice::BadDate],
+                &[QueryNotice::Date],
             ),
             (
                 "doctor_id=-1",
                 View::Week,
                 today,
                 Scope::All,
-                &[QueryNotice::BadDoctor],
+                &[QueryNotice::Doctor],
             ),
             (
                 "room_id=x&doctor_id=",
                 View::Week,
                 today,
                 Scope::All,
-                &[QueryNotice::BadRoom],
+                &[QueryNotice::Room],
             ),
         ];
         for (query, view, day, scope, notices) in cases {

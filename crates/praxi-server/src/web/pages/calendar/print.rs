@@ -85,7 +85,7 @@ async fn build(
     let today = state.today();
     let pairs = wire::url_pairs(query);
     let (mut cal, mut notices) = CalendarQuery::parse(&pairs, today);
-    notices.retain(|notice| *notice != QueryNotice::BadView);
+    notices.retain(|notice| *notice != QueryNotice::View);
     cal.view = View::Day;
     let own = (decision == Decision::Filtered).then_some(user.user.id);
     if own.is_some() && cal.scope.doctor().is_some() {
@@ -95,16 +95,16 @@ async fn build(
         Some(_) => vec![user.user.clone()],
         None => state.store.list_doctors().await?,
     };
-    if let Some(doctor) = cal.scope.doctor() {
-        if !doctors.iter().any(|d| d.id == doctor) {
-            notices.push(QueryNotice::BadDoctor);
-            cal.scope = Scope::All;
-        }
+    if let Some(doctor) = cal.scope.doctor()
+        && !doctors.iter().any(|d| d.id == doctor)
+    {
+        notices.push(QueryNotice::Doctor);
+        cal.scope = Scope::All;
     }
     let range = match view_range(tz, View::Day, cal.date) {
         Some(range) => range,
         None => {
-            notices.push(QueryNotice::BadDate);
+            notices.push(QueryNotice::Date);
             cal.date = today;
             view_range(tz, View::Day, today)
                 .ok_or_else(|| StoreError::Db("no range for today".to_owned()))?
@@ -119,11 +119,11 @@ async fn build(
         .store
         .calendar(tz, &range, &filter, state.now())
         .await?;
-    if let Some(room) = cal.scope.room() {
-        if !data.resources.iter().any(|r| r.id == room) {
-            notices.push(QueryNotice::BadRoom);
-            cal.scope = Scope::All;
-        }
+    if let Some(room) = cal.scope.room()
+        && !data.resources.iter().any(|r| r.id == room)
+    {
+        notices.push(QueryNotice::Room);
+        cal.scope = Scope::All;
     }
     let room = cal.scope.room();
     let chrome = Chrome::new(user, "nav.calendar", "calendar.print.title");

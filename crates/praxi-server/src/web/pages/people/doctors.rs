@@ -16,7 +16,10 @@ use axum::response::{Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use praxi_domain::Role;
-use praxi_domain::kpi::{AppointmentFact, AppointmentStatus, KpiClock, appointment_statuses, completion, no_shows, volume};
+use praxi_domain::kpi::{
+    AppointmentFact, AppointmentStatus, KpiClock, appointment_statuses, completion, no_shows,
+    volume,
+};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Resource};
 use praxi_domain::scheduling::Interval;
@@ -69,9 +72,11 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "doctors.period.30" => ("Letzte 30 Tage", "Last 30 days"),
         "doctors.period.90" => ("Letzte 90 Tage", "Last 90 days"),
         "doctors.period.show" => ("Anzeigen", "Show"),
-        "doctors.period.range" => ("Zeitraum", "Period"),
         "doctors.active" => ("Aktive Ärztinnen und Ärzte", "Active doctors"),
-        "doctors.caption" => ("Ärztinnen und Ärzte mit Zahlen des Zeitraums", "Doctors with the figures of the period"),
+        "doctors.caption" => (
+            "Ärztinnen und Ärzte mit Zahlen des Zeitraums",
+            "Doctors with the figures of the period",
+        ),
         "doctors.col.name" => ("Name", "Name"),
         "doctors.col.hours" => ("Sprechzeiten pro Woche", "Weekly hours"),
         "doctors.col.absence" => ("Nächste Abwesenheit", "Next absence"),
@@ -97,7 +102,10 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "doctors.fig.no_shows" => ("Nicht erschienen", "No-shows"),
         "doctors.fig.no_show_rate" => ("No-Show-Quote", "No-show rate"),
         "doctors.fig.cancelled" => ("Abgesagt", "Cancelled"),
-        "doctors.fig.of_past" => ("von vergangenen, nicht abgesagten Terminen", "of past appointments not cancelled"),
+        "doctors.fig.of_past" => (
+            "von vergangenen, nicht abgesagten Terminen",
+            "of past appointments not cancelled",
+        ),
         "doctors.fig.note" => (
             "Berechnet aus den gespeicherten Terminen, die im Zeitraum beginnen. Quoten beziehen sich auf vergangene, nicht abgesagte Termine; als nicht erschienen zählen markierte Termine und vergangene Termine, die noch geplant oder bestätigt sind.",
             "Computed from the stored appointments starting in the period. Rates refer to past appointments that were not cancelled; no-shows are flagged appointments and past appointments still scheduled or confirmed.",
@@ -117,11 +125,17 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "doctors.col.from" => ("Von", "From"),
         "doctors.col.to" => ("Bis", "To"),
         "doctors.col.reason" => ("Grund", "Reason"),
-        "doctors.upcoming" => ("Heutige und nächste Termine (14 Tage)", "Today's and next appointments (14 days)"),
+        "doctors.upcoming" => (
+            "Heutige und nächste Termine (14 Tage)",
+            "Today's and next appointments (14 days)",
+        ),
         "doctors.col.when" => ("Zeit", "Time"),
         "doctors.col.patient" => ("Patient", "Patient"),
         "doctors.col.type" => ("Terminart", "Type"),
-        "doctors.more" => ("Weitere Termine im Kalender.", "More appointments in the calendar."),
+        "doctors.more" => (
+            "Weitere Termine im Kalender.",
+            "More appointments in the calendar.",
+        ),
         "doctors.calendar" => ("Im Kalender öffnen", "Open in the calendar"),
         "people.wd_short.0" => ("Mo", "Mon"),
         "people.wd_short.1" => ("Di", "Tue"),
@@ -164,7 +178,12 @@ struct PeriodFigures {
 }
 
 /// The figures of `facts` in `window` at `as_of` (`today` = the practice-zone day).
-fn period_figures(facts: &[AppointmentFact], window: &Interval, today: &Interval, as_of: DateTime<Utc>) -> PeriodFigures {
+fn period_figures(
+    facts: &[AppointmentFact],
+    window: &Interval,
+    today: &Interval,
+    as_of: DateTime<Utc>,
+) -> PeriodFigures {
     let statuses = appointment_statuses(facts, window);
     let count = |wanted: AppointmentStatus| {
         statuses
@@ -194,7 +213,10 @@ fn week_plan(hours: &[&DoctorHoursRecord]) -> ([Vec<(NaiveTime, NaiveTime)>; 7],
     let mut total = TimeDelta::zero();
     for record in hours {
         let window = &record.fields.window;
-        let Some(day) = usize::try_from(window.weekday).ok().and_then(|day| days.get_mut(day)) else {
+        let Some(day) = usize::try_from(window.weekday)
+            .ok()
+            .and_then(|day| days.get_mut(day))
+        else {
             continue;
         };
         if !window.active || window.end_time <= window.start_time {
@@ -271,22 +293,35 @@ impl FigureText {
             statuses: figures
                 .statuses
                 .iter()
-                .map(|(status, count)| (lang.t(appointment_status_key(status.as_str())).to_owned(), *count))
+                .map(|(status, count)| {
+                    (
+                        lang.t(appointment_status_key(status.as_str())).to_owned(),
+                        *count,
+                    )
+                })
                 .collect(),
         }
     }
 }
 
 /// The clock of the figures: the window of the last `days` local days ending today, and today.
-fn period_window(state: &AppState, days: u32) -> Result<(Interval, Interval, DateTime<Utc>), StoreError> {
-    let clock = KpiClock::new(state.tz(), state.now(), None).map_err(|error| StoreError::Db(error.to_string()))?;
-    let window = clock.last_days(days).map_err(|error| StoreError::Db(error.to_string()))?;
+fn period_window(
+    state: &AppState,
+    days: u32,
+) -> Result<(Interval, Interval, DateTime<Utc>), StoreError> {
+    let clock = KpiClock::new(state.tz(), state.now(), None)
+        .map_err(|error| StoreError::Db(error.to_string()))?;
+    let window = clock
+        .last_days(days)
+        .map_err(|error| StoreError::Db(error.to_string()))?;
     Ok((window, clock.today, clock.as_of))
 }
 
 fn range_text(lang: crate::web::i18n::Lang, window: &Interval, tz: chrono_tz::Tz) -> String {
     let first = window.start().with_timezone(&tz).date_naive();
-    let last = (window.end() - TimeDelta::seconds(1)).with_timezone(&tz).date_naive();
+    let last = (window.end() - TimeDelta::seconds(1))
+        .with_timezone(&tz)
+        .date_naive();
     format!("{} – {}", fmt_date(lang, first), fmt_date(lang, last))
 }
 
@@ -295,12 +330,20 @@ fn absence_text(lang: crate::web::i18n::Lang, absence: &AbsenceRecord) -> String
     if fields.start_date == fields.end_date {
         fmt_date(lang, fields.start_date)
     } else {
-        format!("{} – {}", fmt_date(lang, fields.start_date), fmt_date(lang, fields.end_date))
+        format!(
+            "{} – {}",
+            fmt_date(lang, fields.start_date),
+            fmt_date(lang, fields.end_date)
+        )
     }
 }
 
 fn is_doctor(user: &UserRecord) -> bool {
-    user.is_active && user.role.as_ref().is_some_and(|role| role.name == Role::Doctor.name())
+    user.is_active
+        && user
+            .role
+            .as_ref()
+            .is_some_and(|role| role.name == Role::Doctor.name())
 }
 
 // ---- list ---------------------------------------------------------------------------------
@@ -337,7 +380,12 @@ async fn list(State(state): State<AppState>, user: WebUser, RawQuery(query): Raw
         return response;
     }
     let pairs = wire::url_pairs(query.as_deref().unwrap_or(""));
-    let days = period_days(pairs.iter().find(|(key, _)| key == "days").map(|(_, value)| value.as_str()));
+    let days = period_days(
+        pairs
+            .iter()
+            .find(|(key, _)| key == "days")
+            .map(|(_, value)| value.as_str()),
+    );
     match list_page(&state, &user, days).await {
         Ok(page) => render(&page, &page.chrome.nonce),
         Err(error) => failure(&user, error),
@@ -363,13 +411,24 @@ async fn list_page(state: &AppState, user: &WebUser, days: u32) -> Result<ListPa
         .unwrap_or(today);
     let absences = match absence_scope {
         Scope::Hidden => Vec::new(),
-        scope => state.store.upcoming_absences(today, until, scope.filter()).await?,
+        scope => {
+            state
+                .store
+                .upcoming_absences(today, until, scope.filter())
+                .await?
+        }
     };
     let (facts, next) = match appointment_scope {
         Scope::Hidden => (Vec::new(), Default::default()),
         scope => (
-            state.store.appointment_facts_starting(&window, scope.filter()).await?,
-            state.store.next_doctor_appointments(state.now(), scope.filter()).await?,
+            state
+                .store
+                .appointment_facts_starting(&window, scope.filter())
+                .await?,
+            state
+                .store
+                .next_doctor_appointments(state.now(), scope.filter())
+                .await?,
         ),
     };
 
@@ -378,8 +437,10 @@ async fn list_page(state: &AppState, user: &WebUser, days: u32) -> Result<ListPa
     let rows = doctors
         .iter()
         .map(|doctor| {
-            let own_hours: Vec<&DoctorHoursRecord> =
-                hours.iter().filter(|record| record.fields.doctor_id == doctor.id).collect();
+            let own_hours: Vec<&DoctorHoursRecord> = hours
+                .iter()
+                .filter(|record| record.fields.doctor_id == doctor.id)
+                .collect();
             let (plan, total) = week_plan(&own_hours);
             let working_days: Vec<String> = plan
                 .iter()
@@ -397,8 +458,11 @@ async fn list_page(state: &AppState, user: &WebUser, days: u32) -> Result<ListPa
                     working_days.join(", ")
                 )
             };
-            let doctor_facts: Vec<AppointmentFact> =
-                facts.iter().filter(|fact| fact.doctor == doctor.id).cloned().collect();
+            let doctor_facts: Vec<AppointmentFact> = facts
+                .iter()
+                .filter(|fact| fact.doctor == doctor.id)
+                .cloned()
+                .collect();
             DoctorRow {
                 id: doctor.id,
                 name: doctor.display_name(),
@@ -414,9 +478,12 @@ async fn list_page(state: &AppState, user: &WebUser, days: u32) -> Result<ListPa
                     next.get(&doctor.id)
                         .map_or_else(|| "–".to_owned(), |start| fmt_datetime(lang, *start, tz))
                 }),
-                figures: appointment_scope
-                    .shows(doctor.id)
-                    .then(|| FigureText::new(lang, &period_figures(&doctor_facts, &window, &today_window, as_of))),
+                figures: appointment_scope.shows(doctor.id).then(|| {
+                    FigureText::new(
+                        lang,
+                        &period_figures(&doctor_facts, &window, &today_window, as_of),
+                    )
+                }),
             }
         })
         .collect();
@@ -507,14 +574,24 @@ async fn detail(
         Err(error) => return failure(&user, error),
     };
     let pairs = wire::url_pairs(query.as_deref().unwrap_or(""));
-    let days = period_days(pairs.iter().find(|(key, _)| key == "days").map(|(_, value)| value.as_str()));
+    let days = period_days(
+        pairs
+            .iter()
+            .find(|(key, _)| key == "days")
+            .map(|(_, value)| value.as_str()),
+    );
     match detail_page(&state, &user, &doctor, days).await {
         Ok(page) => render(&page, &page.chrome.nonce),
         Err(error) => failure(&user, error),
     }
 }
 
-async fn detail_page(state: &AppState, user: &WebUser, doctor: &UserRecord, days: u32) -> Result<DetailPage, StoreError> {
+async fn detail_page(
+    state: &AppState,
+    user: &WebUser,
+    doctor: &UserRecord,
+    days: u32,
+) -> Result<DetailPage, StoreError> {
     let lang = user.lang;
     let tz = state.tz();
     let today = state.today();
@@ -544,7 +621,10 @@ async fn detail_page(state: &AppState, user: &WebUser, doctor: &UserRecord, days
                 },
             })
             .collect();
-        Some((rows, format!("{} {}", fmt_hours(lang, total), t("doctors.hours_unit"))))
+        Some((
+            rows,
+            format!("{} {}", fmt_hours(lang, total), t("doctors.hours_unit")),
+        ))
     } else {
         None
     };
@@ -571,7 +651,10 @@ async fn detail_page(state: &AppState, user: &WebUser, doctor: &UserRecord, days
     };
 
     let (figures, appointments, more) = if appointment_scope.shows(doctor.id) {
-        let facts = state.store.appointment_facts_starting(&window, Some(doctor.id)).await?;
+        let facts = state
+            .store
+            .appointment_facts_starting(&window, Some(doctor.id))
+            .await?;
         let figures = FigureText::new(lang, &period_figures(&facts, &window, &today_window, as_of));
         let horizon = Interval::new(
             today_window.start(),
@@ -716,38 +799,46 @@ mod tests {
         let refs: Vec<&DoctorHoursRecord> = rows.iter().collect();
         let (plan, total) = week_plan(&refs);
         let time = |h: u32, m: u32| NaiveTime::from_hms_opt(h, m, 0).unwrap();
-        assert_eq!(plan[0], vec![(time(8, 0), time(12, 0)), (time(14, 0), time(18, 0))]);
+        assert_eq!(
+            plan[0],
+            vec![(time(8, 0), time(12, 0)), (time(14, 0), time(18, 0))]
+        );
         assert_eq!(plan[2].len(), 1);
         assert!(plan[3].is_empty(), "inactive windows are not working time");
         assert_eq!(total, TimeDelta::minutes(8 * 60 + 270));
         assert_eq!(fmt_hours(crate::web::i18n::Lang::De, total), "12,5");
-        assert_eq!(fmt_hours(crate::web::i18n::Lang::En, TimeDelta::hours(40)), "40");
+        assert_eq!(
+            fmt_hours(crate::web::i18n::Lang::En, TimeDelta::hours(40)),
+            "40"
+        );
     }
 
     #[test]
     fn period_figures_use_the_kpi_definitions() {
         use AppointmentStatus::*;
         let at = |day: u32, hour: u32| Utc.with_ymd_and_hms(2030, 1, day, hour, 0, 0).unwrap();
-        let fact = |id: i32, day: u32, hour: u32, status: AppointmentStatus, no_show: bool| AppointmentFact {
-            id,
-            doctor: 1,
-            patient: 1,
-            start: at(day, hour),
-            end: at(day, hour) + TimeDelta::minutes(30),
-            status,
-            is_no_show: no_show,
-            created_at: at(1, 0),
-            updated_at: at(1, 0),
-            resources: Vec::new(),
+        let fact = |id: i32, day: u32, hour: u32, status: AppointmentStatus, no_show: bool| {
+            AppointmentFact {
+                id,
+                doctor: 1,
+                patient: 1,
+                start: at(day, hour),
+                end: at(day, hour) + TimeDelta::minutes(30),
+                status,
+                is_no_show: no_show,
+                created_at: at(1, 0),
+                updated_at: at(1, 0),
+                resources: Vec::new(),
+            }
         };
         let window = Interval::new(at(10, 0), at(17, 0)).unwrap();
         let today = Interval::new(at(16, 0), at(17, 0)).unwrap();
         let as_of = at(16, 12);
         let facts = [
-            fact(1, 9, 9, Completed, false),   // before the window
+            fact(1, 9, 9, Completed, false), // before the window
             fact(2, 10, 9, Completed, false),
-            fact(3, 11, 9, Scheduled, true),   // flagged no-show
-            fact(4, 12, 9, Confirmed, false),  // still open after its end: no-show
+            fact(3, 11, 9, Scheduled, true),  // flagged no-show
+            fact(4, 12, 9, Confirmed, false), // still open after its end: no-show
             fact(5, 13, 9, Cancelled, false),
             fact(6, 16, 9, Completed, false),  // today
             fact(7, 16, 14, Scheduled, false), // today, not over yet

@@ -49,7 +49,6 @@ pub fn router() -> Router<AppState> {
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
         // Shared
-        "people.none" => ("–", "–"),
         "people.not_visible" => ("nicht sichtbar", "not visible"),
         "people.error.internal" => (
             "Die Seite konnte nicht geladen werden. Bitte später erneut versuchen.",
@@ -151,7 +150,11 @@ pub(super) fn fmt_date(lang: Lang, date: NaiveDate) -> String {
 /// An instant as a local date and 24-hour time in the practice zone.
 pub(super) fn fmt_datetime(lang: Lang, instant: DateTime<Utc>, tz: Tz) -> String {
     let local = instant.with_timezone(&tz);
-    format!("{} {}", fmt_date(lang, local.date_naive()), local.format("%H:%M"))
+    format!(
+        "{} {}",
+        fmt_date(lang, local.date_naive()),
+        local.format("%H:%M")
+    )
 }
 
 /// A time of day, 24 h.
@@ -209,7 +212,11 @@ pub(super) fn failure(user: &WebUser, error: StoreError) -> Response {
         StoreError::NotFound(_) => error_page(user.lang, StatusCode::NOT_FOUND, "error.not_found"),
         error => {
             tracing::error!(%error, "patient/doctor page failed");
-            error_page(user.lang, StatusCode::INTERNAL_SERVER_ERROR, "people.error.internal")
+            error_page(
+                user.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "people.error.internal",
+            )
         }
     }
 }
@@ -420,7 +427,11 @@ mod tests {
             (1, 250, vec!["1", "2", "3", "…", "10"]),
             (5, 250, vec!["1", "2", "3", "4", "5", "6", "7", "…", "10"]),
             (6, 250, vec!["1", "…", "4", "5", "6", "7", "8", "9", "10"]),
-            (12, 500, vec!["1", "…", "10", "11", "12", "13", "14", "…", "20"]),
+            (
+                12,
+                500,
+                vec!["1", "…", "10", "11", "12", "13", "14", "…", "20"],
+            ),
             (10, 250, vec!["1", "…", "8", "9", "10"]),
         ] {
             let pager = Pager::new(page, total, 25, |n| format!("?page={n}"));
@@ -475,13 +486,20 @@ mod tests {
             })
         );
         assert_eq!(iso_date("2030-01-14"), "2030-01-14");
-        assert_eq!(iso_date("31.02.2030"), "31.02.2030", "invalid dates reach the API reader unchanged");
+        assert_eq!(
+            iso_date("31.02.2030"),
+            "31.02.2030",
+            "invalid dates reach the API reader unchanged"
+        );
     }
 
     #[test]
     fn only_valid_colours_reach_the_style_sheet() {
         let css = colour_css(["#1E90FF", "red", "#12345", "}body{x", "#00aa00"]);
-        assert_eq!(css, ".sw-00aa00{background:#00aa00}.sw-1e90ff{background:#1e90ff}");
+        assert_eq!(
+            css,
+            ".sw-00aa00{background:#00aa00}.sw-1e90ff{background:#1e90ff}"
+        );
         assert_eq!(swatch_class("#ABCDEF").as_deref(), Some("sw-abcdef"));
         assert_eq!(swatch_class("red"), None);
     }
@@ -494,11 +512,63 @@ mod tests {
         assert_eq!(fmt_percent(Lang::De, Some(12.5)), "12,5 %");
         assert_eq!(fmt_percent(Lang::En, Some(12.5)), "12.5 %");
         assert_eq!(fmt_percent(Lang::De, None), "–");
-        let instant = DateTime::parse_from_rfc3339("2030-07-01T06:30:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(fmt_datetime(Lang::De, instant, chrono_tz::Europe::Berlin), "01.07.2030 08:30");
+        let instant = DateTime::parse_from_rfc3339("2030-07-01T06:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            fmt_datetime(Lang::De, instant, chrono_tz::Europe::Berlin),
+            "01.07.2030 08:30"
+        );
         let born = NaiveDate::from_ymd_opt(1980, 1, 15).unwrap();
         assert_eq!(age(born, day), Some(49));
         assert_eq!(age(day, born), None);
+    }
+
+    #[test]
+    fn every_generated_text_key_exists() {
+        use praxi_domain::flow::FlowStatus;
+        use praxi_domain::kpi::AppointmentStatus;
+        use praxi_domain::operation::OperationStatus;
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(
+            AppointmentStatus::ALL
+                .iter()
+                .map(|s| appointment_status_key(s.as_str()).to_owned()),
+        );
+        keys.extend(
+            OperationStatus::ALL
+                .iter()
+                .map(|s| format!("people.op.{}", s.as_str())),
+        );
+        keys.extend(
+            FlowStatus::ALL
+                .iter()
+                .map(|s| format!("people.flow.{}", s.as_str())),
+        );
+        for day in 0..7 {
+            keys.push(format!("people.weekday.{day}"));
+            keys.push(format!("people.wd_short.{day}"));
+        }
+        for days in [7, 30, 90] {
+            keys.push(format!("doctors.period.{days}"));
+        }
+        for name in [
+            "id",
+            "last_name",
+            "first_name",
+            "birth_date",
+            "gender",
+            "phone",
+            "email",
+        ] {
+            keys.push(format!("patients.field.{name}"));
+        }
+        keys.push("patients.flash.created".to_owned());
+        keys.push("patients.flash.saved".to_owned());
+        for key in keys {
+            let (de, en) = texts(&key).unwrap_or_else(|| panic!("missing text {key}"));
+            assert!(!de.is_empty() && !en.is_empty(), "{key}");
+        }
     }
 
     #[test]

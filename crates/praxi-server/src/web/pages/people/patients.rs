@@ -31,8 +31,7 @@ use serde_json::json;
 
 use super::{
     Flash, FormField, FormInput, In, Pager, Scope, age, appointment_status_key, attach_errors,
-    colour_css, failure, fmt_date, fmt_datetime, fmt_percent, not_found, page_number,
-    swatch_class,
+    colour_css, failure, fmt_date, fmt_datetime, fmt_percent, not_found, page_number, swatch_class,
 };
 use crate::body::Fields;
 use crate::error::ApiError;
@@ -91,7 +90,10 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "patients.field.phone" => ("Telefon", "Phone"),
         "patients.field.email" => ("E-Mail", "E-mail"),
         "patients.flash.created" => ("Der Patient wurde angelegt.", "The patient was registered."),
-        "patients.flash.saved" => ("Die Stammdaten wurden gespeichert.", "The master data was saved."),
+        "patients.flash.saved" => (
+            "Die Stammdaten wurden gespeichert.",
+            "The master data was saved.",
+        ),
         "patients.back" => ("Zur Patientenliste", "Back to the patient list"),
         "patients.master" => ("Stammdaten", "Master data"),
         "patients.edit" => ("Stammdaten bearbeiten", "Edit master data"),
@@ -106,9 +108,7 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "patients.figures" => ("Termine in Zahlen", "Appointments in figures"),
         "patients.fig.total" => ("Termine gesamt", "Appointments"),
         "patients.fig.upcoming" => ("Bevorstehend", "Upcoming"),
-        "patients.fig.completed" => ("Erledigt", "Completed"),
         "patients.fig.cancelled" => ("Abgesagt", "Cancelled"),
-        "patients.fig.no_shows" => ("Nicht erschienen", "No-shows"),
         "patients.fig.no_show_rate" => ("No-Show-Quote", "No-show rate"),
         "patients.fig.completion_rate" => ("Erledigt-Quote", "Completion rate"),
         "patients.fig.of_past" => ("von vergangenen Terminen", "of past appointments"),
@@ -128,7 +128,10 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "patients.appointments" => ("Termine", "Appointments"),
         "patients.upcoming" => ("Bevorstehende Termine", "Upcoming appointments"),
-        "patients.past" => ("Vergangene und abgesagte Termine", "Past and cancelled appointments"),
+        "patients.past" => (
+            "Vergangene und abgesagte Termine",
+            "Past and cancelled appointments",
+        ),
         "patients.book" => ("Termin buchen", "Book an appointment"),
         "patients.col.when" => ("Zeit", "Time"),
         "patients.col.doctor" => ("Arzt/Ärztin", "Doctor"),
@@ -208,7 +211,11 @@ fn form_fields(
         Some(input) => input.text(name),
         None => stored.unwrap_or_default(),
     };
-    let field = |name: &'static str, kind: &'static str, stored: Option<String>, max: Option<usize>, autocomplete: &'static str| {
+    let field = |name: &'static str,
+                 kind: &'static str,
+                 stored: Option<String>,
+                 max: Option<usize>,
+                 autocomplete: &'static str| {
         FormField {
             name,
             id: format!("{prefix}-{name}"),
@@ -227,20 +234,52 @@ fn form_fields(
         id.help = Some(chrome.t("patients.field.id.help"));
         fields.push(id);
     }
-    fields.push(field("last_name", "text", current.map(|f| f.last_name.clone()), Some(100), "off"));
-    fields.push(field("first_name", "text", current.map(|f| f.first_name.clone()), Some(100), "off"));
+    fields.push(field(
+        "last_name",
+        "text",
+        current.map(|f| f.last_name.clone()),
+        Some(100),
+        "off",
+    ));
+    fields.push(field(
+        "first_name",
+        "text",
+        current.map(|f| f.first_name.clone()),
+        Some(100),
+        "off",
+    ));
     fields.push(field(
         "birth_date",
         "date",
-        current.and_then(|f| f.birth_date).map(|d| d.format("%Y-%m-%d").to_string()),
+        current
+            .and_then(|f| f.birth_date)
+            .map(|d| d.format("%Y-%m-%d").to_string()),
         None,
         "off",
     ));
-    let mut gender = field("gender", "text", current.and_then(|f| f.gender.clone()), Some(20), "off");
+    let mut gender = field(
+        "gender",
+        "text",
+        current.and_then(|f| f.gender.clone()),
+        Some(20),
+        "off",
+    );
     gender.help = Some(chrome.t("patients.field.gender.help"));
     fields.push(gender);
-    fields.push(field("phone", "tel", current.and_then(|f| f.phone.clone()), Some(50), "off"));
-    fields.push(field("email", "email", current.and_then(|f| f.email.clone()), Some(255), "off"));
+    fields.push(field(
+        "phone",
+        "tel",
+        current.and_then(|f| f.phone.clone()),
+        Some(50),
+        "off",
+    ));
+    fields.push(field(
+        "email",
+        "email",
+        current.and_then(|f| f.email.clone()),
+        Some(255),
+        "off",
+    ));
     fields
 }
 
@@ -255,7 +294,9 @@ struct FormState {
 
 impl FormState {
     fn new(mut fields: Vec<FormField>, errors: Option<&FieldErrors>) -> FormState {
-        let other_errors = errors.map(|errors| attach_errors(&mut fields, errors)).unwrap_or_default();
+        let other_errors = errors
+            .map(|errors| attach_errors(&mut fields, errors))
+            .unwrap_or_default();
         FormState {
             fields,
             other_errors,
@@ -339,18 +380,21 @@ async fn list_page(
         .store
         .admin_patients(&query, PatientSort::Name, false, window(requested))
         .await?;
-    let mut page = page_number(raw_page, found.total, PAGE_SIZE);
+    let page = page_number(raw_page, found.total, PAGE_SIZE);
     if page != requested {
         // Beyond the last page: show the last one.
         found = state
             .store
             .admin_patients(&query, PatientSort::Name, false, window(page))
             .await?;
-        page = page_number(Some(&page.to_string()), found.total, PAGE_SIZE);
     }
     let ids: Vec<i32> = found.rows.iter().map(|patient| patient.id).collect();
     let entry = if q.is_empty() {
-        user.audit("patient_list", None, Some(json!({"page": page, "patient_ids": ids})))
+        user.audit(
+            "patient_list",
+            None,
+            Some(json!({"page": page, "patient_ids": ids})),
+        )
     } else {
         // The query may be a name: only its length is kept.
         user.audit(
@@ -382,7 +426,10 @@ async fn list_page(
             ListRow {
                 id: patient.id,
                 name: display_name(patient.id, &fields.first_name, &fields.last_name, None),
-                birth_date: fields.birth_date.map(|date| fmt_date(lang, date)).unwrap_or_default(),
+                birth_date: fields
+                    .birth_date
+                    .map(|date| fmt_date(lang, date))
+                    .unwrap_or_default(),
                 age: fields
                     .birth_date
                     .and_then(|date| age(date, today))
@@ -421,7 +468,11 @@ async fn list_page(
     })
 }
 
-async fn create(State(state): State<AppState>, user: WebUser, Form(input): Form<FormInput>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(input): Form<FormInput>,
+) -> Response {
     if let Err(response) = user.require(Resource::Patients, Action::Create) {
         return response;
     }
@@ -431,14 +482,26 @@ async fn create(State(state): State<AppState>, user: WebUser, Form(input): Form<
     match create_patient(&state, &user, &input).await {
         Ok(id) => Redirect::to(&format!("/patients/{id}/?ok=created")).into_response(),
         Err(StoreError::Invalid(errors)) => {
-            render_list(&state, &user, "", None, Some((&input, &errors)), StatusCode::BAD_REQUEST).await
+            render_list(
+                &state,
+                &user,
+                "",
+                None,
+                Some((&input, &errors)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(error) => failure(&user, error),
     }
 }
 
 /// `POST /api/patients/` with a form: the same readers, rules and store call.
-async fn create_patient(state: &AppState, user: &WebUser, input: &FormInput) -> Result<i32, StoreError> {
+async fn create_patient(
+    state: &AppState,
+    user: &WebUser,
+    input: &FormInput,
+) -> Result<i32, StoreError> {
     let mut fields = input.fields(state.tz(), &CREATE_FORM);
     let id = match fields.opt_int("id") {
         Some(Some(raw)) => match PatientId::new(raw) {
@@ -457,7 +520,9 @@ async fn create_patient(state: &AppState, user: &WebUser, input: &FormInput) -> 
     let profile = changes.apply(PatientFields::default(), state.today())?;
     let patient = state
         .store
-        .create_patient(id, profile, state.now(), |id| user.audit("patient_created", Some(id), None))
+        .create_patient(id, profile, state.now(), |id| {
+            user.audit("patient_created", Some(id), None)
+        })
         .await?;
     Ok(patient.id)
 }
@@ -469,6 +534,7 @@ async fn create_patient(state: &AppState, user: &WebUser, input: &FormInput) -> 
 struct Figures {
     total: u64,
     upcoming: u64,
+    /// Completed among the past ones not cancelled.
     completed: u64,
     cancelled: u64,
     /// Past, not cancelled (the population of the rates).
@@ -487,19 +553,25 @@ fn figures(facts: &[AppointmentFact], now: DateTime<Utc>) -> Figures {
         total: facts.len() as u64,
         ..Default::default()
     };
-    let open = |status: AppointmentStatus| matches!(status, AppointmentStatus::Scheduled | AppointmentStatus::Confirmed);
+    let open = |status: AppointmentStatus| {
+        matches!(
+            status,
+            AppointmentStatus::Scheduled | AppointmentStatus::Confirmed
+        )
+    };
     for fact in facts {
-        match fact.status {
-            AppointmentStatus::Cancelled => out.cancelled += 1,
-            AppointmentStatus::Completed => out.completed += 1,
-            _ => {}
+        if fact.status == AppointmentStatus::Cancelled {
+            out.cancelled += 1;
         }
         if open(fact.status) && fact.start >= now {
             out.upcoming += 1;
             out.next = Some(out.next.map_or(fact.start, |next| next.min(fact.start)));
         }
         if fact.status == AppointmentStatus::Completed && fact.start <= now {
-            out.last_visit = Some(out.last_visit.map_or(fact.start, |last| last.max(fact.start)));
+            out.last_visit = Some(
+                out.last_visit
+                    .map_or(fact.start, |last| last.max(fact.start)),
+            );
         }
     }
     let first = facts.iter().map(|fact| fact.start).min();
@@ -510,7 +582,9 @@ fn figures(facts: &[AppointmentFact], now: DateTime<Utc>) -> Figures {
             out.past = shows.total;
             out.no_shows = shows.count();
             out.no_show_rate = shows.rate();
-            out.completion_rate = completion(facts, &window, now).rate();
+            let done = completion(facts, &window, now);
+            out.completed = done.part;
+            out.completion_rate = done.rate();
         }
     }
     out
@@ -597,7 +671,11 @@ fn parse_id(raw: &str) -> Option<i32> {
     raw.parse::<i32>().ok().filter(|id| *id > 0)
 }
 
-async fn find_patient(state: &AppState, user: &WebUser, raw: &str) -> Result<PatientRecord, Response> {
+async fn find_patient(
+    state: &AppState,
+    user: &WebUser,
+    raw: &str,
+) -> Result<PatientRecord, Response> {
     let Some(id) = parse_id(raw) else {
         return Err(not_found(user));
     };
@@ -651,7 +729,15 @@ async fn update(
     match update_patient(&state, &user, &patient, &input).await {
         Ok(()) => Redirect::to(&format!("/patients/{}/?ok=saved", patient.id)).into_response(),
         Err(StoreError::Invalid(errors)) => {
-            render_detail(&state, &user, &patient, None, Some((&input, &errors)), StatusCode::BAD_REQUEST).await
+            render_detail(
+                &state,
+                &user,
+                &patient,
+                None,
+                Some((&input, &errors)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(error) => failure(&user, error),
     }
@@ -732,7 +818,12 @@ async fn detail_page(
     };
     let history: Option<Vec<FlowEventRecord>> = match flow_scope {
         Scope::Hidden => None,
-        scope => Some(state.store.patient_flow_history(patient.id, scope.filter()).await?),
+        scope => Some(
+            state
+                .store
+                .patient_flow_history(patient.id, scope.filter())
+                .await?,
+        ),
     };
 
     // Every view of the page is audited, with the ids of what it shows (never their content).
@@ -773,7 +864,10 @@ async fn detail_page(
             for record in list {
                 colours.push(record.doctor_color.clone());
                 let status = AppointmentStatus::parse(&record.status);
-                let is_open = matches!(status, Some(AppointmentStatus::Scheduled | AppointmentStatus::Confirmed));
+                let is_open = matches!(
+                    status,
+                    Some(AppointmentStatus::Scheduled | AppointmentStatus::Confirmed)
+                );
                 let flag = if record.is_no_show {
                     Some(t("people.no_show"))
                 } else if is_open && record.end_time <= now {
@@ -790,7 +884,10 @@ async fn detail_page(
                     ),
                     doctor: doctor_name(record),
                     doctor_swatch: swatch_class(&record.doctor_color),
-                    type_name: record.appointment_type.as_ref().map(|kind| kind.name.clone()),
+                    type_name: record
+                        .appointment_type
+                        .as_ref()
+                        .map(|kind| kind.name.clone()),
                     status: t(appointment_status_key(&record.status)),
                     status_class: status_class(&record.status),
                     flag,
@@ -812,8 +909,14 @@ async fn detail_page(
                 no_shows: figures.no_shows,
                 no_show_rate: fmt_percent(lang, figures.no_show_rate),
                 completion_rate: fmt_percent(lang, figures.completion_rate),
-                last_visit: figures.last_visit.map(|at| fmt_datetime(lang, at, tz)).unwrap_or_else(|| "–".to_owned()),
-                next: figures.next.map(|at| fmt_datetime(lang, at, tz)).unwrap_or_else(|| "–".to_owned()),
+                last_visit: figures
+                    .last_visit
+                    .map(|at| fmt_datetime(lang, at, tz))
+                    .unwrap_or_else(|| "–".to_owned()),
+                next: figures
+                    .next
+                    .map(|at| fmt_datetime(lang, at, tz))
+                    .unwrap_or_else(|| "–".to_owned()),
             };
             (Some(upcoming), past, Some(cards))
         }
@@ -847,14 +950,24 @@ async fn detail_page(
             .map(|event| FlowRow {
                 id: event.id,
                 at: fmt_datetime(lang, event.at, tz),
-                from: event.from_status.map(|status| t(&format!("people.flow.{}", status.as_str()))),
+                from: event
+                    .from_status
+                    .map(|status| t(&format!("people.flow.{}", status.as_str()))),
                 to: t(&format!("people.flow.{}", event.to_status.as_str())),
                 visit: match event.visit {
                     Some(FlowVisit::Appointment(_, start)) => {
-                        format!("{} {}", t("patients.visit.appointment"), fmt_datetime(lang, start, tz))
+                        format!(
+                            "{} {}",
+                            t("patients.visit.appointment"),
+                            fmt_datetime(lang, start, tz)
+                        )
                     }
                     Some(FlowVisit::Operation(_, start)) => {
-                        format!("{} {}", t("patients.visit.operation"), fmt_datetime(lang, start, tz))
+                        format!(
+                            "{} {}",
+                            t("patients.visit.operation"),
+                            fmt_datetime(lang, start, tz)
+                        )
                     }
                     None => "–".to_owned(),
                 },
@@ -868,19 +981,31 @@ async fn detail_page(
             Some((input, errors)) => (Some(input), Some(errors)),
             None => (None, None),
         };
-        FormState::new(form_fields(&chrome, "edit", false, Some(fields), input), errors)
+        FormState::new(
+            form_fields(&chrome, "edit", false, Some(fields), input),
+            errors,
+        )
     });
     chrome.css = colour_css(colours.iter().map(String::as_str));
     let master = MasterData {
         id: patient.id,
         name,
-        birth_date: fields.birth_date.map(|date| fmt_date(lang, date)).unwrap_or_else(|| "–".to_owned()),
+        birth_date: fields
+            .birth_date
+            .map(|date| fmt_date(lang, date))
+            .unwrap_or_else(|| "–".to_owned()),
         age: fields.birth_date.and_then(|date| age(date, today)),
         gender: fields.gender.clone().unwrap_or_else(|| "–".to_owned()),
         phone: fields.phone.clone().unwrap_or_else(|| "–".to_owned()),
         email: fields.email.clone().unwrap_or_else(|| "–".to_owned()),
-        created_at: patient.created_at.map(|at| fmt_datetime(lang, at, tz)).unwrap_or_else(|| "–".to_owned()),
-        updated_at: patient.updated_at.map(|at| fmt_datetime(lang, at, tz)).unwrap_or_else(|| "–".to_owned()),
+        created_at: patient
+            .created_at
+            .map(|at| fmt_datetime(lang, at, tz))
+            .unwrap_or_else(|| "–".to_owned()),
+        updated_at: patient
+            .updated_at
+            .map(|at| fmt_datetime(lang, at, tz))
+            .unwrap_or_else(|| "–".to_owned()),
     };
     Ok(DetailPage {
         patient: master,
@@ -903,7 +1028,11 @@ async fn detail_page(
 }
 
 fn doctor_name(record: &AppointmentRecord) -> String {
-    let full = format!("{} {}", record.doctor_first_name.trim(), record.doctor_last_name.trim());
+    let full = format!(
+        "{} {}",
+        record.doctor_first_name.trim(),
+        record.doctor_last_name.trim()
+    );
     let full = full.trim();
     if full.is_empty() {
         record.doctor_username.clone()
