@@ -60,6 +60,12 @@ pub(crate) struct Config {
     /// Refresh-token lifetime in hours.
     #[arg(long, env = "PRAXI_REFRESH_HOURS", default_value_t = 24, global = true)]
     pub(crate) refresh_hours: i64,
+
+    /// Redis for live board events across several Praxi processes
+    /// (`redis://[:password@]host[:port]`). Without it, PostgreSQL `LISTEN`/`NOTIFY` is used on
+    /// PostgreSQL, and events stay in the process on SQLite.
+    #[arg(long, env = "PRAXI_REDIS_URL", global = true, hide_env_values = true)]
+    pub(crate) redis_url: Option<String>,
 }
 
 /// A secret string that never prints.

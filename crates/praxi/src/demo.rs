@@ -121,10 +121,295 @@ pub(crate) async fn seed(store: &Store, tz: Tz) -> anyhow::Result<String> {
         }
         writeln!(report, "  demo patients: 20")?;
     }
+    seed_calendar(store, tz, &mut report).await?;
     if report.is_empty() {
         report.push_str("  demo practice already present: nothing to add\n");
     } else {
         report.insert_str(0, "Seeded the demo practice:\n");
     }
     Ok(report)
+}
+
+const APPOINTMENT_TYPES: [(&str, &str, i64); 6] = [
+    ("Erstgespräch", "#1A73E8", 30),
+    ("Kontrolle", "#34A853", 15),
+    ("Blutabnahme", "#FBBC05", 10),
+    ("Ultraschall", "#8A2BE2", 25),
+    ("OP-Vorgespräch", "#FF8C00", 40),
+    ("Nachsorge", "#20B2AA", 20),
+];
+
+const RESOURCES: [(&str, &str, &str); 6] = [
+    ("OP-1", "room", "#8A2BE2"),
+    ("OP-2", "room", "#6A5ACD"),
+    ("Behandlungsraum 1", "room", "#1A73E8"),
+    ("Behandlungsraum 2", "room", "#34A853"),
+    ("Ultraschallgerät", "device", "#FF8C00"),
+    ("EKG-Gerät", "device", "#FBBC05"),
+];
+
+const OPERATION_TYPES: [(&str, i64, i64, i64, &str); 4] = [
+    ("Appendektomie", 30, 60, 30, "#8A2BE2"),
+    ("Arthroskopie", 20, 45, 20, "#1A73E8"),
+    ("Hernien-OP", 25, 50, 25, "#34A853"),
+    ("Katarakt-OP", 15, 40, 20, "#FF8C00"),
+];
+
+fn system_entry(action: &str, patient_id: Option<i32>) -> AuditEntry {
+    AuditEntry {
+        user_id: None,
+        username: "praxi seed-demo".to_owned(),
+        role_name: String::new(),
+        action: action.to_owned(),
+        patient_id,
+        meta: Some(serde_json::json!({"source": "seed-demo"})),
+        request_id: None,
+    }
+}
+
+/// Deterministic pseudo-random numbers for reproducible demo data.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+/// The local instant of `date` at `hour:minute` in the practice zone.
+fn local(tz: Tz, date: NaiveDate, hour: u32, minute: u32) -> Option<chrono::DateTime<chrono::Utc>> {
+    let time = chrono::NaiveTime::from_hms_opt(hour, minute, 0)?;
+    praxi_domain::scheduling::local_to_utc_strict(tz, date.and_time(time)).ok()
+}
+
+/// Configuration (types, resources, hours, breaks) and bookings of the demo practice, created
+/// through the same store calls as the API: every booking passes the scheduling engine, so the
+/// demo never contains a double booking or a slot outside the hours. Only runs on a practice
+/// without configuration and without appointments.
+async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    use praxi_domain::catalog::{AppointmentTypeChanges, OperationTypeChanges, ResourceChanges};
+    use praxi_domain::hours::{BreakFields, DoctorHoursFields, HoursWindow};
+    use praxi_domain::operation::{Durations, OperationStatus, TeamIds};
+    use praxi_store::appointments::{AppointmentDraft, AppointmentFilter, ScheduleCheck};
+    use praxi_store::operations::OperationDraft;
+
+    if store.count_practice_hours().await? > 0
+        || !store.appointments(&AppointmentFilter::default()).await?.is_empty()
+    {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let today = now.with_timezone(&tz).date_naive();
+    let time = |h: u32, m: u32| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+
+    let mut type_ids = Vec::new();
+    for (name, colour, minutes) in APPOINTMENT_TYPES {
+        let fields = AppointmentTypeChanges {
+            name: Some(name.to_owned()),
+            color: Some(Some(colour.to_owned())),
+            duration_minutes: Some(Some(minutes)),
+            active: Some(true),
+        }
+        .create()?;
+        let record = store
+            .create_appointment_type(fields, now, |_| system_entry("appointment_type_create", None))
+            .await?;
+        type_ids.push((record.id, minutes));
+    }
+    let mut rooms = Vec::new();
+    let mut devices = Vec::new();
+    for (name, kind, colour) in RESOURCES {
+        let fields = ResourceChanges {
+            name: Some(name.to_owned()),
+            kind: Some(kind.to_owned()),
+            color: Some(colour.to_owned()),
+            active: Some(true),
+        }
+        .create()?;
+        let record = store
+            .create_resource(fields, now, |_| system_entry("resource_create", None))
+            .await?;
+        if kind == "room" {
+            rooms.push(record.id);
+        } else {
+            devices.push(record.id);
+        }
+    }
+    let mut op_types = Vec::new();
+    for (name, prep, op, post, colour) in OPERATION_TYPES {
+        let fields = OperationTypeChanges {
+            name: Some(name.to_owned()),
+            prep_duration: Some(prep),
+            op_duration: Some(op),
+            post_duration: Some(post),
+            color: Some(colour.to_owned()),
+            active: Some(true),
+        }
+        .create()?;
+        let record = store
+            .create_operation_type(fields, now, |_| system_entry("operation_type_create", None))
+            .await?;
+        op_types.push((record.id, prep, op, post));
+    }
+    // Mon–Fri 08:00–17:00, Saturday 09:00–12:00.
+    for weekday in 0..6 {
+        let (start, end) = if weekday < 5 { (time(8, 0), time(17, 0)) } else { (time(9, 0), time(12, 0)) };
+        store
+            .create_practice_hours(
+                HoursWindow { weekday, start_time: start, end_time: end, active: true },
+                now,
+                |_| system_entry("practice_hours_create", None),
+            )
+            .await?;
+    }
+    let doctors = store.list_doctors().await?;
+    for doctor in &doctors {
+        for weekday in 0..5 {
+            store
+                .create_doctor_hours(
+                    DoctorHoursFields {
+                        doctor_id: doctor.id,
+                        window: HoursWindow { weekday, start_time: time(8, 0), end_time: time(17, 0), active: true },
+                    },
+                    now,
+                    |_| system_entry("doctor_hours_create", None),
+                )
+                .await?;
+        }
+    }
+    // A practice-wide lunch break every weekday of the two weeks around today.
+    let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+    let days: Vec<NaiveDate> = (0..14)
+        .filter_map(|offset| monday.checked_add_days(chrono::Days::new(offset)))
+        .filter(|date| date.weekday().num_days_from_monday() < 5)
+        .collect();
+    for date in &days {
+        store
+            .create_break(
+                BreakFields {
+                    doctor_id: None,
+                    date: *date,
+                    start_time: time(12, 0),
+                    end_time: time(12, 30),
+                    reason: Some("Mittagspause".to_owned()),
+                    active: true,
+                },
+                now,
+                |_| system_entry("doctor_break_create", None),
+            )
+            .await?;
+    }
+    writeln!(report, "  demo configuration: 6 appointment types, 6 resources, 4 operation types, hours, lunch breaks")?;
+
+    // Bookings: operations first (they need three free people and a room), then appointments
+    // in the remaining time. The engine refuses anything that would conflict; those are skipped.
+    let patients: Vec<i32> = store.list_patients(0, 200).await?.iter().map(|p| p.id).collect();
+    let mut rng = Lcg(42);
+    let mut n_operations = 0;
+    let mut n_appointments = 0;
+    if doctors.len() >= 3 && !patients.is_empty() {
+        for (day_idx, date) in days.iter().enumerate() {
+            for (slot, room) in rooms.iter().take(2).enumerate() {
+                let Some(start) = local(tz, *date, 8 + u32::try_from(slot).unwrap_or(0) * 2, 0) else { continue };
+                let (op_type, prep, op, post) = op_types[(day_idx + slot) % op_types.len()];
+                let surgeon = (day_idx + slot * 2) % doctors.len();
+                let team = TeamIds {
+                    primary_surgeon: doctors[surgeon].id,
+                    assistant: Some(doctors[(surgeon + 1) % doctors.len()].id),
+                    anesthesist: Some(doctors[(surgeon + 2) % doctors.len()].id),
+                };
+                let durations = Durations {
+                    prep: i32::try_from(prep).unwrap_or(0),
+                    op: i32::try_from(op).unwrap_or(0),
+                    post: i32::try_from(post).unwrap_or(0),
+                };
+                let end = start + chrono::Duration::minutes(prep + op + post);
+                let status = if end < now { OperationStatus::Done } else { OperationStatus::Planned };
+                let patient = patients[rng.below(patients.len() as u64) as usize];
+                let draft = OperationDraft {
+                    patient_id: patient,
+                    op_type_id: op_type,
+                    durations,
+                    room_id: *room,
+                    device_ids: if slot == 0 { vec![devices[1]] } else { Vec::new() },
+                    team,
+                    start_time: start,
+                    end_time: end,
+                    status: OperationStatus::Planned,
+                    notes: Some("Demo-OP".to_owned()),
+                };
+                let saved = store
+                    .save_operation(None, draft, tz, ScheduleCheck::Check, None, start - chrono::Duration::hours(1), |_| {
+                        system_entry("operation_create", Some(patient))
+                    })
+                    .await;
+                match saved {
+                    Ok(record) => {
+                        n_operations += 1;
+                        if status == OperationStatus::Done {
+                            for (from, to) in [
+                                (OperationStatus::Planned, OperationStatus::Confirmed),
+                                (OperationStatus::Confirmed, OperationStatus::Running),
+                                (OperationStatus::Running, OperationStatus::Done),
+                            ] {
+                                store
+                                    .set_operation_status(record.id, from, to, None, end, &system_entry("op_status_update", Some(patient)))
+                                    .await?;
+                            }
+                        }
+                    }
+                    Err(praxi_store::StoreError::Scheduling(_)) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            for doctor in &doctors {
+                let mut minute = 8 * 60;
+                while minute < 16 * 60 + 30 {
+                    let (type_id, length) = type_ids[rng.below(type_ids.len() as u64) as usize];
+                    let hour = u32::try_from(minute / 60).unwrap_or(8);
+                    let Some(start) = local(tz, *date, hour, u32::try_from(minute % 60).unwrap_or(0)) else { break };
+                    let end = start + chrono::Duration::minutes(length);
+                    minute += length + 5 * i64::try_from(rng.below(4)).unwrap_or(0);
+                    if rng.below(3) == 0 {
+                        continue;
+                    }
+                    let patient = patients[rng.below(patients.len() as u64) as usize];
+                    let status = if end < now {
+                        if rng.below(10) == 0 { "cancelled" } else { "completed" }
+                    } else if rng.below(4) == 0 {
+                        "confirmed"
+                    } else {
+                        "scheduled"
+                    };
+                    let draft = AppointmentDraft {
+                        patient_id: patient,
+                        doctor_id: doctor.id,
+                        type_id: Some(type_id),
+                        resources: Vec::new(),
+                        start_time: start,
+                        end_time: end,
+                        status: status.to_owned(),
+                        notes: Some(String::new()),
+                    };
+                    match store
+                        .save_appointment(None, draft, tz, ScheduleCheck::Check, now, |_| {
+                            system_entry("appointment_create", Some(patient))
+                        })
+                        .await
+                    {
+                        Ok(_) => n_appointments += 1,
+                        Err(praxi_store::StoreError::Scheduling(_)) => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+            }
+        }
+    }
+    writeln!(report, "  demo bookings: {n_appointments} appointments, {n_operations} operations (engine-checked)")?;
+    Ok(())
 }

@@ -169,7 +169,15 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     server_config.secure_cookies = config.secure_cookies;
     server_config.access_token_ttl = chrono::Duration::minutes(config.access_minutes.max(1));
     server_config.refresh_token_ttl = chrono::Duration::hours(config.refresh_hours.max(1));
-    let state = AppState::new(store, server_config);
+    let mut state = AppState::new(store.clone(), server_config);
+    state.events = match &config.redis_url {
+        Some(url) => praxi_server::events::EventBus::via_redis(url)
+            .map_err(|error| anyhow::anyhow!("PRAXI_REDIS_URL: {error}"))?,
+        None if store.supports_notify() => {
+            praxi_server::events::EventBus::via_postgres(store.clone()).await?
+        }
+        None => praxi_server::events::EventBus::in_process(),
+    };
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;

@@ -1006,3 +1006,204 @@ async fn the_resource_page_shows_bookings_per_room_with_absences_and_edit_links(
     browser.close().await;
     app.stop().await;
 }
+
+// ---- the role matrix over HTTP (no browser needed) -----------------------------------------
+
+/// A page session for a user (as the login form creates it): the cookie and the CSRF token.
+async fn page_session(app: &TestApp, user: &praxi_store::users::UserRecord) -> (String, String) {
+    let (key, csrf) = praxi_server::web::session::start_session(&app.state, user.id)
+        .await
+        .expect("session");
+    (format!("praxi_session={key}"), csrf)
+}
+
+/// `GET` with an optional session (and language); status, location and body.
+async fn get_page(app: &TestApp, cookie: Option<&str>, path: &str) -> (u16, String, String) {
+    let mut request = app.http.get(app.url(path));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let res = request.send().await.expect("get");
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, location, res.text().await.expect("body"))
+}
+
+/// `POST` of a form with an optional session; status and location.
+async fn post_page(
+    app: &TestApp,
+    cookie: Option<&str>,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let mut request = app.http.post(app.url(path)).form(form);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let res = request.send().await.expect("post");
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (res.status().as_u16(), location)
+}
+
+#[tokio::test]
+async fn board_pages_answer_every_role_like_the_api_policy() {
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin_api = app.as_role(Role::Admin).await;
+    let own = appointment(&app, practice.doctor.id, 1, today_at(&app, 8, 0), 30).await;
+    let flow = arrive(&admin_api, own).await;
+    let op = operation(
+        &app,
+        Op {
+            name: "Eingriff",
+            colour: "#2E8B57",
+            surgeon: practice.doctor.id,
+            assistant: None,
+            patient: 2,
+            room: practice.other_room,
+            start: utc(0, 9, 0),
+            status: "planned",
+        },
+    )
+    .await;
+    let admin = app.create_user("chefin", Some(Role::Admin)).await;
+    let assistant = app.create_user("mfa", Some(Role::Assistant)).await;
+    let billing = app.create_user("abrechnung", Some(Role::Billing)).await;
+    let nobody = app.create_user("praktikant", None).await;
+
+    // Reads: every staff role 200, a user without role 403, anonymous to the login page.
+    for path in [
+        "/flow/",
+        "/operations/?date=2030-01-14",
+        "/resources/?view=week&date=2030-01-14",
+    ] {
+        for user in [&admin, &assistant, &practice.doctor, &billing] {
+            let (cookie, _) = page_session(&app, user).await;
+            let (status, _, body) = get_page(&app, Some(&cookie), path).await;
+            assert_eq!(status, 200, "{} {path}", user.username);
+            assert!(body.contains("data-live="), "a live board: {path}");
+            assert!(!body.contains(" style="), "no inline styles: {path}");
+        }
+        let (cookie, _) = page_session(&app, &nobody).await;
+        assert_eq!(
+            get_page(&app, Some(&cookie), path).await.0,
+            403,
+            "no role {path}"
+        );
+        let (status, location, _) = get_page(&app, None, path).await;
+        assert_eq!(status, 303, "anonymous {path}");
+        assert!(location.starts_with("/login/?next="), "{location}");
+    }
+
+    // Buttons only for those who may write.
+    let buttons = [
+        (&admin, true, true),
+        (&assistant, true, true),
+        (&practice.doctor, true, false),
+        (&billing, false, false),
+    ];
+    for (user, flow_buttons, op_buttons) in buttons {
+        let (cookie, _) = page_session(&app, user).await;
+        let (_, _, body) = get_page(&app, Some(&cookie), "/flow/").await;
+        assert_eq!(
+            body.contains(&format!("id=\"flow-{flow}-next\"")),
+            flow_buttons,
+            "{}",
+            user.username
+        );
+        let (_, _, body) = get_page(&app, Some(&cookie), "/operations/?date=2030-01-14").await;
+        assert_eq!(
+            body.contains(&format!("id=\"op-{op}-confirmed\"")),
+            op_buttons,
+            "{}",
+            user.username
+        );
+    }
+
+    // Writes: the policy decides; billing and no-role users are refused, anonymous logs in,
+    // a wrong CSRF token is refused.
+    let unknown_flow = "/flow/999999/status/";
+    let op_status = format!("/operations/{op}/status/");
+    for (user, flow_expected, op_expected) in [
+        (&admin, 303, 303),
+        (&assistant, 303, 303),
+        (&practice.doctor, 303, 403),
+        (&billing, 403, 403),
+        (&nobody, 403, 403),
+    ] {
+        let (cookie, csrf) = page_session(&app, user).await;
+        let form = [("csrf_token", csrf.as_str()), ("status", "preparing")];
+        let (status, location) = post_page(&app, Some(&cookie), unknown_flow, &form).await;
+        assert_eq!(status, flow_expected, "{} flow", user.username);
+        if status == 303 {
+            assert_eq!(location, "/flow/?error=gone");
+        }
+        let form = [("csrf_token", csrf.as_str()), ("status", "bogus")];
+        let (status, location) = post_page(&app, Some(&cookie), &op_status, &form).await;
+        assert_eq!(status, op_expected, "{} op", user.username);
+        if status == 303 {
+            assert_eq!(
+                location,
+                "/operations/?date=2030-01-14&error=invalid_transition&from=planned"
+            );
+        }
+        let form = [("csrf_token", "forged"), ("status", "confirmed")];
+        assert_eq!(
+            post_page(&app, Some(&cookie), &op_status, &form).await.0,
+            403
+        );
+    }
+    let (status, location) = post_page(&app, None, &op_status, &[("status", "confirmed")]).await;
+    assert_eq!(status, 303);
+    assert!(location.starts_with("/login/"), "{location}");
+    assert_eq!(
+        app.store().operation(op).await.unwrap().unwrap().status,
+        "planned"
+    );
+    // Every refused attempt after the lookup is audited like the API's.
+    let refused = app
+        .store()
+        .audit_log(Some("op_status_update"), 10)
+        .await
+        .unwrap();
+    assert_eq!(refused.len(), 2, "admin and assistant reached the decision");
+    assert!(
+        refused
+            .iter()
+            .all(|row| row.meta.as_ref().unwrap()["ok"] == json!(false))
+    );
+
+    // English texts.
+    let (cookie, _) = page_session(&app, &assistant).await;
+    let (_, _, body) = get_page(&app, Some(&format!("{cookie}; lang=en")), "/flow/").await;
+    assert!(
+        body.contains("Patient flow") && body.contains("Waiting") && body.contains("Prepare"),
+        "English"
+    );
+    let (_, _, body) = get_page(
+        &app,
+        Some(&format!("{cookie}; lang=en")),
+        "/operations/?date=2030-01-14",
+    )
+    .await;
+    assert!(
+        body.contains("Operations board") && body.contains("Confirm"),
+        "English"
+    );
+    let (_, _, body) = get_page(&app, Some(&format!("{cookie}; lang=en")), "/resources/").await;
+    assert!(
+        body.contains("Resources &#38; rooms") && body.contains("Absences &#38; breaks"),
+        "English: {body}"
+    );
+    app.stop().await;
+}

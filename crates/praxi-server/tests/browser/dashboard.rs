@@ -496,19 +496,31 @@ async fn a_doctor_sees_figures_of_their_own_appointments_only() {
 
 // ---- without a browser: status per role, redirects, escaping -------------------------------
 
-/// A GET with a fresh session of `user` (or anonymous).
+/// A GET with a fresh session of `user` (or anonymous), in German.
 async fn page(
     app: &TestApp,
     user: Option<&praxi_store::users::UserRecord>,
     path: &str,
 ) -> (u16, String, String) {
+    page_in(app, user, path, "de").await
+}
+
+/// A GET with a fresh session of `user` (or anonymous) in language `lang`.
+async fn page_in(
+    app: &TestApp,
+    user: Option<&praxi_store::users::UserRecord>,
+    path: &str,
+    lang: &str,
+) -> (u16, String, String) {
     let mut request = app.http.get(app.url(path));
+    let mut cookie = format!("lang={lang}");
     if let Some(user) = user {
         let (key, _csrf) = praxi_server::web::session::start_session(&app.state, user.id)
             .await
             .unwrap();
-        request = request.header("Cookie", format!("praxi_session={key}"));
+        cookie.push_str(&format!("; praxi_session={key}"));
     }
+    request = request.header("Cookie", cookie);
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let location = response
@@ -541,6 +553,10 @@ async fn every_role_opens_the_dashboards_and_others_are_refused() {
                 assert_eq!(status, 200, "{name} {path}");
                 assert!(body.contains("<svg"), "{name} {path}");
                 assert!(!body.contains(" style="), "{name} {path}: inline style");
+                assert!(
+                    !body.contains("dashboard."),
+                    "{name} {path}: a text key without text"
+                );
             } else {
                 assert_eq!(status, 403, "{name} {path}");
             }
@@ -552,6 +568,28 @@ async fn every_role_opens_the_dashboards_and_others_are_refused() {
             "{location}"
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboards_have_every_text_in_english() {
+    let app = TestApp::spawn().await;
+    seeded(&app).await;
+    let admin = app.create_user("chef", Some(Role::Admin)).await;
+    for path in PAGES {
+        let (status, _, body) = page_in(&app, Some(&admin), path, "en").await;
+        assert_eq!(status, 200, "{path}");
+        assert!(body.contains("<html lang=\"en\">"), "{path}");
+        for key in ["dashboard.", "calendar."] {
+            assert!(!body.contains(key), "{path}: a text key without text");
+        }
+        assert!(
+            !body.contains("Termine"),
+            "{path}: German text in the English page"
+        );
+    }
+    let (_, _, body) = page_in(&app, Some(&admin), "/dashboard/", "en").await;
+    assert!(body.contains("Mon 14.–Sun 20.01.2030"), "{body}");
     app.stop().await;
 }
 

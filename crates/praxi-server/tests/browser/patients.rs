@@ -238,12 +238,12 @@ async fn history(app: &TestApp) -> History {
         )
         .await;
     assert_eq!(res.status, 201, "{}", res.text);
-    let operation = res.body["id"].as_i64().unwrap();
+    let operation = res.body["id"].as_i64().expect("fixture");
     fixtures::absence(
         app,
         a,
-        NaiveDate::from_ymd_opt(2030, 1, 21).unwrap(),
-        NaiveDate::from_ymd_opt(2030, 1, 25).unwrap(),
+        NaiveDate::from_ymd_opt(2030, 1, 21).expect("fixture"),
+        NaiveDate::from_ymd_opt(2030, 1, 25).expect("fixture"),
     )
     .await;
 
@@ -264,7 +264,7 @@ async fn history(app: &TestApp) -> History {
         )
         .await;
     assert_eq!(res.status, 201, "{}", res.text);
-    let flow = res.body["id"].as_i64().unwrap();
+    let flow = res.body["id"].as_i64().expect("fixture");
     for status in ["waiting", "preparing", "in_treatment"] {
         let res = admin
             .patch(

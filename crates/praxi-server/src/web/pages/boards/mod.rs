@@ -175,7 +175,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Read only: your role may not change anything here.",
         ),
         "boards.timeline" => ("Zeitleiste", "Timeline"),
-        "boards.now" => ("jetzt", "now"),
         _ => {
             return flow::texts(key)
                 .or_else(|| operations::texts(key))

@@ -583,7 +583,6 @@ pub(super) async fn change_status(
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
         "ops.title" => ("OP-Übersicht", "Operations board"),
-        "ops.rooms" => ("OP-Räume", "Operating rooms"),
         "ops.no_rooms" => (
             "Keine aktiven OP-Räume und keine Operationen an diesem Tag.",
             "No active operating rooms and no operations on this day.",

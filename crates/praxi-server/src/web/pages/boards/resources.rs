@@ -495,7 +495,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "res.none" => ("Keine Ressourcen.", "No resources."),
         "res.free" => ("frei", "free"),
-        "res.bookings" => ("Belegungen", "Bookings"),
         "res.resource" => ("Ressource", "Resource"),
         "res.edit" => ("Bearbeiten", "Edit"),
         "res.shared" => ("Abwesenheiten & Pausen", "Absences & breaks"),

@@ -1454,6 +1454,7 @@ mod tests {
             DraftProblem::Incomplete,
             DraftProblem::PatientIdInvalid,
             DraftProblem::EndNotAfterStart,
+            DraftProblem::TooLong,
             DraftProblem::PatientUnknown(1),
             DraftProblem::DoctorUnknown(1),
             DraftProblem::NotADoctor,

@@ -535,6 +535,10 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Der Termin ist unvollständig.",
             "The appointment is incomplete.",
         ),
+        "calendar.err.too_long" => (
+            "Ein Termin darf höchstens 24 Stunden dauern.",
+            "An appointment may last at most 24 hours.",
+        ),
         "calendar.err.end_before_start" => (
             "Das Ende muss nach dem Beginn liegen.",
             "The end must be after the start.",

@@ -576,16 +576,18 @@ fn figures(facts: &[AppointmentFact], now: DateTime<Utc>) -> Figures {
     }
     let first = facts.iter().map(|fact| fact.start).min();
     let last = facts.iter().map(|fact| fact.start).max();
-    if let (Some(first), Some(last)) = (first, last) {
-        if let Ok(window) = Interval::new(first, last + TimeDelta::seconds(1)) {
-            let shows = no_shows(facts, &window, now);
-            out.past = shows.total;
-            out.no_shows = shows.count();
-            out.no_show_rate = shows.rate();
-            let done = completion(facts, &window, now);
-            out.completed = done.part;
-            out.completion_rate = done.rate();
-        }
+    // Every row lies in the window from the first start to just after the last one.
+    let window = first
+        .zip(last)
+        .and_then(|(first, last)| Interval::new(first, last + TimeDelta::seconds(1)).ok());
+    if let Some(window) = window {
+        let shows = no_shows(facts, &window, now);
+        out.past = shows.total;
+        out.no_shows = shows.count();
+        out.no_show_rate = shows.rate();
+        let done = completion(facts, &window, now);
+        out.completed = done.part;
+        out.completion_rate = done.rate();
     }
     out
 }
