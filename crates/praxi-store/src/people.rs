@@ -125,8 +125,15 @@ impl TryFrom<FlowEventRow> for FlowEventRecord {
     }
 }
 
+/// `patient_id` is a 32-bit column, `doctor_id` a 64-bit one: one row type each.
 #[derive(FromQueryResult)]
-struct NextRow {
+struct NextPatientRow {
+    key: i32,
+    next_start: Option<DateTime<Utc>>,
+}
+
+#[derive(FromQueryResult)]
+struct NextDoctorRow {
     key: i64,
     next_start: Option<DateTime<Utc>>,
 }
@@ -166,6 +173,32 @@ pub fn appointment_fact(record: &AppointmentRecord) -> Option<AppointmentFact> {
 
 /// Statuses of an appointment that is still going to happen.
 const OPEN_STATUSES: [&str; 2] = ["scheduled", "confirmed"];
+
+/// `key, min(start_time) AS next_start` of the open appointments starting at or after `after`,
+/// grouped by `key`.
+fn next_starts(
+    key: Appointment,
+    cond: Cond,
+    after: DateTime<Utc>,
+    doctor: Option<i64>,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut select = Query::select()
+        .expr_as(Expr::col(key), Alias::new("key"))
+        .expr_as(
+            Expr::col(Appointment::StartTime).min(),
+            Alias::new("next_start"),
+        )
+        .from(Appointment::Table)
+        .cond_where(cond)
+        .and_where(Expr::col(Appointment::StartTime).gte(after))
+        .and_where(Expr::col(Appointment::Status).is_in(OPEN_STATUSES))
+        .group_by_col(key)
+        .to_owned();
+    if let Some(doctor) = doctor {
+        select.and_where(Expr::col(Appointment::DoctorId).eq(doctor));
+    }
+    select
+}
 
 impl Store {
     /// The patient-flow status changes of one patient, newest first (at most
@@ -269,13 +302,15 @@ impl Store {
         }
         let cond =
             Cond::all().add(Expr::col(Appointment::PatientId).is_in(patient_ids.iter().copied()));
-        let rows = self
-            .next_starts(Appointment::PatientId, cond, after, doctor)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(key, start)| Some((i32::try_from(key).ok()?, start)))
-            .collect())
+        let select = next_starts(Appointment::PatientId, cond, after, doctor);
+        let mut out = HashMap::new();
+        for row in self.conn().query_all(&select).await? {
+            let row = NextPatientRow::from_query_result(&row, "")?;
+            if let Some(start) = row.next_start {
+                out.insert(row.key, start);
+            }
+        }
+        Ok(out)
     }
 
     /// The start of each doctor's next scheduled or confirmed appointment starting at or after
@@ -285,35 +320,10 @@ impl Store {
         after: DateTime<Utc>,
         doctor: Option<i64>,
     ) -> Result<HashMap<i64, DateTime<Utc>>, StoreError> {
-        self.next_starts(Appointment::DoctorId, Cond::all(), after, doctor)
-            .await
-    }
-
-    async fn next_starts(
-        &self,
-        key: Appointment,
-        cond: Cond,
-        after: DateTime<Utc>,
-        doctor: Option<i64>,
-    ) -> Result<HashMap<i64, DateTime<Utc>>, StoreError> {
-        let mut select = Query::select()
-            .expr_as(Expr::col(key), Alias::new("key"))
-            .expr_as(
-                Expr::col(Appointment::StartTime).min(),
-                Alias::new("next_start"),
-            )
-            .from(Appointment::Table)
-            .cond_where(cond)
-            .and_where(Expr::col(Appointment::StartTime).gte(after))
-            .and_where(Expr::col(Appointment::Status).is_in(OPEN_STATUSES))
-            .group_by_col(key)
-            .to_owned();
-        if let Some(doctor) = doctor {
-            select.and_where(Expr::col(Appointment::DoctorId).eq(doctor));
-        }
+        let select = next_starts(Appointment::DoctorId, Cond::all(), after, doctor);
         let mut out = HashMap::new();
         for row in self.conn().query_all(&select).await? {
-            let row = NextRow::from_query_result(&row, "")?;
+            let row = NextDoctorRow::from_query_result(&row, "")?;
             if let Some(start) = row.next_start {
                 out.insert(row.key, start);
             }

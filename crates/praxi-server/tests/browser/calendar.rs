@@ -279,12 +279,14 @@ async fn a_double_booking_is_refused_with_the_reason_and_alternatives_on_the_pag
         )
         .await;
     browser.click("#modalSave").await;
+    let intro = browser.text("#conflictIntro").await;
+    assert!(intro.contains("nicht verfügbar"), "{intro}");
     let reasons = browser.text("#conflictReasons").await;
-    assert!(reasons.contains("nicht verfügbar"), "{reasons}");
     assert!(
         reasons.contains("Doppelbuchung") && reasons.contains("09:00 bis 09:30"),
         "the reason in words: {reasons}"
     );
+    browser.screenshot("calendar-conflict").await;
     let alternatives = browser.text("#conflictAlternatives").await;
     assert!(
         alternatives.contains("First dr.bert Last dr.bert"),

@@ -223,7 +223,7 @@ async fn history(app: &TestApp) -> History {
     }
     .insert(app.store().conn())
     .await
-    .unwrap()
+    .expect("operation type")
     .id;
     let res = admin
         .post(

@@ -352,6 +352,8 @@ struct AltLink {
 
 /// A refusal in words.
 struct ConflictView {
+    /// "The doctor is not available at this time:" before the reason, if any.
+    intro: Option<String>,
     lines: Vec<String>,
     alternatives: Vec<AltLink>,
     next_free: Vec<AltLink>,
@@ -633,9 +635,10 @@ async fn explain(
     };
     let local = |instant: DateTime<Utc>| instant.with_timezone(&tz);
     let mut lines = Vec::new();
+    let intro = matches!(refusal, Refusal::DoctorUnavailable { .. })
+        .then(|| t("calendar.conflict.doctor_unavailable"));
     match refusal {
         Refusal::DoctorUnavailable { first, .. } => {
-            lines.push(t("calendar.conflict.doctor_unavailable"));
             lines.push(match first {
                 Conflict::Hours(hours) => {
                     let doctor = name_of(hours.person.0);
@@ -780,6 +783,7 @@ async fn explain(
         })
         .collect();
     ConflictView {
+        intro,
         lines,
         alternatives,
         next_free,

@@ -500,15 +500,12 @@ fn funnel_chart(words: &Words, title: &str, kpis: &SchedulingKpis) -> Chart {
             detail: Some(percent_text(lang, kpi::percent(*value, total))),
         })
         .collect();
-    let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
-    let values: Vec<u64> = steps.iter().map(|(_, v, _)| *v).collect();
     let desc = rows
         .iter()
-        .zip(&values)
-        .map(|(row, v)| format!("{}: {}", row.label, charts::count(lang, *v)))
+        .zip(&steps)
+        .map(|(row, (_, v, _))| format!("{}: {}", row.label, charts::count(lang, *v)))
         .collect::<Vec<_>>()
         .join("; ");
-    let _ = labels;
     charts::hbars(
         &words.frame(
             "funnelChart",
