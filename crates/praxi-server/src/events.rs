@@ -142,13 +142,15 @@ impl EventBus {
                 Err(_) => false,
             },
             Relay::Redis(config) => match serde_json::to_string(&event) {
-                Ok(payload) => match crate::redis::publish(config, crate::redis::CHANNEL, &payload).await {
-                    Ok(()) => true,
-                    Err(error) => {
-                        tracing::warn!(%error, "redis publish failed");
-                        false
+                Ok(payload) => {
+                    match crate::redis::publish(config, crate::redis::CHANNEL, &payload).await {
+                        Ok(()) => true,
+                        Err(error) => {
+                            tracing::warn!(%error, "redis publish failed");
+                            false
+                        }
                     }
-                },
+                }
                 Err(_) => false,
             },
         };

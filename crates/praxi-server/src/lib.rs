@@ -8,11 +8,11 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod events;
+pub mod redis;
 pub mod state;
 pub mod throttle;
 pub mod web;
 pub mod wire;
-pub mod redis;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -32,7 +32,11 @@ impl RedisConfig {
         if host.is_empty() {
             return Err("redis url has no host".to_owned());
         }
-        let address = if host.contains(':') { host.to_owned() } else { format!("{host}:6379") };
+        let address = if host.contains(':') {
+            host.to_owned()
+        } else {
+            format!("{host}:6379")
+        };
         Ok(RedisConfig { address, password })
     }
 }
@@ -78,7 +82,9 @@ async fn read_reply<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::
             let mut buffer = vec![0; len + 2];
             reader.read_exact(&mut buffer).await?;
             buffer.truncate(len);
-            Ok(Reply::Bulk(Some(String::from_utf8_lossy(&buffer).into_owned())))
+            Ok(Reply::Bulk(Some(
+                String::from_utf8_lossy(&buffer).into_owned(),
+            )))
         }
         "*" => {
             let len: i64 = rest.parse().map_err(|_| invalid())?;
@@ -98,7 +104,10 @@ async fn connect(config: &RedisConfig) -> std::io::Result<BufReader<TcpStream>> 
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
     let mut reader = BufReader::new(stream);
     if let Some(password) = &config.password {
-        reader.get_mut().write_all(&command(&["AUTH", password])).await?;
+        reader
+            .get_mut()
+            .write_all(&command(&["AUTH", password]))
+            .await?;
         if let Reply::Error(message) = read_reply(&mut reader).await? {
             return Err(std::io::Error::other(message));
         }
@@ -109,7 +118,10 @@ async fn connect(config: &RedisConfig) -> std::io::Result<BufReader<TcpStream>> 
 /// `PUBLISH channel payload` on a short-lived connection.
 pub async fn publish(config: &RedisConfig, channel: &str, payload: &str) -> std::io::Result<()> {
     let mut reader = connect(config).await?;
-    reader.get_mut().write_all(&command(&["PUBLISH", channel, payload])).await?;
+    reader
+        .get_mut()
+        .write_all(&command(&["PUBLISH", channel, payload]))
+        .await?;
     match read_reply(&mut reader).await? {
         Reply::Error(message) => Err(std::io::Error::other(message)),
         _ => Ok(()),
@@ -128,9 +140,16 @@ pub async fn subscribe_forever(config: &RedisConfig, channel: &str, on_message: 
     }
 }
 
-async fn subscribe_once(config: &RedisConfig, channel: &str, on_message: &impl Fn(String)) -> std::io::Result<()> {
+async fn subscribe_once(
+    config: &RedisConfig,
+    channel: &str,
+    on_message: &impl Fn(String),
+) -> std::io::Result<()> {
     let mut reader = connect(config).await?;
-    reader.get_mut().write_all(&command(&["SUBSCRIBE", channel])).await?;
+    reader
+        .get_mut()
+        .write_all(&command(&["SUBSCRIBE", channel]))
+        .await?;
     loop {
         if let Reply::Array(items) = read_reply(&mut reader).await?
             && let [Reply::Bulk(Some(kind)), _, Reply::Bulk(Some(payload))] = items.as_slice()
@@ -149,17 +168,26 @@ mod tests {
     fn urls_parse() {
         assert_eq!(
             RedisConfig::parse("redis://127.0.0.1:6379/0").unwrap(),
-            RedisConfig { address: "127.0.0.1:6379".into(), password: None }
+            RedisConfig {
+                address: "127.0.0.1:6379".into(),
+                password: None
+            }
         );
         assert_eq!(
             RedisConfig::parse("redis://:s3cret@cache").unwrap(),
-            RedisConfig { address: "cache:6379".into(), password: Some("s3cret".into()) }
+            RedisConfig {
+                address: "cache:6379".into(),
+                password: Some("s3cret".into())
+            }
         );
         assert!(RedisConfig::parse("http://x").is_err());
     }
 
     #[test]
     fn commands_are_resp_arrays() {
-        assert_eq!(command(&["PUBLISH", "c", "hi"]), b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$2\r\nhi\r\n");
+        assert_eq!(
+            command(&["PUBLISH", "c", "hi"]),
+            b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$2\r\nhi\r\n"
+        );
     }
 }

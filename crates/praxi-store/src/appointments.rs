@@ -129,8 +129,12 @@ pub struct AppointmentFilter {
 impl AppointmentFilter {
     fn apply(&self, select: &mut SelectStatement) {
         if let Some(period) = &self.period {
-            select.and_where(Expr::col((Appointment::Table, Appointment::StartTime)).lt(period.end()));
-            select.and_where(Expr::col((Appointment::Table, Appointment::EndTime)).gt(period.start()));
+            select.and_where(
+                Expr::col((Appointment::Table, Appointment::StartTime)).lt(period.end()),
+            );
+            select.and_where(
+                Expr::col((Appointment::Table, Appointment::EndTime)).gt(period.start()),
+            );
             select.and_where(
                 Expr::col((Appointment::Table, Appointment::StartTime))
                     .gt(crate::schedule::earliest_overlapping_start(period.start())),
@@ -172,15 +176,42 @@ fn appointment_select() -> SelectStatement {
             (a, Appointment::CreatedAt),
             (a, Appointment::UpdatedAt),
         ])
-        .expr_as(Expr::col((Patients::Table, Patients::FirstName)), Alias::new("patient_first_name"))
-        .expr_as(Expr::col((Patients::Table, Patients::LastName)), Alias::new("patient_last_name"))
-        .expr_as(Expr::col((Patients::Table, Patients::BirthDate)), Alias::new("patient_birth_date"))
-        .expr_as(Expr::col((AppointmentType::Table, AppointmentType::Name)), Alias::new("type_name"))
-        .expr_as(Expr::col((AppointmentType::Table, AppointmentType::Color)), Alias::new("type_color"))
-        .expr_as(Expr::col((CoreUser::Table, CoreUser::Username)), Alias::new("doctor_username"))
-        .expr_as(Expr::col((CoreUser::Table, CoreUser::FirstName)), Alias::new("doctor_first_name"))
-        .expr_as(Expr::col((CoreUser::Table, CoreUser::LastName)), Alias::new("doctor_last_name"))
-        .expr_as(Expr::col((CoreUser::Table, CoreUser::CalendarColor)), Alias::new("doctor_color"))
+        .expr_as(
+            Expr::col((Patients::Table, Patients::FirstName)),
+            Alias::new("patient_first_name"),
+        )
+        .expr_as(
+            Expr::col((Patients::Table, Patients::LastName)),
+            Alias::new("patient_last_name"),
+        )
+        .expr_as(
+            Expr::col((Patients::Table, Patients::BirthDate)),
+            Alias::new("patient_birth_date"),
+        )
+        .expr_as(
+            Expr::col((AppointmentType::Table, AppointmentType::Name)),
+            Alias::new("type_name"),
+        )
+        .expr_as(
+            Expr::col((AppointmentType::Table, AppointmentType::Color)),
+            Alias::new("type_color"),
+        )
+        .expr_as(
+            Expr::col((CoreUser::Table, CoreUser::Username)),
+            Alias::new("doctor_username"),
+        )
+        .expr_as(
+            Expr::col((CoreUser::Table, CoreUser::FirstName)),
+            Alias::new("doctor_first_name"),
+        )
+        .expr_as(
+            Expr::col((CoreUser::Table, CoreUser::LastName)),
+            Alias::new("doctor_last_name"),
+        )
+        .expr_as(
+            Expr::col((CoreUser::Table, CoreUser::CalendarColor)),
+            Alias::new("doctor_color"),
+        )
         .from(a)
         .left_join(
             Patients::Table,
@@ -188,7 +219,8 @@ fn appointment_select() -> SelectStatement {
         )
         .left_join(
             AppointmentType::Table,
-            Expr::col((AppointmentType::Table, AppointmentType::Id)).equals((a, Appointment::TypeId)),
+            Expr::col((AppointmentType::Table, AppointmentType::Id))
+                .equals((a, Appointment::TypeId)),
         )
         .inner_join(
             CoreUser::Table,
@@ -201,7 +233,10 @@ fn appointment_select() -> SelectStatement {
 
 fn linked_resources_select() -> SelectStatement {
     Query::select()
-        .column((AppointmentResource::Table, AppointmentResource::AppointmentId))
+        .column((
+            AppointmentResource::Table,
+            AppointmentResource::AppointmentId,
+        ))
         .columns([
             (Resource::Table, Resource::Id),
             (Resource::Table, Resource::Name),
@@ -219,8 +254,10 @@ fn linked_resources_select() -> SelectStatement {
         )
         .inner_join(
             Appointment::Table,
-            Expr::col((Appointment::Table, Appointment::Id))
-                .equals((AppointmentResource::Table, AppointmentResource::AppointmentId)),
+            Expr::col((Appointment::Table, Appointment::Id)).equals((
+                AppointmentResource::Table,
+                AppointmentResource::AppointmentId,
+            )),
         )
         .order_by((Resource::Table, Resource::Id), Order::Asc)
         .to_owned()
@@ -248,15 +285,18 @@ pub(crate) async fn read_appointments<C: ConnectionTrait>(
     let mut resources: HashMap<i32, Vec<ResourceInfo>> = HashMap::new();
     for row in conn.query_all(&links).await? {
         let link = LinkedResourceRow::from_query_result(&row, "")?;
-        resources.entry(link.appointment_id).or_default().push(ResourceInfo {
-            id: link.id,
-            name: link.name,
-            kind: link.kind,
-            color: link.color,
-            active: link.active,
-            created_at: link.created_at,
-            updated_at: link.updated_at,
-        });
+        resources
+            .entry(link.appointment_id)
+            .or_default()
+            .push(ResourceInfo {
+                id: link.id,
+                name: link.name,
+                kind: link.kind,
+                color: link.color,
+                active: link.active,
+                created_at: link.created_at,
+                updated_at: link.updated_at,
+            });
     }
     Ok(rows
         .into_iter()
@@ -325,7 +365,10 @@ fn check_period(tz: Tz, interval: &Interval) -> Interval {
 
 impl Store {
     /// Appointments matching the filter, in `start_time, id` order.
-    pub async fn appointments(&self, filter: &AppointmentFilter) -> Result<Vec<AppointmentRecord>, StoreError> {
+    pub async fn appointments(
+        &self,
+        filter: &AppointmentFilter,
+    ) -> Result<Vec<AppointmentRecord>, StoreError> {
         read_appointments(self.conn(), filter).await
     }
 
@@ -334,7 +377,10 @@ impl Store {
             id: Some(id),
             ..Default::default()
         };
-        Ok(read_appointments(self.conn(), &filter).await?.into_iter().next())
+        Ok(read_appointments(self.conn(), &filter)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Creates (`id: None`) or updates an appointment. Inside one transaction: lock the doctor,
@@ -349,10 +395,14 @@ impl Store {
         now: DateTime<Utc>,
         audit: impl FnOnce(i32) -> AuditEntry,
     ) -> Result<AppointmentRecord, StoreError> {
-        let interval = Interval::new(draft.start_time, draft.end_time)
-            .map_err(|_| StoreError::field("end_time", "Endzeit muss nach der Startzeit liegen."))?;
+        let interval = Interval::new(draft.start_time, draft.end_time).map_err(|_| {
+            StoreError::field("end_time", "Endzeit muss nach der Startzeit liegen.")
+        })?;
         let tx = self.write().await?;
-        let mut keys = vec![LockKey::Person(draft.doctor_id), LockKey::Patient(draft.patient_id)];
+        let mut keys = vec![
+            LockKey::Person(draft.doctor_id),
+            LockKey::Patient(draft.patient_id),
+        ];
         keys.extend(draft.resources.iter().map(|(id, _)| LockKey::Resource(*id)));
         lock(&*tx, &keys).await?;
 
@@ -450,7 +500,10 @@ impl Store {
         if !draft.resources.is_empty() {
             let mut insert = Query::insert()
                 .into_table(AppointmentResource::Table)
-                .columns([AppointmentResource::AppointmentId, AppointmentResource::ResourceId])
+                .columns([
+                    AppointmentResource::AppointmentId,
+                    AppointmentResource::ResourceId,
+                ])
                 .to_owned();
             for (resource, _) in &draft.resources {
                 insert.values_panic([appointment_id.into(), (*resource).into()]);
@@ -486,7 +539,12 @@ impl Store {
     }
 
     /// Sets the no-show flag; returns `false` when it was already set (nothing written).
-    pub async fn mark_no_show(&self, id: i32, now: DateTime<Utc>, audit: &AuditEntry) -> Result<bool, StoreError> {
+    pub async fn mark_no_show(
+        &self,
+        id: i32,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
         let tx = self.write().await?;
         let update = Query::update()
             .table(Appointment::Table)
@@ -494,7 +552,9 @@ impl Store {
             .value(Appointment::UpdatedAt, now)
             .and_where(Expr::col(Appointment::Id).eq(id))
             .and_where(Expr::col(Appointment::IsNoShow).eq(false))
-            .cond_where(Cond::any().add(Expr::col(Appointment::Status).is_in(["scheduled", "confirmed"])))
+            .cond_where(
+                Cond::any().add(Expr::col(Appointment::Status).is_in(["scheduled", "confirmed"])),
+            )
             .to_owned();
         let changed = tx.execute(&update).await?.rows_affected() > 0;
         if changed {
@@ -532,7 +592,10 @@ impl Store {
     }
 
     /// An appointment type (any state).
-    pub async fn appointment_type_info(&self, id: i64) -> Result<Option<(TypeInfo, Option<i32>, bool)>, StoreError> {
+    pub async fn appointment_type_info(
+        &self,
+        id: i64,
+    ) -> Result<Option<(TypeInfo, Option<i32>, bool)>, StoreError> {
         let select = Query::select()
             .columns([
                 AppointmentType::Id,
@@ -559,8 +622,15 @@ impl Store {
     }
 
     /// Loads the engine input for a period and scope (read-only, outside any transaction).
-    pub async fn schedule(&self, tz: Tz, period: Interval, scope: &ScheduleScope) -> Result<Schedule, StoreError> {
-        Ok(Schedule::new(load_schedule(self.conn(), tz, period, scope).await?))
+    pub async fn schedule(
+        &self,
+        tz: Tz,
+        period: Interval,
+        scope: &ScheduleScope,
+    ) -> Result<Schedule, StoreError> {
+        Ok(Schedule::new(
+            load_schedule(self.conn(), tz, period, scope).await?,
+        ))
     }
 }
 
@@ -568,12 +638,26 @@ impl Store {
 /// there is still a conflict for the client, never a 500.
 fn map_booking_db_error(error: sea_orm::DbErr) -> StoreError {
     let text = error.to_string();
-    if text.contains("23P01") || text.contains("conflicting key value violates exclusion constraint") {
-        let field = if text.contains("patient") { "patient_id" } else { "doctor" };
-        return StoreError::field(field, "Scheduling conflict: the time range is already booked.");
+    if text.contains("23P01")
+        || text.contains("conflicting key value violates exclusion constraint")
+    {
+        let field = if text.contains("patient") {
+            "patient_id"
+        } else {
+            "doctor"
+        };
+        return StoreError::field(
+            field,
+            "Scheduling conflict: the time range is already booked.",
+        );
     }
-    if text.contains("FOREIGN KEY constraint failed") || text.contains("violates foreign key constraint") {
-        return StoreError::field("non_field_errors", "A referenced patient, doctor, type or resource does not exist.");
+    if text.contains("FOREIGN KEY constraint failed")
+        || text.contains("violates foreign key constraint")
+    {
+        return StoreError::field(
+            "non_field_errors",
+            "A referenced patient, doctor, type or resource does not exist.",
+        );
     }
     StoreError::from(error)
 }

@@ -106,20 +106,18 @@ impl FlowFilter {
                 .from(Appointment::Table)
                 .and_where(Expr::col(Appointment::StartTime).lt(live.day.end()))
                 .and_where(Expr::col(Appointment::EndTime).gt(live.day.start()))
-                .and_where(
-                    Expr::col(Appointment::StartTime)
-                        .gt(crate::schedule::earliest_overlapping_start(live.day.start())),
-                )
+                .and_where(Expr::col(Appointment::StartTime).gt(
+                    crate::schedule::earliest_overlapping_start(live.day.start()),
+                ))
                 .to_owned();
             let day_operations = Query::select()
                 .column(Operation::Id)
                 .from(Operation::Table)
                 .and_where(Expr::col(Operation::StartTime).lt(live.day.end()))
                 .and_where(Expr::col(Operation::EndTime).gt(live.day.start()))
-                .and_where(
-                    Expr::col(Operation::StartTime)
-                        .gt(crate::schedule::earliest_overlapping_start(live.day.start())),
-                )
+                .and_where(Expr::col(Operation::StartTime).gt(
+                    crate::schedule::earliest_overlapping_start(live.day.start()),
+                ))
                 .to_owned();
             select.and_where(col(PatientFlow::Status).ne(FlowStatus::Done.as_str()));
             select.cond_where(

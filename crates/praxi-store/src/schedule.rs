@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use praxi_domain::scheduling::{
     Absence, AbsenceId, AppointmentId, BookingRef, BookingState, Break, BreakId, BusyInterval,
-    DoctorHours, Interval, Occupant, OperationId, PatientId, PersonRole, ResourceId,
-    ScheduleInput, UserId, WeeklyWindow, weekday_from_index,
+    DoctorHours, Interval, Occupant, OperationId, PatientId, PersonRole, ResourceId, ScheduleInput,
+    UserId, WeeklyWindow, weekday_from_index,
 };
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -156,7 +156,11 @@ pub async fn load_schedule<C: ConnectionTrait>(
     let last_date = period.end().with_timezone(&tz).date_naive();
 
     let practice = Query::select()
-        .columns([PracticeHours::Weekday, PracticeHours::StartTime, PracticeHours::EndTime])
+        .columns([
+            PracticeHours::Weekday,
+            PracticeHours::StartTime,
+            PracticeHours::EndTime,
+        ])
         .from(PracticeHours::Table)
         .and_where(Expr::col(PracticeHours::Active).eq(true))
         .to_owned();
@@ -316,14 +320,21 @@ async fn load_appointments<C: ConnectionTrait>(
                 role: PersonRole::AppointmentDoctor,
             },
         ));
-        out.push(busy(interval, booking, Occupant::Patient(PatientId(row.patient_id))));
+        out.push(busy(
+            interval,
+            booking,
+            Occupant::Patient(PatientId(row.patient_id)),
+        ));
     }
     if scope.resources.is_empty() {
         return Ok(());
     }
     let links = Query::select()
         .expr_as(
-            Expr::col((AppointmentResource::Table, AppointmentResource::AppointmentId)),
+            Expr::col((
+                AppointmentResource::Table,
+                AppointmentResource::AppointmentId,
+            )),
             sea_orm::sea_query::Alias::new("booking_id"),
         )
         .column((AppointmentResource::Table, AppointmentResource::ResourceId))
@@ -332,8 +343,10 @@ async fn load_appointments<C: ConnectionTrait>(
         .from(AppointmentResource::Table)
         .inner_join(
             Appointment::Table,
-            Expr::col((Appointment::Table, Appointment::Id))
-                .equals((AppointmentResource::Table, AppointmentResource::AppointmentId)),
+            Expr::col((Appointment::Table, Appointment::Id)).equals((
+                AppointmentResource::Table,
+                AppointmentResource::AppointmentId,
+            )),
         )
         .and_where(
             Expr::col((AppointmentResource::Table, AppointmentResource::ResourceId))
@@ -428,8 +441,16 @@ async fn load_operations<C: ConnectionTrait>(
                 ));
             }
         }
-        out.push(busy(interval, booking, Occupant::Patient(PatientId(row.patient_id))));
-        out.push(busy(interval, booking, Occupant::Resource(ResourceId(row.op_room_id))));
+        out.push(busy(
+            interval,
+            booking,
+            Occupant::Patient(PatientId(row.patient_id)),
+        ));
+        out.push(busy(
+            interval,
+            booking,
+            Occupant::Resource(ResourceId(row.op_room_id)),
+        ));
     }
     if scope.resources.is_empty() {
         return Ok(());

@@ -23,10 +23,17 @@ pub struct SessionRecord {
 /// The hash under which a cookie key is stored.
 pub fn hash_key(key: &str) -> String {
     let digest = Blake2b512::digest(key.as_bytes());
-    digest.iter().take(32).map(|byte| format!("{byte:02x}")).collect()
+    digest
+        .iter()
+        .take(32)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
-pub(crate) async fn delete_user_sessions<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), StoreError> {
+pub(crate) async fn delete_user_sessions<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<(), StoreError> {
     let delete = Query::delete()
         .from_table(PraxiSession::Table)
         .and_where(Expr::col(PraxiSession::UserId).eq(user_id))
@@ -76,7 +83,11 @@ impl Store {
     }
 
     /// The live session for a cookie key, if any.
-    pub async fn session(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, StoreError> {
+    pub async fn session(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         let select = Query::select()
             .columns([
                 PraxiSession::UserId,
@@ -95,7 +106,11 @@ impl Store {
     }
 
     /// Moves a session's expiry (sliding idle timeout).
-    pub async fn extend_session(&self, key: &str, expires: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn extend_session(
+        &self,
+        key: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let tx = self.write().await?;
         let update = Query::update()
             .table(PraxiSession::Table)

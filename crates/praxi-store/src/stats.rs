@@ -272,7 +272,10 @@ async fn operation_facts<C: ConnectionTrait>(
     let mut cond = Cond::all()
         .add(col(o, Operation::StartTime).lt(period.end()))
         .add(col(o, Operation::EndTime).gt(period.start()))
-        .add(col(o, Operation::StartTime).gt(crate::schedule::earliest_overlapping_start(period.start())));
+        .add(
+            col(o, Operation::StartTime)
+                .gt(crate::schedule::earliest_overlapping_start(period.start())),
+        );
     if let Some(doctor) = scope.doctor() {
         cond = cond.add(
             Cond::any()

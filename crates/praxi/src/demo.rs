@@ -199,7 +199,10 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
     use praxi_store::operations::OperationDraft;
 
     if store.count_practice_hours().await? > 0
-        || !store.appointments(&AppointmentFilter::default()).await?.is_empty()
+        || !store
+            .appointments(&AppointmentFilter::default())
+            .await?
+            .is_empty()
     {
         return Ok(());
     }
@@ -217,7 +220,9 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
         }
         .create()?;
         let record = store
-            .create_appointment_type(fields, now, |_| system_entry("appointment_type_create", None))
+            .create_appointment_type(fields, now, |_| {
+                system_entry("appointment_type_create", None)
+            })
             .await?;
         type_ids.push((record.id, minutes));
     }
@@ -258,10 +263,19 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
     }
     // Mon–Fri 08:00–17:00, Saturday 09:00–12:00.
     for weekday in 0..6 {
-        let (start, end) = if weekday < 5 { (time(8, 0), time(17, 0)) } else { (time(9, 0), time(12, 0)) };
+        let (start, end) = if weekday < 5 {
+            (time(8, 0), time(17, 0))
+        } else {
+            (time(9, 0), time(12, 0))
+        };
         store
             .create_practice_hours(
-                HoursWindow { weekday, start_time: start, end_time: end, active: true },
+                HoursWindow {
+                    weekday,
+                    start_time: start,
+                    end_time: end,
+                    active: true,
+                },
                 now,
                 |_| system_entry("practice_hours_create", None),
             )
@@ -274,7 +288,12 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                 .create_doctor_hours(
                     DoctorHoursFields {
                         doctor_id: doctor.id,
-                        window: HoursWindow { weekday, start_time: time(8, 0), end_time: time(17, 0), active: true },
+                        window: HoursWindow {
+                            weekday,
+                            start_time: time(8, 0),
+                            end_time: time(17, 0),
+                            active: true,
+                        },
                     },
                     now,
                     |_| system_entry("doctor_hours_create", None),
@@ -304,18 +323,29 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
             )
             .await?;
     }
-    writeln!(report, "  demo configuration: 6 appointment types, 6 resources, 4 operation types, hours, lunch breaks")?;
+    writeln!(
+        report,
+        "  demo configuration: 6 appointment types, 6 resources, 4 operation types, hours, lunch breaks"
+    )?;
 
     // Bookings: operations first (they need three free people and a room), then appointments
     // in the remaining time. The engine refuses anything that would conflict; those are skipped.
-    let patients: Vec<i32> = store.list_patients(0, 200).await?.iter().map(|p| p.id).collect();
+    let patients: Vec<i32> = store
+        .list_patients(0, 200)
+        .await?
+        .iter()
+        .map(|p| p.id)
+        .collect();
     let mut rng = Lcg(42);
     let mut n_operations = 0;
     let mut n_appointments = 0;
     if doctors.len() >= 3 && !patients.is_empty() {
         for (day_idx, date) in days.iter().enumerate() {
             for (slot, room) in rooms.iter().take(2).enumerate() {
-                let Some(start) = local(tz, *date, 8 + u32::try_from(slot).unwrap_or(0) * 2, 0) else { continue };
+                let Some(start) = local(tz, *date, 8 + u32::try_from(slot).unwrap_or(0) * 2, 0)
+                else {
+                    continue;
+                };
                 let (op_type, prep, op, post) = op_types[(day_idx + slot) % op_types.len()];
                 let surgeon = (day_idx + slot * 2) % doctors.len();
                 let team = TeamIds {
@@ -329,14 +359,22 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                     post: i32::try_from(post).unwrap_or(0),
                 };
                 let end = start + chrono::Duration::minutes(prep + op + post);
-                let status = if end < now { OperationStatus::Done } else { OperationStatus::Planned };
+                let status = if end < now {
+                    OperationStatus::Done
+                } else {
+                    OperationStatus::Planned
+                };
                 let patient = patients[rng.below(patients.len() as u64) as usize];
                 let draft = OperationDraft {
                     patient_id: patient,
                     op_type_id: op_type,
                     durations,
                     room_id: *room,
-                    device_ids: if slot == 0 { vec![devices[1]] } else { Vec::new() },
+                    device_ids: if slot == 0 {
+                        vec![devices[1]]
+                    } else {
+                        Vec::new()
+                    },
                     team,
                     start_time: start,
                     end_time: end,
@@ -344,9 +382,15 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                     notes: Some("Demo-OP".to_owned()),
                 };
                 let saved = store
-                    .save_operation(None, draft, tz, ScheduleCheck::Check, None, start - chrono::Duration::hours(1), |_| {
-                        system_entry("operation_create", Some(patient))
-                    })
+                    .save_operation(
+                        None,
+                        draft,
+                        tz,
+                        ScheduleCheck::Check,
+                        None,
+                        start - chrono::Duration::hours(1),
+                        |_| system_entry("operation_create", Some(patient)),
+                    )
                     .await;
                 match saved {
                     Ok(record) => {
@@ -358,7 +402,14 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                                 (OperationStatus::Running, OperationStatus::Done),
                             ] {
                                 store
-                                    .set_operation_status(record.id, from, to, None, end, &system_entry("op_status_update", Some(patient)))
+                                    .set_operation_status(
+                                        record.id,
+                                        from,
+                                        to,
+                                        None,
+                                        end,
+                                        &system_entry("op_status_update", Some(patient)),
+                                    )
                                     .await?;
                             }
                         }
@@ -372,7 +423,11 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                 while minute < 16 * 60 + 30 {
                     let (type_id, length) = type_ids[rng.below(type_ids.len() as u64) as usize];
                     let hour = u32::try_from(minute / 60).unwrap_or(8);
-                    let Some(start) = local(tz, *date, hour, u32::try_from(minute % 60).unwrap_or(0)) else { break };
+                    let Some(start) =
+                        local(tz, *date, hour, u32::try_from(minute % 60).unwrap_or(0))
+                    else {
+                        break;
+                    };
                     let end = start + chrono::Duration::minutes(length);
                     minute += length + 5 * i64::try_from(rng.below(4)).unwrap_or(0);
                     if rng.below(3) == 0 {
@@ -380,7 +435,11 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                     }
                     let patient = patients[rng.below(patients.len() as u64) as usize];
                     let status = if end < now {
-                        if rng.below(10) == 0 { "cancelled" } else { "completed" }
+                        if rng.below(10) == 0 {
+                            "cancelled"
+                        } else {
+                            "completed"
+                        }
                     } else if rng.below(4) == 0 {
                         "confirmed"
                     } else {
@@ -410,6 +469,9 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
             }
         }
     }
-    writeln!(report, "  demo bookings: {n_appointments} appointments, {n_operations} operations (engine-checked)")?;
+    writeln!(
+        report,
+        "  demo bookings: {n_appointments} appointments, {n_operations} operations (engine-checked)"
+    )?;
     Ok(())
 }

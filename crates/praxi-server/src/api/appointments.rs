@@ -10,14 +10,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Actor, Decision, Resource};
 use praxi_domain::scheduling::{
-    BookingRef, Conflict, ConflictKind, Interval, ResourceId, SchedulingConflicts,
-    SlotDuration, SlotQuery, SlotSpacing, UserId, local_day,
+    BookingRef, Conflict, ConflictKind, Interval, ResourceId, SchedulingConflicts, SlotDuration,
+    SlotQuery, SlotSpacing, UserId, local_day,
 };
 use praxi_store::StoreError;
-use praxi_store::audit::AuditEntry;
 use praxi_store::appointments::{
     AppointmentDraft, AppointmentFilter, AppointmentRecord, ResourceInfo, ScheduleCheck, TypeInfo,
 };
+use praxi_store::audit::AuditEntry;
 use praxi_store::schedule::ScheduleScope;
 use praxi_store::users::UserRecord;
 use serde::Deserialize;
@@ -37,7 +37,9 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/appointments/",
-            get(list).post(create).fallback(method_fallback(Resource::Appointments)),
+            get(list)
+                .post(create)
+                .fallback(method_fallback(Resource::Appointments)),
         )
         .route(
             "/api/appointments/suggest/",
@@ -79,7 +81,11 @@ fn type_mini(info: &TypeInfo) -> Value {
 }
 
 fn doctor_name(record: &AppointmentRecord) -> String {
-    let full = format!("{} {}", record.doctor_first_name.trim(), record.doctor_last_name.trim());
+    let full = format!(
+        "{} {}",
+        record.doctor_first_name.trim(),
+        record.doctor_last_name.trim()
+    );
     let full = full.trim();
     if full.is_empty() {
         record.doctor_username.clone()
@@ -149,7 +155,10 @@ fn query_date(name: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
     match value.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
         Some(text) => parse_date_str(text).map(Some).ok_or_else(|| {
-            ApiError::field(name, "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+            ApiError::field(
+                name,
+                "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+            )
         }),
     }
 }
@@ -185,8 +194,14 @@ async fn list(
     let mut filter = AppointmentFilter {
         period,
         // Non-integer ids are ignored, as in the original.
-        doctor_id: query.doctor_id.as_deref().and_then(|v| v.trim().parse().ok()),
-        patient_id: query.patient_id.as_deref().and_then(|v| v.trim().parse().ok()),
+        doctor_id: query
+            .doctor_id
+            .as_deref()
+            .and_then(|v| v.trim().parse().ok()),
+        patient_id: query
+            .patient_id
+            .as_deref()
+            .and_then(|v| v.trim().parse().ok()),
         ..Default::default()
     };
     if decision == Decision::Filtered {
@@ -195,19 +210,34 @@ async fn list(
     let records = state.store.appointments(&filter).await?;
     state
         .store
-        .record_audit(&auth.audit("appointment_list", None, Some(json!({"count": records.len()}))))
+        .record_audit(&auth.audit(
+            "appointment_list",
+            None,
+            Some(json!({"count": records.len()})),
+        ))
         .await?;
     Ok(Json(Value::Array(
-        records.iter().map(|record| appointment_json(record, &state)).collect(),
+        records
+            .iter()
+            .map(|record| appointment_json(record, &state))
+            .collect(),
     )))
 }
 
 async fn find(state: &AppState, id: i64) -> ApiResult<AppointmentRecord> {
     let id = i32::try_from(id).map_err(|_| ApiError::NotFound(MODEL))?;
-    state.store.appointment(id).await?.ok_or(ApiError::NotFound(MODEL))
+    state
+        .store
+        .appointment(id)
+        .await?
+        .ok_or(ApiError::NotFound(MODEL))
 }
 
-async fn detail(State(state): State<AppState>, auth: AuthUser, PathId(id): PathId) -> ApiResult<Json<Value>> {
+async fn detail(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
     let decision = auth.require(Resource::Appointments, Action::Read, MODEL)?;
     let record = find(&state, id).await?;
     AuthUser::check_own(decision, record.doctor_id == auth.user.id, MODEL)?;
@@ -240,7 +270,8 @@ pub(crate) trait Caller: Sync {
     /// The policy actor.
     fn actor(&self) -> Actor;
     /// An audit entry for this caller.
-    fn audit_entry(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>) -> AuditEntry;
+    fn audit_entry(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>)
+    -> AuditEntry;
 }
 
 impl Caller for AuthUser {
@@ -248,7 +279,12 @@ impl Caller for AuthUser {
         self.actor
     }
 
-    fn audit_entry(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>) -> AuditEntry {
+    fn audit_entry(
+        &self,
+        action: &str,
+        patient_id: Option<i32>,
+        meta: Option<Value>,
+    ) -> AuditEntry {
         self.audit(action, patient_id, meta)
     }
 }
@@ -283,7 +319,9 @@ fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
     if let Some(id) = patient_id
         && (id <= 0 || i32::try_from(id).is_err())
     {
-        fields.errors_mut().add("patient_id", "patient_id muss positiv sein.");
+        fields
+            .errors_mut()
+            .add("patient_id", "patient_id muss positiv sein.");
     }
     let status = fields.opt_string("status").flatten();
     if let Some(status) = &status
@@ -356,7 +394,9 @@ impl DraftProblem {
             DraftProblem::PatientIdInvalid => "patient_id muss positiv sein.".to_owned(),
             DraftProblem::EndNotAfterStart => "Endzeit muss nach der Startzeit liegen.".to_owned(),
             DraftProblem::TooLong => "Ein Termin darf höchstens 24 Stunden dauern.".to_owned(),
-            DraftProblem::PatientUnknown(id) => format!("Invalid pk \"{id}\" - object does not exist."),
+            DraftProblem::PatientUnknown(id) => {
+                format!("Invalid pk \"{id}\" - object does not exist.")
+            }
             DraftProblem::DoctorUnknown(id) | DraftProblem::TypeUnknown(id) => {
                 format!("Invalid pk \"{id}\" - object does not exist.")
             }
@@ -406,15 +446,22 @@ pub(crate) async fn resolve(
         Some(id) => i32::try_from(id).map_err(|_| invalid(DraftProblem::PatientIdInvalid))?,
         None => stored.map(|s| s.patient_id).ok_or_else(missing)?,
     };
-    let doctor_id = input.doctor.or(stored.map(|s| s.doctor_id)).ok_or_else(missing)?;
-    let start_time = input.start_time.or(stored.map(|s| s.start_time)).ok_or_else(missing)?;
-    let end_time = input.end_time.or(stored.map(|s| s.end_time)).ok_or_else(missing)?;
+    let doctor_id = input
+        .doctor
+        .or(stored.map(|s| s.doctor_id))
+        .ok_or_else(missing)?;
+    let start_time = input
+        .start_time
+        .or(stored.map(|s| s.start_time))
+        .ok_or_else(missing)?;
+    let end_time = input
+        .end_time
+        .or(stored.map(|s| s.end_time))
+        .ok_or_else(missing)?;
     if end_time <= start_time {
         return Err(invalid(DraftProblem::EndNotAfterStart));
     }
-    if end_time - start_time
-        > chrono::Duration::hours(praxi_store::schedule::MAX_BOOKING_HOURS)
-    {
+    if end_time - start_time > chrono::Duration::hours(praxi_store::schedule::MAX_BOOKING_HOURS) {
         return Err(invalid(DraftProblem::TooLong));
     }
     if input.patient_id.is_some() && state.store.patient(patient_id).await?.is_none() {
@@ -426,7 +473,11 @@ pub(crate) async fn resolve(
             .user_by_id(doctor_id)
             .await?
             .ok_or_else(|| invalid(DraftProblem::DoctorUnknown(doctor_id)))?;
-        if doctor.role.as_ref().is_none_or(|role| role.name != "doctor") {
+        if doctor
+            .role
+            .as_ref()
+            .is_none_or(|role| role.name != "doctor")
+        {
             return Err(invalid(DraftProblem::NotADoctor));
         }
         if !doctor.is_active {
@@ -462,7 +513,12 @@ pub(crate) async fn resolve(
                 .collect()
         }
         None => stored
-            .map(|s| s.resources.iter().map(|r| (r.id, r.resource_kind())).collect())
+            .map(|s| {
+                s.resources
+                    .iter()
+                    .map(|r| (r.id, r.resource_kind()))
+                    .collect()
+            })
             .unwrap_or_default(),
     };
     Ok(AppointmentDraft {
@@ -498,7 +554,10 @@ pub(crate) struct Alternative {
 pub(crate) enum Refusal {
     /// Hours, absence, break or another appointment of the doctor; `first` is the first such
     /// conflict.
-    DoctorUnavailable { first: Conflict, alternatives: Vec<Alternative> },
+    DoctorUnavailable {
+        first: Conflict,
+        alternatives: Vec<Alternative>,
+    },
     /// A requested room or device is booked; the conflicting resources.
     Resource { resource_ids: Vec<i64> },
     /// The patient already has an appointment then.
@@ -523,9 +582,7 @@ pub(crate) async fn refusal(
             alternatives,
         });
     }
-    let is_resource = |c: &&Conflict| {
-        matches!(c, Conflict::Booking(b) if matches!(b.kind, ConflictKind::Room | ConflictKind::Device))
-    };
+    let is_resource = |c: &&Conflict| matches!(c, Conflict::Booking(b) if matches!(b.kind, ConflictKind::Room | ConflictKind::Device));
     if all.iter().any(|c| is_resource(&c)) {
         let resource_ids: Vec<i64> = all
             .iter()
@@ -555,7 +612,10 @@ pub(crate) async fn refusal(
 /// The original's error body for a refused booking, plus a machine `code`.
 fn refusal_error(refusal: Refusal, state: &AppState) -> ApiError {
     match refusal {
-        Refusal::DoctorUnavailable { first, alternatives } => ApiError::BadRequest(json!({
+        Refusal::DoctorUnavailable {
+            first,
+            alternatives,
+        } => ApiError::BadRequest(json!({
             "detail": ["Doctor unavailable."],
             "alternatives": alternatives
                 .iter()
@@ -606,10 +666,16 @@ pub(crate) fn scheduling_conflicts_json(conflicts: &[Conflict]) -> Value {
 }
 
 /// Other active doctors' first free slot of the same length within 31 days.
-async fn alternatives(state: &AppState, draft: &AppointmentDraft) -> Result<Vec<Alternative>, StoreError> {
+async fn alternatives(
+    state: &AppState,
+    draft: &AppointmentDraft,
+) -> Result<Vec<Alternative>, StoreError> {
     let doctors = state.store.list_doctors().await?;
     let from_date = draft.start_time.with_timezone(&state.tz()).date_naive();
-    let to_date = from_date + chrono::Days::new(u64::from(praxi_domain::scheduling::ALTERNATIVES_HORIZON_DAYS));
+    let to_date = from_date
+        + chrono::Days::new(u64::from(
+            praxi_domain::scheduling::ALTERNATIVES_HORIZON_DAYS,
+        ));
     let Some(period) = local_days(state, from_date, to_date) else {
         return Ok(Vec::new());
     };
@@ -623,7 +689,13 @@ async fn alternatives(state: &AppState, draft: &AppointmentDraft) -> Result<Vec<
     };
     let user_ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
     Ok(schedule
-        .alternatives(&user_ids, UserId(draft.doctor_id), duration, from_date, state.now())
+        .alternatives(
+            &user_ids,
+            UserId(draft.doctor_id),
+            duration,
+            from_date,
+            state.now(),
+        )
         .into_iter()
         .filter_map(|alternative| {
             let doctor = doctors.iter().find(|d| d.id == alternative.doctor.0)?;
@@ -663,7 +735,11 @@ pub(crate) fn needs_check(stored: &AppointmentRecord, draft: &AppointmentDraft) 
         || draft.patient_id != stored.patient_id
         || stored_resources != draft_resources
         || (stored.status == "cancelled" && draft.status != "cancelled");
-    if moved { ScheduleCheck::Check } else { ScheduleCheck::Skip }
+    if moved {
+        ScheduleCheck::Check
+    } else {
+        ScheduleCheck::Skip
+    }
 }
 
 /// Creates (`id: None`) or updates an appointment through the store's locked booking path,
@@ -675,7 +751,11 @@ pub(crate) async fn save(
     draft: AppointmentDraft,
     check: ScheduleCheck,
 ) -> Result<AppointmentRecord, SaveError> {
-    let action = if id.is_some() { "appointment_update" } else { "appointment_create" };
+    let action = if id.is_some() {
+        "appointment_update"
+    } else {
+        "appointment_create"
+    };
     let patient_id = draft.patient_id;
     match state
         .store
@@ -685,16 +765,25 @@ pub(crate) async fn save(
         .await
     {
         Ok(record) => {
-            let event = if id.is_some() { "appointment.updated" } else { "appointment.created" };
+            let event = if id.is_some() {
+                "appointment.updated"
+            } else {
+                "appointment.created"
+            };
             state
                 .events
-                .notify(crate::events::Board::ResourceCalendar, event, i64::from(record.id), None)
+                .notify(
+                    crate::events::Board::ResourceCalendar,
+                    event,
+                    i64::from(record.id),
+                    None,
+                )
                 .await;
             Ok(record)
         }
-        Err(StoreError::Scheduling(conflicts)) => {
-            Err(SaveError::Refused(refusal(state, caller, &draft, &conflicts).await?))
-        }
+        Err(StoreError::Scheduling(conflicts)) => Err(SaveError::Refused(
+            refusal(state, caller, &draft, &conflicts).await?,
+        )),
         Err(other) => Err(other.into()),
     }
 }
@@ -706,10 +795,12 @@ async fn book(
     draft: AppointmentDraft,
     check: ScheduleCheck,
 ) -> ApiResult<AppointmentRecord> {
-    save(state, auth, id, draft, check).await.map_err(|error| match error {
-        SaveError::Refused(refusal) => refusal_error(refusal, state),
-        SaveError::Store(error) => error.into(),
-    })
+    save(state, auth, id, draft, check)
+        .await
+        .map_err(|error| match error {
+            SaveError::Refused(refusal) => refusal_error(refusal, state),
+            SaveError::Store(error) => error.into(),
+        })
 }
 
 async fn create(
@@ -744,7 +835,13 @@ async fn update_patch(
     update(state, auth, id, body, false).await
 }
 
-async fn update(state: AppState, auth: AuthUser, id: i64, body: JsonBody, full: bool) -> ApiResult<Json<Value>> {
+async fn update(
+    state: AppState,
+    auth: AuthUser,
+    id: i64,
+    body: JsonBody,
+    full: bool,
+) -> ApiResult<Json<Value>> {
     let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
     let stored = find(&state, id).await?;
     AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
@@ -757,15 +854,30 @@ async fn update(state: AppState, auth: AuthUser, id: i64, body: JsonBody, full: 
     Ok(Json(appointment_json(&record, &state)))
 }
 
-async fn delete(State(state): State<AppState>, auth: AuthUser, PathId(id): PathId) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
     let decision = auth.require(Resource::Appointments, Action::Delete, MODEL)?;
     let stored = find(&state, id).await?;
     AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
     state
         .store
-        .delete_appointment(stored.id, &auth.audit("appointment_delete", Some(stored.patient_id), None))
+        .delete_appointment(
+            stored.id,
+            &auth.audit("appointment_delete", Some(stored.patient_id), None),
+        )
         .await?;
-    state.events.notify(crate::events::Board::ResourceCalendar, "appointment.deleted", i64::from(stored.id), None).await;
+    state
+        .events
+        .notify(
+            crate::events::Board::ResourceCalendar,
+            "appointment.deleted",
+            i64::from(stored.id),
+            None,
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -783,14 +895,19 @@ impl NoShowProblem {
     fn message(self) -> &'static str {
         match self {
             NoShowProblem::NotPast => "No-Show kann nur für vergangene Termine gesetzt werden.",
-            NoShowProblem::WrongStatus => "Nur geplante oder bestätigte Termine können als No-Show markiert werden.",
+            NoShowProblem::WrongStatus => {
+                "Nur geplante oder bestätigte Termine können als No-Show markiert werden."
+            }
         }
     }
 }
 
 /// The no-show rule: only past appointments that are scheduled or confirmed (marking one
 /// again is allowed and changes nothing).
-pub(crate) fn no_show_problem(stored: &AppointmentRecord, now: DateTime<Utc>) -> Option<NoShowProblem> {
+pub(crate) fn no_show_problem(
+    stored: &AppointmentRecord,
+    now: DateTime<Utc>,
+) -> Option<NoShowProblem> {
     if stored.end_time >= now {
         return Some(NoShowProblem::NotPast);
     }
@@ -811,11 +928,18 @@ pub(crate) async fn mark_as_no_show(
         Some(stored.patient_id),
         Some(json!({"appointment_id": stored.id})),
     );
-    state.store.mark_no_show(stored.id, state.now(), &audit).await?;
+    state
+        .store
+        .mark_no_show(stored.id, state.now(), &audit)
+        .await?;
     Ok(())
 }
 
-async fn mark_no_show(State(state): State<AppState>, auth: AuthUser, PathId(id): PathId) -> ApiResult<Json<Value>> {
+async fn mark_no_show(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
     let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
     let stored = find(&state, id).await?;
     AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
@@ -863,12 +987,19 @@ async fn suggest(
     if decision != Decision::Allow && doctor_id != Some(auth.user.id) {
         return Err(ApiError::Forbidden);
     }
-    let doctor_id = doctor_id.ok_or_else(|| detail_error("doctor_id query parameter is required."))?;
+    let doctor_id =
+        doctor_id.ok_or_else(|| detail_error("doctor_id query parameter is required."))?;
     let type_id = int_param("type_id", query.type_id.as_deref())?;
     let duration = int_param("duration_minutes", query.duration_minutes.as_deref())?;
-    let start_date = match query.start_date.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+    let start_date = match query
+        .start_date
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
         None => state.today(),
-        Some(text) => parse_date_str(text).ok_or_else(|| detail_error("start_date must be in format YYYY-MM-DD."))?,
+        Some(text) => parse_date_str(text)
+            .ok_or_else(|| detail_error("start_date must be in format YYYY-MM-DD."))?,
     };
     let limit = int_param("limit", query.limit.as_deref())?.unwrap_or(1);
     if limit < 1 {
@@ -898,19 +1029,32 @@ async fn suggest(
     let minutes = match (duration, &appointment_type) {
         (Some(minutes), _) => minutes,
         (None, Some((_, Some(minutes)))) => i64::from(*minutes),
-        (None, Some((_, None))) => return Err(detail_error("duration_minutes is required when the type has no duration.")),
-        (None, None) => return Err(detail_error("duration_minutes is required when type_id is not provided.")),
+        (None, Some((_, None))) => {
+            return Err(detail_error(
+                "duration_minutes is required when the type has no duration.",
+            ));
+        }
+        (None, None) => {
+            return Err(detail_error(
+                "duration_minutes is required when type_id is not provided.",
+            ));
+        }
     };
-    let duration = SlotDuration::from_minutes(minutes).map_err(|e| detail_error(format!("{e}.")))?;
-    let resource_ids: Vec<i64> = match query.resource_ids.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+    let duration =
+        SlotDuration::from_minutes(minutes).map_err(|e| detail_error(format!("{e}.")))?;
+    let resource_ids: Vec<i64> = match query
+        .resource_ids
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
         None => Vec::new(),
         Some(text) => {
             let mut ids = Vec::new();
             for part in text.split(',') {
-                let id: i64 = part
-                    .trim()
-                    .parse()
-                    .map_err(|_| detail_error("resource_ids must be a comma-separated list of integers."))?;
+                let id: i64 = part.trim().parse().map_err(|_| {
+                    detail_error("resource_ids must be a comma-separated list of integers.")
+                })?;
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -920,7 +1064,9 @@ async fn suggest(
     };
     let resources = state.store.resources_by_ids(&resource_ids).await?;
     if resources.len() != resource_ids.len() || resources.iter().any(|r| !r.active) {
-        return Err(detail_error("resource_ids contains unknown or inactive resource(s)."));
+        return Err(detail_error(
+            "resource_ids contains unknown or inactive resource(s).",
+        ));
     }
     let days = u32::try_from(days).unwrap_or(0);
     let mut slot_query = SlotQuery::for_appointment(
@@ -936,7 +1082,8 @@ async fn suggest(
         _ => SlotSpacing::BackToBack,
     };
     let last_date = start_date + chrono::Days::new(u64::from(days.clamp(1, 366)) - 1);
-    let period = local_days(&state, start_date, last_date).ok_or_else(|| detail_error("start_date out of range."))?;
+    let period = local_days(&state, start_date, last_date)
+        .ok_or_else(|| detail_error("start_date out of range."))?;
     // Only the requested doctor's schedule first; everyone's only for the substitution.
     let scope = ScheduleScope {
         people: Some(vec![doctor.id]),
@@ -950,7 +1097,9 @@ async fn suggest(
         .map_err(|e| detail_error(format!("{e}.")))?;
 
     let type_json = appointment_type.as_ref().map(|(info, _)| type_mini(info));
-    let type_color = appointment_type.as_ref().and_then(|(info, _)| info.color.clone());
+    let type_color = appointment_type
+        .as_ref()
+        .and_then(|(info, _)| info.color.clone());
     let mut sorted_resources = resources.clone();
     sorted_resources.sort_by_key(|r| r.id);
     let slot_json = |slot: &praxi_domain::scheduling::Slot, doctor: &UserRecord| {
@@ -988,12 +1137,20 @@ async fn suggest(
     }
     state
         .store
-        .record_audit(&auth.audit("appointment_suggest", None, Some(json!({"doctor_id": doctor.id}))))
+        .record_audit(&auth.audit(
+            "appointment_suggest",
+            None,
+            Some(json!({"doctor_id": doctor.id})),
+        ))
         .await?;
     if !fallback.is_empty() {
         state
             .store
-            .record_audit(&auth.audit("doctor_substitution_suggest", None, Some(json!({"doctor_id": doctor.id}))))
+            .record_audit(&auth.audit(
+                "doctor_substitution_suggest",
+                None,
+                Some(json!({"doctor_id": doctor.id})),
+            ))
             .await?;
     }
     Ok(Json(json!({

@@ -38,7 +38,12 @@ impl Lang {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("");
         for part in accept.split(',') {
-            let code = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let code = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if code.starts_with("de") {
                 return Lang::De;
             }
@@ -92,7 +97,10 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "auth.logout" => ("Abmelden", "Log out"),
         "auth.username" => ("Benutzername", "Username"),
         "auth.password" => ("Passwort", "Password"),
-        "auth.invalid" => ("Benutzername oder Passwort ist falsch.", "Invalid username or password."),
+        "auth.invalid" => (
+            "Benutzername oder Passwort ist falsch.",
+            "Invalid username or password.",
+        ),
         "auth.throttled" => (
             "Zu viele Fehlversuche. Bitte später erneut versuchen.",
             "Too many failed attempts. Please try again later.",
@@ -108,7 +116,10 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "role.assistant" => ("MFA", "Assistant"),
         "role.doctor" => ("Arzt/Ärztin", "Doctor"),
         "role.billing" => ("Abrechnung", "Billing"),
-        "error.forbidden" => ("Keine Berechtigung für diese Seite.", "You may not open this page."),
+        "error.forbidden" => (
+            "Keine Berechtigung für diese Seite.",
+            "You may not open this page.",
+        ),
         "error.not_found" => ("Nicht gefunden.", "Not found."),
         "error.csrf" => (
             "Das Formular ist abgelaufen. Bitte erneut senden.",
@@ -140,7 +151,10 @@ mod tests {
     fn language_comes_from_cookie_then_browser_then_german() {
         let mut headers = HeaderMap::new();
         assert_eq!(Lang::from_headers(&headers), Lang::De);
-        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("en-GB,en;q=0.9,de;q=0.8"));
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("en-GB,en;q=0.9,de;q=0.8"),
+        );
         assert_eq!(Lang::from_headers(&headers), Lang::En);
         headers.insert(header::COOKIE, HeaderValue::from_static("x=1; lang=de"));
         assert_eq!(Lang::from_headers(&headers), Lang::De);

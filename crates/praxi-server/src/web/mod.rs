@@ -23,7 +23,9 @@ use serde::Deserialize;
 use crate::auth::{self, ClientAddress, random_id};
 use crate::state::AppState;
 use i18n::{Lang, cookie};
-use session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, WebUser, constant_time_eq, cookie_header, with_cookie};
+use session::{
+    LOGIN_CSRF_COOKIE, SESSION_COOKIE, WebUser, constant_time_eq, cookie_header, with_cookie,
+};
 
 /// All web routes.
 pub fn router() -> Router<AppState> {
@@ -33,7 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/logout/", axum::routing::post(logout))
         .route("/lang/{code}/", get(switch_language))
         .route("/static/{file}", get(asset))
-        .route("/praxi_backend/dashboard/", get(|| async { Redirect::permanent("/dashboard/") }))
+        .route(
+            "/praxi_backend/dashboard/",
+            get(|| async { Redirect::permanent("/dashboard/") }),
+        )
         .merge(pages::router())
 }
 
@@ -80,7 +85,8 @@ impl Chrome {
         let nav = entries
             .into_iter()
             .filter(|(key, _, resource)| {
-                user.can(*resource, Action::List) && (*key != "nav.admin" || !user.actor.is_doctor())
+                user.can(*resource, Action::List)
+                    && (*key != "nav.admin" || !user.actor.is_doctor())
             })
             .map(|(key, href, _)| NavItem {
                 key,
@@ -148,7 +154,10 @@ pub fn render_status<T: Template>(template: &T, nonce: &str, status: StatusCode)
                 headers.insert(header::CONTENT_SECURITY_POLICY, value);
             }
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
             response
         }
         Err(error) => {
@@ -183,7 +192,9 @@ pub fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -193,7 +204,9 @@ pub fn url_encode(text: &str) -> String {
 /// Only same-site relative paths are accepted as a post-login target.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
         _ => "/dashboard/".to_owned(),
     }
 }
@@ -238,7 +251,10 @@ async fn login_form(
         username: String::new(),
         nonce: random_id(),
     };
-    with_cookie(render(&page, &page.nonce), cookie_header(&state, LOGIN_CSRF_COOKIE, &csrf, Some(3600)))
+    with_cookie(
+        render(&page, &page.nonce),
+        cookie_header(&state, LOGIN_CSRF_COOKIE, &csrf, Some(3600)),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,7 +291,12 @@ async fn login(
     if state.throttle.check(&form.username, address, now).is_some() {
         return again("auth.throttled", StatusCode::TOO_MANY_REQUESTS);
     }
-    let user = state.store.user_by_login(form.username.trim()).await.ok().flatten();
+    let user = state
+        .store
+        .user_by_login(form.username.trim())
+        .await
+        .ok()
+        .flatten();
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     let password_ok = auth::verify_password(form.password.clone(), hash).await;
     let user = match user {
@@ -295,7 +316,11 @@ async fn login(
     let audit = praxi_store::audit::AuditEntry {
         user_id: Some(user.id),
         username: user.username.clone(),
-        role_name: user.role.as_ref().map(|role| role.name.clone()).unwrap_or_default(),
+        role_name: user
+            .role
+            .as_ref()
+            .map(|role| role.name.clone())
+            .unwrap_or_default(),
         action: "web_login".to_owned(),
         patient_id: None,
         meta: None,
@@ -304,7 +329,10 @@ async fn login(
     let _ = state.store.record_audit(&audit).await;
     let response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     let response = with_cookie(response, cookie_header(&state, SESSION_COOKIE, &key, None));
-    with_cookie(response, cookie_header(&state, LOGIN_CSRF_COOKIE, "", Some(0)))
+    with_cookie(
+        response,
+        cookie_header(&state, LOGIN_CSRF_COOKIE, "", Some(0)),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -312,15 +340,26 @@ struct CsrfForm {
     csrf_token: String,
 }
 
-async fn logout(State(state): State<AppState>, user: WebUser, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if let Err(response) = user.check_csrf(&form.csrf_token) {
         return response;
     }
     if let Some(key) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(&key).await;
     }
-    let _ = state.store.record_audit(&user.audit("web_logout", None, None)).await;
-    with_cookie(Redirect::to("/login/").into_response(), cookie_header(&state, SESSION_COOKIE, "", Some(0)))
+    let _ = state
+        .store
+        .record_audit(&user.audit("web_logout", None, None))
+        .await;
+    with_cookie(
+        Redirect::to("/login/").into_response(),
+        cookie_header(&state, SESSION_COOKIE, "", Some(0)),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -336,7 +375,10 @@ async fn switch_language(
     let Some(lang) = Lang::parse(&code) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let mut value = format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
+    let mut value = format!(
+        "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        lang.code()
+    );
     if state.config.secure_cookies {
         value.push_str("; Secure");
     }
@@ -350,14 +392,26 @@ async fn switch_language(
 /// Vendored static assets, compiled into the binary (no CDN, no files to deploy).
 async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type): (&'static [u8], &'static str) = match file.as_str() {
-        "app.css" => (include_bytes!("../../assets/app.css"), "text/css; charset=utf-8"),
-        "app.js" => (include_bytes!("../../assets/app.js"), "text/javascript; charset=utf-8"),
-        "print.css" => (include_bytes!("../../assets/print.css"), "text/css; charset=utf-8"),
+        "app.css" => (
+            include_bytes!("../../assets/app.css"),
+            "text/css; charset=utf-8",
+        ),
+        "app.js" => (
+            include_bytes!("../../assets/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "print.css" => (
+            include_bytes!("../../assets/print.css"),
+            "text/css; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     response
 }

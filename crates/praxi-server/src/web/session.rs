@@ -52,7 +52,9 @@ impl IntoResponse for WebReject {
                 let target = format!("/login/?next={}", crate::web::url_encode(&next));
                 Redirect::to(&target).into_response()
             }
-            WebReject::NoRole(lang) => crate::web::error_page(lang, StatusCode::FORBIDDEN, "auth.no_role"),
+            WebReject::NoRole(lang) => {
+                crate::web::error_page(lang, StatusCode::FORBIDDEN, "auth.no_role")
+            }
             WebReject::Internal => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         }
     }
@@ -113,11 +115,22 @@ where
 
 impl WebUser {
     /// The policy decision, or the error page for a denial.
-    #[expect(clippy::result_large_err, reason = "the error is the finished error page")]
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the finished error page"
+    )]
     pub fn require(&self, resource: Resource, action: Action) -> Result<Decision, Response> {
         match self.actor.decide(resource, action) {
-            Decision::Deny(Denial::NotFound) => Err(crate::web::error_page(self.lang, StatusCode::NOT_FOUND, "error.not_found")),
-            Decision::Deny(_) => Err(crate::web::error_page(self.lang, StatusCode::FORBIDDEN, "error.forbidden")),
+            Decision::Deny(Denial::NotFound) => Err(crate::web::error_page(
+                self.lang,
+                StatusCode::NOT_FOUND,
+                "error.not_found",
+            )),
+            Decision::Deny(_) => Err(crate::web::error_page(
+                self.lang,
+                StatusCode::FORBIDDEN,
+                "error.forbidden",
+            )),
             decision => Ok(decision),
         }
     }
@@ -128,12 +141,19 @@ impl WebUser {
     }
 
     /// Checks the CSRF token of a submitted form.
-    #[expect(clippy::result_large_err, reason = "the error is the finished error page")]
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the finished error page"
+    )]
     pub fn check_csrf(&self, submitted: &str) -> Result<(), Response> {
         if constant_time_eq(submitted.as_bytes(), self.csrf_token.as_bytes()) {
             Ok(())
         } else {
-            Err(crate::web::error_page(self.lang, StatusCode::FORBIDDEN, "error.csrf"))
+            Err(crate::web::error_page(
+                self.lang,
+                StatusCode::FORBIDDEN,
+                "error.csrf",
+            ))
         }
     }
 
@@ -142,7 +162,12 @@ impl WebUser {
         AuditEntry {
             user_id: Some(self.user.id),
             username: self.user.username.clone(),
-            role_name: self.user.role.as_ref().map(|role| role.name.clone()).unwrap_or_default(),
+            role_name: self
+                .user
+                .role
+                .as_ref()
+                .map(|role| role.name.clone())
+                .unwrap_or_default(),
             action: action.to_owned(),
             patient_id,
             meta,
@@ -157,7 +182,12 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A `Set-Cookie` value with Praxi's attributes.
-pub fn cookie_header(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+pub fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+) -> HeaderValue {
     let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(seconds) = max_age {
         cookie.push_str(&format!("; Max-Age={seconds}"));
@@ -169,13 +199,22 @@ pub fn cookie_header(state: &AppState, name: &str, value: &str, max_age: Option<
 }
 
 /// Creates a session for a user and returns (cookie key, CSRF token).
-pub async fn start_session(state: &AppState, user_id: i64) -> Result<(String, String), praxi_store::StoreError> {
+pub async fn start_session(
+    state: &AppState,
+    user_id: i64,
+) -> Result<(String, String), praxi_store::StoreError> {
     let key = format!("{}{}", random_id(), random_id());
     let csrf = random_id();
     let now = state.now();
     state
         .store
-        .create_session(&key, user_id, &csrf, now, now + Duration::minutes(IDLE_MINUTES))
+        .create_session(
+            &key,
+            user_id,
+            &csrf,
+            now,
+            now + Duration::minutes(IDLE_MINUTES),
+        )
         .await?;
     Ok((key, csrf))
 }

@@ -6,11 +6,17 @@ use praxi_server::events::{Board, EventBus};
 use crate::helpers::TestApp;
 
 /// Reads SSE frames until one with `event: <kind>` arrives (or the timeout passes).
-pub(crate) async fn next_event(response: &mut reqwest::Response, kind: &str) -> Option<serde_json::Value> {
+pub(crate) async fn next_event(
+    response: &mut reqwest::Response,
+    kind: &str,
+) -> Option<serde_json::Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let mut buffer = String::new();
     loop {
-        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.ok()?.ok()??;
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .ok()?
+            .ok()??;
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();
@@ -39,7 +45,7 @@ pub(crate) async fn open_stream(app: &TestApp, token: &str, board: &str) -> reqw
         .bearer_auth(token)
         .send()
         .await
-        .unwrap();
+        .expect("stream request");
     assert_eq!(response.status(), 200);
     assert!(
         response
@@ -57,13 +63,23 @@ async fn board_streams_deliver_published_events_within_a_second() {
     let assistant = app.as_role(Role::Assistant).await;
     let mut stream = open_stream(&app, assistant.token.as_deref().unwrap(), "patient-flow").await;
     let mut ready = String::new();
-    let first = tokio::time::timeout(Duration::from_secs(2), stream.chunk()).await.unwrap().unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(2), stream.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     ready.push_str(&String::from_utf8_lossy(&first));
     assert!(ready.contains("event: ready"), "{ready}");
 
     let started = std::time::Instant::now();
-    app.state.events.notify(Board::OpBoard, "operation.status", 1, Some("running")).await;
-    app.state.events.notify(Board::PatientFlow, "flow.status", 7, Some("waiting")).await;
+    app.state
+        .events
+        .notify(Board::OpBoard, "operation.status", 1, Some("running"))
+        .await;
+    app.state
+        .events
+        .notify(Board::PatientFlow, "flow.status", 7, Some("waiting"))
+        .await;
     let event = next_event(&mut stream, "flow.status").await.expect("event");
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(event["id"], 7);
@@ -75,7 +91,10 @@ async fn board_streams_deliver_published_events_within_a_second() {
 #[tokio::test]
 async fn board_streams_follow_the_board_permissions() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.anonymous().get("/api/events/op-board/").await.status, 401);
+    assert_eq!(
+        app.anonymous().get("/api/events/op-board/").await.status,
+        401
+    );
     let nobody = app.as_no_role().await;
     assert_eq!(nobody.get("/api/events/op-board/").await.status, 403);
     let billing = app.as_role(Role::Billing).await;
@@ -86,8 +105,12 @@ async fn board_streams_follow_the_board_permissions() {
 /// Two processes (two buses) sharing Redis: an event published on one reaches the other.
 #[tokio::test]
 async fn redis_relays_events_between_processes() {
-    let url = std::env::var("PRAXI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    if tokio::net::TcpStream::connect(url.trim_start_matches("redis://")).await.is_err() {
+    let url = std::env::var("PRAXI_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    if tokio::net::TcpStream::connect(url.trim_start_matches("redis://"))
+        .await
+        .is_err()
+    {
         eprintln!("redis not reachable at {url}: relay test skipped");
         return;
     }
@@ -96,8 +119,13 @@ async fn redis_relays_events_between_processes() {
     let mut receiver = second.subscribe();
     // Give both subscribers time to connect.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    first.notify(Board::ResourceCalendar, "appointment.created", 42, None).await;
-    let event = tokio::time::timeout(Duration::from_secs(2), receiver.recv()).await.unwrap().unwrap();
+    first
+        .notify(Board::ResourceCalendar, "appointment.created", 42, None)
+        .await;
+    let event = tokio::time::timeout(Duration::from_secs(2), receiver.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(event.id, 42);
     assert_eq!(event.board, Board::ResourceCalendar);
 }
@@ -113,8 +141,13 @@ async fn postgres_notify_relays_events_between_processes() {
     let first = EventBus::via_postgres(app.store().clone()).await.unwrap();
     let second = EventBus::via_postgres(app.store().clone()).await.unwrap();
     let mut receiver = second.subscribe();
-    first.notify(Board::OpBoard, "operation.status", 9, Some("done")).await;
-    let event = tokio::time::timeout(Duration::from_secs(2), receiver.recv()).await.unwrap().unwrap();
+    first
+        .notify(Board::OpBoard, "operation.status", 9, Some("done"))
+        .await;
+    let event = tokio::time::timeout(Duration::from_secs(2), receiver.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(event.id, 9);
     drop(first);
     drop(second);

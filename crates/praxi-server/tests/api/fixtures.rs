@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 //! A small practice for scheduling tests: Mon–Fri 08:00–17:00 (Europe/Berlin), two doctors
 //! with hours 08:00–17:00, patients, a room and a device. Dates are in January 2030 (CET,
 //! UTC+1), far in the future so "now" never interferes.
@@ -38,7 +39,9 @@ pub(crate) fn at(day_offset: u32, h: u32, m: u32) -> String {
 }
 
 pub(crate) fn utc(day_offset: u32, h: u32, m: u32) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&at(day_offset, h, m)).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(&at(day_offset, h, m))
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub(crate) async fn practice_hours(app: &TestApp, weekday: i32, from: NaiveTime, to: NaiveTime) {
@@ -56,7 +59,13 @@ pub(crate) async fn practice_hours(app: &TestApp, weekday: i32, from: NaiveTime,
     .unwrap();
 }
 
-pub(crate) async fn doctor_hours(app: &TestApp, doctor: i64, weekday: i32, from: NaiveTime, to: NaiveTime) {
+pub(crate) async fn doctor_hours(
+    app: &TestApp,
+    doctor: i64,
+    weekday: i32,
+    from: NaiveTime,
+    to: NaiveTime,
+) {
     entity::doctor_hours::ActiveModel {
         doctor_id: Set(doctor),
         weekday: Set(weekday),
@@ -146,7 +155,10 @@ impl Practice {
         let mut patients = Vec::new();
         for id in 1..=4 {
             let res = admin
-                .post("/api/patients/", &json!({"id": id, "first_name": "P", "last_name": format!("Patient{id}")}))
+                .post(
+                    "/api/patients/",
+                    &json!({"id": id, "first_name": "P", "last_name": format!("Patient{id}")}),
+                )
                 .await;
             assert_eq!(res.status, 201, "{}", res.text);
             patients.push(id);
@@ -162,7 +174,13 @@ impl Practice {
     }
 
     /// A create body for `doctor` and `patient` from `from` to `to` (day 0 = MONDAY).
-    pub(crate) fn booking(&self, doctor: i64, patient: i32, from: (u32, u32, u32), to: (u32, u32, u32)) -> serde_json::Value {
+    pub(crate) fn booking(
+        &self,
+        doctor: i64,
+        patient: i32,
+        from: (u32, u32, u32),
+        to: (u32, u32, u32),
+    ) -> serde_json::Value {
         json!({
             "patient_id": patient,
             "doctor": doctor,

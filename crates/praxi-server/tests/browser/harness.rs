@@ -81,7 +81,10 @@ pub(crate) async fn browser() -> Option<Browser> {
         {
             Ok(client) => break client,
             Err(error) => {
-                assert!(Instant::now() < deadline, "chromedriver did not start: {error}");
+                assert!(
+                    Instant::now() < deadline,
+                    "chromedriver did not start: {error}"
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -141,7 +144,10 @@ impl Browser {
             if text.contains(needle) {
                 return;
             }
-            assert!(Instant::now() < deadline, "{css} never contained {needle:?}; last text: {text}");
+            assert!(
+                Instant::now() < deadline,
+                "{css} never contained {needle:?}; last text: {text}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -5,12 +5,18 @@ use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn staff_log_in_see_their_name_and_log_out() {
-    let Some(browser) = browser().await else { return };
+    let Some(browser) = browser().await else {
+        return;
+    };
     let app = TestApp::spawn().await;
     app.create_user("mfa", Some(Role::Assistant)).await;
 
     browser.goto(&app, "/dashboard/").await;
-    assert_eq!(browser.current_path().await, "/login/", "pages need a session");
+    assert_eq!(
+        browser.current_path().await,
+        "/login/",
+        "pages need a session"
+    );
     browser.login(&app, "mfa").await;
     assert_eq!(browser.current_path().await, "/dashboard/");
     let header = browser.text("header.topbar").await;
@@ -31,7 +37,9 @@ async fn staff_log_in_see_their_name_and_log_out() {
 
 #[tokio::test]
 async fn wrong_passwords_are_refused_with_a_message() {
-    let Some(browser) = browser().await else { return };
+    let Some(browser) = browser().await else {
+        return;
+    };
     let app = TestApp::spawn().await;
     app.create_user("doc", Some(Role::Doctor)).await;
     browser.goto(&app, "/login/").await;
