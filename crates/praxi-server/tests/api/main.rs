@@ -6,6 +6,7 @@ mod appointments;
 mod auth;
 mod calendar;
 mod catalog;
+mod catalogue;
 mod errors;
 mod events;
 mod fixtures;
