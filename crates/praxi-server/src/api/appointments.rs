@@ -3,7 +3,7 @@
 //! transaction (see `praxi_store::appointments`), so double bookings are impossible.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,7 +28,7 @@ use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, parse_date_str};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::wire;
+use crate::wire::{self, PageRequest};
 
 const MODEL: &str = "Appointment";
 const ONLY_OWN: &str = "Ärzte dürfen nur eigene Termine anlegen/ändern.";
@@ -149,6 +149,8 @@ pub(crate) struct ListQuery {
     end_date: Option<String>,
     doctor_id: Option<String>,
     patient_id: Option<String>,
+    page: Option<String>,
+    page_size: Option<String>,
 }
 
 fn query_date(name: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
@@ -166,6 +168,8 @@ fn query_date(name: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
 async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
+    headers: HeaderMap,
+    uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let decision = auth.require(Resource::Appointments, Action::List, MODEL)?;
@@ -216,11 +220,32 @@ async fn list(
             Some(json!({"count": records.len()})),
         ))
         .await?;
-    Ok(Json(Value::Array(
-        records
-            .iter()
-            .map(|record| appointment_json(record, &state))
-            .collect(),
+    // The original's plain array; a client asking for pages gets the page envelope (spec
+    // README rule 5).
+    if query.page.is_none() && query.page_size.is_none() {
+        return Ok(Json(Value::Array(
+            records
+                .iter()
+                .map(|record| appointment_json(record, &state))
+                .collect(),
+        )));
+    }
+    let request = PageRequest::from_query(query.page.as_deref(), query.page_size.as_deref())?;
+    let count = u64::try_from(records.len()).unwrap_or(u64::MAX);
+    let (page, offset) = request.resolve(count)?;
+    let results = records
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(request.page_size).unwrap_or(usize::MAX))
+        .map(|record| appointment_json(record, &state))
+        .collect();
+    Ok(Json(wire::page_envelope(
+        &headers,
+        &uri,
+        count,
+        page,
+        request.page_size,
+        results,
     )))
 }
 

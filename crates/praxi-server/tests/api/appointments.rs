@@ -763,3 +763,36 @@ async fn bookings_longer_than_24_hours_are_refused() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_list_keeps_the_array_shape_but_pages_when_asked() {
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    for (idx, hour) in [8, 9, 10].into_iter().enumerate() {
+        let patient = practice.patients[idx];
+        practice
+            .book(
+                &admin,
+                &practice.booking(practice.doctor.id, patient, (0, hour, 0), (0, hour, 30)),
+            )
+            .await;
+    }
+    assert!(admin.get("/api/appointments/").await.body.is_array());
+    let res = admin.get("/api/appointments/?page=2&page_size=2").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["count"], 3);
+    assert_eq!(res.body["results"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        res.body["results"][0]["start_time"],
+        "2030-01-14T10:00:00+01:00"
+    );
+    assert!(
+        res.body["previous"]
+            .as_str()
+            .unwrap()
+            .contains("page_size=2")
+    );
+    assert_eq!(admin.get("/api/appointments/?page=9").await.status, 404);
+    app.stop().await;
+}
