@@ -260,7 +260,7 @@ fn parse_status(value: &str) -> Result<FlowStatus, StoreError> {
 
 /// Reads the flows matching `filter` in `status_changed_at desc, id desc` order, with their
 /// appointments, operations and milestones (at most six statements).
-async fn read_flows<C: ConnectionTrait>(
+pub async fn read_flows<C: ConnectionTrait>(
     conn: &C,
     filter: &FlowFilter,
 ) -> Result<Vec<FlowRecord>, StoreError> {

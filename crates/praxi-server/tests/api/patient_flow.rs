@@ -1377,3 +1377,50 @@ async fn flows_go_with_their_appointment_or_operation() {
     }
     app.stop().await;
 }
+
+/// Issue 5: the number of statements of a flow list does not grow with the data.
+#[tokio::test]
+async fn listing_flows_runs_a_fixed_number_of_statements() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    let mut conn = app.store().conn().clone();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    conn.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut measured = Vec::new();
+    let mut hour = 8;
+    for batch in [1, 8] {
+        for _ in 0..batch {
+            let patient = practice.patients[hour as usize % 4];
+            let id = practice
+                .book(
+                    &admin,
+                    &practice.booking(practice.doctor.id, patient, (0, hour, 0), (0, hour, 15)),
+                )
+                .await;
+            hour += 1;
+            let res = admin
+                .post(
+                    "/api/patient-flow/",
+                    &json!({"appointment_id": id, "status": "waiting"}),
+                )
+                .await;
+            assert_eq!(res.status, 201, "{}", res.text);
+        }
+        count.store(0, Ordering::SeqCst);
+        let flows = praxi_store::flow::read_flows(&conn, &praxi_store::flow::FlowFilter::default())
+            .await
+            .expect("flows");
+        assert!(!flows.is_empty());
+        measured.push(count.load(Ordering::SeqCst));
+    }
+    assert_eq!(measured[0], measured[1], "statements: {measured:?}");
+    assert!(measured[0] <= 6, "statements: {measured:?}");
+    app.stop().await;
+}
