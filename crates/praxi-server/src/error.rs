@@ -54,6 +54,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("throttled")]
     Throttled { retry_after_secs: u64 },
+    /// 503 `{"detail": "..."}` with `Retry-After`: concurrent transactions collided (deadlock,
+    /// serialization failure, lock timeout) and the request changed nothing.
+    #[error("temporarily unavailable")]
+    Unavailable { retry_after_secs: u64 },
     /// 500; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -145,6 +149,10 @@ impl ApiError {
                     "Request was throttled. Expected available in {retry_after_secs} seconds."
                 )}),
             ),
+            ApiError::Unavailable { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"detail": "Concurrent changes collided; nothing was changed. Please retry."}),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"detail": "Internal server error."}),
@@ -179,7 +187,8 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"api\""),
                 );
             }
-            ApiError::Throttled { retry_after_secs } => {
+            ApiError::Throttled { retry_after_secs }
+            | ApiError::Unavailable { retry_after_secs } => {
                 if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                     headers.insert(header::RETRY_AFTER, value);
                 }
@@ -207,6 +216,12 @@ impl From<StoreError> for ApiError {
             StoreError::Scheduling(conflicts) => ApiError::BadRequest(
                 crate::api::appointments::scheduling_conflicts_json(conflicts.conflicts()),
             ),
+            StoreError::Contention(failure) => {
+                tracing::warn!(?failure, "database contention; request not done");
+                ApiError::Unavailable {
+                    retry_after_secs: 1,
+                }
+            }
             StoreError::Db(cause) => ApiError::Internal(cause),
         }
     }

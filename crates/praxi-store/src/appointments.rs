@@ -14,7 +14,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Order};
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
-use crate::error::StoreError;
+use crate::error::{DbFailure, StoreError, violated_constraint};
 use crate::locks::{LockKey, lock};
 use crate::migration::idens::{
     Appointment, AppointmentResource, AppointmentType, CoreUser, Patients, Resource,
@@ -637,11 +637,9 @@ impl Store {
 /// PostgreSQL's exclusion constraints are the second safety net behind the engine: a violation
 /// there is still a conflict for the client, never a 500.
 fn map_booking_db_error(error: sea_orm::DbErr) -> StoreError {
-    let text = error.to_string();
-    if text.contains("23P01")
-        || text.contains("conflicting key value violates exclusion constraint")
-    {
-        let field = if text.contains("patient") {
+    let failure = DbFailure::of(&error);
+    if failure == DbFailure::Exclusion {
+        let field = if violated_constraint(&error).is_some_and(|name| name.contains("patient")) {
             "patient_id"
         } else {
             "doctor"
@@ -651,9 +649,7 @@ fn map_booking_db_error(error: sea_orm::DbErr) -> StoreError {
             "Scheduling conflict: the time range is already booked.",
         );
     }
-    if text.contains("FOREIGN KEY constraint failed")
-        || text.contains("violates foreign key constraint")
-    {
+    if failure == DbFailure::ForeignKey {
         return StoreError::field(
             "non_field_errors",
             "A referenced patient, doctor, type or resource does not exist.",

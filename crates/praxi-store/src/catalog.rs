@@ -18,7 +18,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Order};
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
-use crate::error::StoreError;
+use crate::error::{DbFailure, StoreError};
 use crate::migration::idens::{
     Appointment, AppointmentResource, AppointmentType, Operation, OperationDevice, OperationType,
     Resource,
@@ -314,10 +314,7 @@ where
 
 /// `true` when the database refused a write because of a foreign key.
 fn is_foreign_key_violation(error: &DbErr) -> bool {
-    let text = error.to_string();
-    text.contains("FOREIGN KEY constraint failed")
-        || text.contains("violates foreign key constraint")
-        || text.contains("23503")
+    DbFailure::of(error) == DbFailure::ForeignKey
 }
 
 /// The id of a row inserted with `RETURNING id`.

@@ -15,7 +15,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::error::StoreError;
+use crate::error::{DbFailure, StoreError};
 use crate::migration::Migrator;
 
 /// The database behind Praxi.
@@ -138,8 +138,5 @@ impl Store {
 
 /// `true` when the error is a unique violation.
 pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
-    let text = error.to_string();
-    text.contains("UNIQUE constraint failed")
-        || text.contains("duplicate key value")
-        || text.contains("23505")
+    DbFailure::of(error) == DbFailure::Unique
 }

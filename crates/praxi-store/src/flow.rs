@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use crate::appointments::{AppointmentFilter, AppointmentRecord, read_appointments};
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
-use crate::error::StoreError;
+use crate::error::{DbFailure, StoreError};
 use crate::migration::idens::{Appointment, Operation, PatientFlow, PatientFlowEvent};
 use crate::operations::{OperationFilter, OperationRecord, read_operations};
 
@@ -386,10 +386,7 @@ async fn insert_event<C: ConnectionTrait>(
 
 /// A foreign-key failure on the link columns is the client's unknown id, never a 500.
 fn map_link_error(error: DbErr, link: FlowLink) -> StoreError {
-    let text = error.to_string();
-    if text.contains("FOREIGN KEY constraint failed")
-        || text.contains("violates foreign key constraint")
-    {
+    if DbFailure::of(&error) == DbFailure::ForeignKey {
         let (field, id) = match link {
             FlowLink::Appointment(id) => ("appointment_id", id),
             FlowLink::Operation(id) => ("operation_id", id),

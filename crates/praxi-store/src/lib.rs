@@ -30,4 +30,4 @@ pub mod tokens;
 pub mod users;
 
 pub use db::{Store, WriteTx};
-pub use error::StoreError;
+pub use error::{DbFailure, StoreError};

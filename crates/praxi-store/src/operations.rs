@@ -21,7 +21,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Order};
 use crate::appointments::{ResourceInfo, ScheduleCheck};
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
-use crate::error::StoreError;
+use crate::error::{DbFailure, StoreError};
 use crate::locks::{LockKey, lock};
 use crate::migration::idens::{
     CoreUser, Operation, OperationDevice, OperationStatusEvent, OperationType, Patients, Resource,
@@ -945,18 +945,14 @@ impl Store {
 /// PostgreSQL's exclusion constraint on the OP room is the second safety net behind the
 /// engine and the locks: a violation there is still a conflict for the client, never a 500.
 fn map_operation_db_error(error: sea_orm::DbErr) -> StoreError {
-    let text = error.to_string();
-    if text.contains("23P01")
-        || text.contains("conflicting key value violates exclusion constraint")
-    {
+    let failure = DbFailure::of(&error);
+    if failure == DbFailure::Exclusion {
         return StoreError::field(
             "op_room",
             "Operation conflict: the room is already booked in this time range.",
         );
     }
-    if text.contains("FOREIGN KEY constraint failed")
-        || text.contains("violates foreign key constraint")
-    {
+    if failure == DbFailure::ForeignKey {
         return StoreError::field(
             "non_field_errors",
             "A referenced patient, user, room, device or operation type does not exist.",
