@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The target (≤ 1 ms for a 14-day suggestion for one doctor with ~100 busy intervals in the
-//! horizon) is measured here and by `praxi bench` (on a schedule loaded from a seeded database),
+//! horizon) is measured here and by `praxi-bench` (on a schedule loaded from a seeded database),
 //! never asserted. `cargo test --benches` runs every benchmark once as a smoke test.
 
 use std::hint::black_box;

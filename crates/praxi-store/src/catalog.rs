@@ -847,31 +847,3 @@ impl Store {
         tx.commit().await
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn foreign_key_refusals_of_both_backends_are_recognised() {
-        for (text, expected) in [
-            (
-                "error returned from database: FOREIGN KEY constraint failed",
-                true,
-            ),
-            (
-                "update or delete on table \"appointments_resource\" violates foreign key \
-                 constraint \"appointments_operation_op_room_fkey\"",
-                true,
-            ),
-            ("UNIQUE constraint failed: patients.id", false),
-            (
-                "CHECK constraint failed: appointments_resource_color_check",
-                false,
-            ),
-        ] {
-            let error = DbErr::Custom(text.to_owned());
-            assert_eq!(is_foreign_key_violation(&error), expected, "{text}");
-        }
-    }
-}

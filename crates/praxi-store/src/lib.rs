@@ -6,7 +6,6 @@ pub mod absences;
 pub mod admin_lists;
 pub mod appointments;
 pub mod audit;
-pub mod bench_seed;
 pub mod calendar;
 pub mod catalog;
 pub mod db;

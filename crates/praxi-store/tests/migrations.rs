@@ -961,3 +961,96 @@ async fn down_then_up_again_works() -> TestResult {
     }
     Ok(())
 }
+
+/// Every constraint kind the store reacts to is classified by code, on both backends
+/// (`DbFailure::of`), never by message text.
+async fn failures_are_classified_by_code(conn: &DatabaseConnection) -> TestResult {
+    use praxi_store::DbFailure;
+    let pg = conn.get_database_backend() == DbBackend::Postgres;
+    conn.execute_unprepared(
+        "CREATE TABLE t_parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, \
+         n INTEGER NOT NULL CHECK (n > 0))",
+    )
+    .await?;
+    conn.execute_unprepared(
+        "CREATE TABLE t_child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL \
+         REFERENCES t_parent (id))",
+    )
+    .await?;
+    conn.execute_unprepared("INSERT INTO t_parent (id, name, n) VALUES (1, 'a', 1)")
+        .await?;
+    let cases = [
+        (
+            "INSERT INTO t_parent (id, name, n) VALUES (2, 'a', 1)",
+            DbFailure::Unique,
+        ),
+        (
+            "INSERT INTO t_parent (id, name, n) VALUES (1, 'b', 1)",
+            DbFailure::Unique,
+        ),
+        (
+            "INSERT INTO t_parent (id, name, n) VALUES (3, 'c', 0)",
+            DbFailure::Check,
+        ),
+        (
+            "INSERT INTO t_parent (id, name, n) VALUES (4, NULL, 1)",
+            DbFailure::NotNull,
+        ),
+        (
+            "INSERT INTO t_child (id, parent_id) VALUES (1, 99)",
+            DbFailure::ForeignKey,
+        ),
+    ];
+    for (sql, expected) in cases {
+        match conn.execute_unprepared(sql).await {
+            Ok(_) => return Err(format!("{sql}: no error").into()),
+            Err(error) => {
+                let got = DbFailure::of(&error);
+                if got != expected {
+                    return Err(format!("{sql}: {got:?} instead of {expected:?} ({error})").into());
+                }
+                if got.is_contention() {
+                    return Err(format!("{sql}: a constraint is no contention").into());
+                }
+            }
+        }
+    }
+    if pg {
+        // The double-booking safety net: an exclusion constraint of the real schema.
+        let exclusion = conn
+            .execute_unprepared(
+                "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '23P01', MESSAGE = 'x'; END $$",
+            )
+            .await;
+        let Err(error) = exclusion else {
+            return Err("23P01 was not raised".into());
+        };
+        if DbFailure::of(&error) != DbFailure::Exclusion {
+            return Err(format!("23P01 classified as {:?}", DbFailure::of(&error)).into());
+        }
+        for (code, expected) in [
+            ("40001", DbFailure::Serialization),
+            ("40P01", DbFailure::Deadlock),
+            ("55P03", DbFailure::LockTimeout),
+        ] {
+            let Err(error) = conn
+                .execute_unprepared(&format!(
+                    "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '{code}', MESSAGE = 'x'; END $$"
+                ))
+                .await
+            else {
+                return Err(format!("{code} was not raised").into());
+            };
+            let got = DbFailure::of(&error);
+            if got != expected || !got.is_contention() {
+                return Err(format!("{code} classified as {got:?}").into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn database_failures_are_classified_by_code_on_every_backend() -> TestResult {
+    on_every_backend!(failures_are_classified_by_code)
+}

@@ -1,7 +1,6 @@
 //! `praxi`: the binary. Parses flags and environment into one `Config`, then serves, migrates,
 //! manages users or seeds the demo practice. Only this crate reads configuration.
 
-mod bench;
 mod config;
 mod demo;
 
@@ -45,8 +44,6 @@ enum Command {
     User(UserCommand),
     /// Seed the demo practice (idempotent).
     SeedDemo,
-    /// Benchmark the booking paths on a freshly seeded practice (see docs/performance.md).
-    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,7 +139,6 @@ async fn main() -> anyhow::Result<()> {
             print!("{report}");
             Ok(())
         }
-        Command::Bench(args) => bench::run(&config, args).await,
     }
 }
 

@@ -8,7 +8,7 @@
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum CoreRole {
+pub enum CoreRole {
     #[sea_orm(iden = "core_role")]
     Table,
     Id,
@@ -17,7 +17,7 @@ pub(crate) enum CoreRole {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum CoreUser {
+pub enum CoreUser {
     #[sea_orm(iden = "core_user")]
     Table,
     Id,
@@ -38,7 +38,7 @@ pub(crate) enum CoreUser {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum AuthGroup {
+pub enum AuthGroup {
     #[sea_orm(iden = "auth_group")]
     Table,
     Id,
@@ -46,7 +46,7 @@ pub(crate) enum AuthGroup {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum AuthPermission {
+pub enum AuthPermission {
     #[sea_orm(iden = "auth_permission")]
     Table,
     Id,
@@ -55,7 +55,7 @@ pub(crate) enum AuthPermission {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum CoreUserGroups {
+pub enum CoreUserGroups {
     #[sea_orm(iden = "core_user_groups")]
     Table,
     Id,
@@ -64,7 +64,7 @@ pub(crate) enum CoreUserGroups {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum CoreUserUserPermissions {
+pub enum CoreUserUserPermissions {
     #[sea_orm(iden = "core_user_user_permissions")]
     Table,
     Id,
@@ -73,7 +73,7 @@ pub(crate) enum CoreUserUserPermissions {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum CoreAuditlog {
+pub enum CoreAuditlog {
     #[sea_orm(iden = "core_auditlog")]
     Table,
     Id,
@@ -88,7 +88,7 @@ pub(crate) enum CoreAuditlog {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum Patients {
+pub enum Patients {
     #[sea_orm(iden = "patients")]
     Table,
     Id,
@@ -103,7 +103,7 @@ pub(crate) enum Patients {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum PatientDocuments {
+pub enum PatientDocuments {
     #[sea_orm(iden = "patient_documents")]
     Table,
     Id,
@@ -116,7 +116,7 @@ pub(crate) enum PatientDocuments {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum PatientNotes {
+pub enum PatientNotes {
     #[sea_orm(iden = "patient_notes")]
     Table,
     Id,
@@ -128,7 +128,7 @@ pub(crate) enum PatientNotes {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum AppointmentType {
+pub enum AppointmentType {
     #[sea_orm(iden = "appointments_appointmenttype")]
     Table,
     Id,
@@ -141,7 +141,7 @@ pub(crate) enum AppointmentType {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum PracticeHours {
+pub enum PracticeHours {
     #[sea_orm(iden = "appointments_practicehours")]
     Table,
     Id,
@@ -154,7 +154,7 @@ pub(crate) enum PracticeHours {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum DoctorHours {
+pub enum DoctorHours {
     #[sea_orm(iden = "appointments_doctorhours")]
     Table,
     Id,
@@ -168,7 +168,7 @@ pub(crate) enum DoctorHours {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum DoctorAbsence {
+pub enum DoctorAbsence {
     #[sea_orm(iden = "appointments_doctorabsence")]
     Table,
     Id,
@@ -185,7 +185,7 @@ pub(crate) enum DoctorAbsence {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum DoctorBreak {
+pub enum DoctorBreak {
     #[sea_orm(iden = "appointments_doctorbreak")]
     Table,
     Id,
@@ -200,7 +200,7 @@ pub(crate) enum DoctorBreak {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum Resource {
+pub enum Resource {
     #[sea_orm(iden = "appointments_resource")]
     Table,
     Id,
@@ -213,7 +213,7 @@ pub(crate) enum Resource {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum OperationType {
+pub enum OperationType {
     #[sea_orm(iden = "appointments_operationtype")]
     Table,
     Id,
@@ -228,7 +228,7 @@ pub(crate) enum OperationType {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum Appointment {
+pub enum Appointment {
     #[sea_orm(iden = "appointments_appointment")]
     Table,
     Id,
@@ -245,7 +245,7 @@ pub(crate) enum Appointment {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum AppointmentResource {
+pub enum AppointmentResource {
     #[sea_orm(iden = "appointments_appointmentresource")]
     Table,
     Id,
@@ -254,7 +254,7 @@ pub(crate) enum AppointmentResource {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum Operation {
+pub enum Operation {
     #[sea_orm(iden = "appointments_operation")]
     Table,
     Id,
@@ -277,7 +277,7 @@ pub(crate) enum Operation {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum OperationDevice {
+pub enum OperationDevice {
     #[sea_orm(iden = "appointments_operationdevice")]
     Table,
     Id,
@@ -287,7 +287,7 @@ pub(crate) enum OperationDevice {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum PatientFlow {
+pub enum PatientFlow {
     #[sea_orm(iden = "appointments_patientflow")]
     Table,
     Id,
@@ -301,7 +301,7 @@ pub(crate) enum PatientFlow {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum PatientFlowEvent {
+pub enum PatientFlowEvent {
     #[sea_orm(iden = "appointments_patientflowevent")]
     Table,
     Id,
@@ -313,7 +313,7 @@ pub(crate) enum PatientFlowEvent {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum OperationStatusEvent {
+pub enum OperationStatusEvent {
     #[sea_orm(iden = "appointments_operationstatusevent")]
     Table,
     Id,
@@ -325,7 +325,7 @@ pub(crate) enum OperationStatusEvent {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum OutstandingToken {
+pub enum OutstandingToken {
     #[sea_orm(iden = "token_blacklist_outstandingtoken")]
     Table,
     Id,
@@ -337,7 +337,7 @@ pub(crate) enum OutstandingToken {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum BlacklistedToken {
+pub enum BlacklistedToken {
     #[sea_orm(iden = "token_blacklist_blacklistedtoken")]
     Table,
     Id,
@@ -346,7 +346,7 @@ pub(crate) enum BlacklistedToken {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-pub(crate) enum PraxiSession {
+pub enum PraxiSession {
     #[sea_orm(iden = "praxi_session")]
     Table,
     SessionKey,

@@ -9,7 +9,7 @@
 use sea_orm_migration::prelude::*;
 
 mod helpers;
-pub(crate) mod idens;
+pub mod idens;
 mod m0001_core;
 mod m0002_patients;
 mod m0003_calendar_config;

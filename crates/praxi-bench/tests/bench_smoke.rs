@@ -1,11 +1,11 @@
-//! `praxi bench` end to end with tiny sizes, so CI exercises the whole code path: bulk seeding,
+//! `praxi-bench` end to end with tiny sizes, so CI exercises the whole code path: bulk seeding,
 //! the in-process server, every measured case and the statement counter. On SQLite always; on
 //! PostgreSQL too when `PRAXI_TEST_DATABASE_URL` is set (the bench then creates and drops its
 //! own database next to it). Numbers are printed, never asserted.
 
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_praxi");
+const BIN: &str = env!("CARGO_BIN_EXE_praxi-bench");
 
 fn bench(extra: &[&str]) -> String {
     let data_dir = tempfile::tempdir().expect("tempdir");
@@ -15,7 +15,6 @@ fn bench(extra: &[&str]) -> String {
         .env("PRAXI_DATA_DIR", data_dir.path())
         .env("RUST_LOG", "warn")
         .args([
-            "bench",
             "--appointments",
             "200",
             "--operations",
@@ -37,12 +36,12 @@ fn bench(extra: &[&str]) -> String {
         ])
         .args(extra)
         .output()
-        .expect("run praxi bench");
+        .expect("run praxi-bench");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "praxi bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        "praxi-bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     println!("{stdout}");
     stdout

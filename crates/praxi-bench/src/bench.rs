@@ -1,4 +1,4 @@
-//! `praxi bench`: seeds a realistic practice into a fresh database, starts the real router
+//! `praxi-bench`: seeds a realistic practice into a fresh database, starts the real router
 //! in-process on `127.0.0.1:0` and measures the booking paths over HTTP (suggest, create, list
 //! of a day) at fixed concurrency levels, plus the pure engine on a schedule loaded through the
 //! store. Reports p50/p99 latency, throughput and the SQL statements each request runs.
@@ -38,6 +38,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::seed::{
+    SeedAppointment, SeedAppointmentType, SeedBreak, SeedData, SeedOperation, SeedOperationType,
+    SeedPatient, SeedResource, SeedWindow,
+};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -47,10 +51,6 @@ use praxi_domain::scheduling::{
 };
 use praxi_server::{AppState, ServerConfig};
 use praxi_store::Store;
-use praxi_store::bench_seed::{
-    self, SeedAppointment, SeedAppointmentType, SeedBreak, SeedData, SeedOperation,
-    SeedOperationType, SeedPatient, SeedResource, SeedWindow,
-};
 use praxi_store::schedule::ScheduleScope;
 use praxi_store::users::{NewUser, UserRecord};
 use serde_json::json;
@@ -58,9 +58,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
 
-use crate::config::Config;
-
-/// Flags of `praxi bench`.
+/// Flags of `praxi-bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct BenchArgs {
     /// Appointments to seed (one size; default 50000).
@@ -228,8 +226,11 @@ fn uninstall() {
 // Entry point
 
 /// Runs the benchmark and prints the report.
-pub(crate) async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
-    let tz = config.timezone()?;
+pub(crate) async fn run(
+    tz: chrono_tz::Tz,
+    database_url: Option<String>,
+    args: BenchArgs,
+) -> anyhow::Result<()> {
     let sizes = if args.sizes.is_empty() {
         vec![args.appointments.unwrap_or(50_000)]
     } else {
@@ -244,7 +245,7 @@ pub(crate) async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> 
     if args.patients == 0 {
         bail!("--patients must be at least 1");
     }
-    let target = match (&config.database_url, &args.postgres_admin_url) {
+    let target = match (&database_url, &args.postgres_admin_url) {
         (Some(_), Some(_)) => bail!("give either --database-url or --postgres-admin-url"),
         (Some(url), None) => {
             if sizes.len() > 1 {
@@ -331,9 +332,9 @@ impl BenchDb {
                 drop_pg: None,
             },
             Target::Postgres(admin) => {
-                let prefix = bench_seed::database_name(admin);
+                let prefix = crate::seed::database_name(admin);
                 let name = format!("{prefix}_bench_{}_{size}", std::process::id());
-                let url = bench_seed::create_database(admin, &name)
+                let url = crate::seed::create_database(admin, &name)
                     .await
                     .with_context(|| format!("creating database {name}"))?;
                 BenchDb {
@@ -348,7 +349,7 @@ impl BenchDb {
 
     async fn cleanup(self) -> anyhow::Result<()> {
         if let Some((admin, name)) = &self.drop_pg {
-            bench_seed::drop_database(admin, name)
+            crate::seed::drop_database(admin, name)
                 .await
                 .with_context(|| format!("dropping database {name}"))?;
         }
@@ -418,7 +419,7 @@ async fn run_size(
         .await
         .context("connecting to the benchmark database")?;
     store.migrate().await.context("migrating")?;
-    if !bench_seed::is_empty(&store).await? {
+    if !crate::seed::is_empty(&store).await? {
         bail!("the benchmark only seeds an empty database (no users, no patients)");
     }
     store.ensure_roles().await?;
@@ -448,7 +449,7 @@ async fn run_size(
     };
     let started = Instant::now();
     let generated = generate(&plan)?;
-    let seed = bench_seed::bulk_seed(&store, &generated.data, now)
+    let seed = crate::seed::bulk_seed(&store, &generated.data, now)
         .await
         .context("seeding")?;
     let seed_time = started.elapsed();

@@ -1,4 +1,4 @@
-//! Bulk seeding for `praxi bench`: a whole practice (hours, breaks, resources, types, patients,
+//! Bulk seeding for `praxi-bench`: a whole practice (hours, breaks, resources, types, patients,
 //! appointments, operations) written with multi-row INSERTs in one transaction, so 50,000
 //! appointments take about a hundred statements instead of 50,000 API calls. Also creates and
 //! drops the throw-away PostgreSQL databases the benchmark runs on.
@@ -11,9 +11,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::sea_query::{InsertStatement, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
-use crate::db::Store;
-use crate::error::StoreError;
-use crate::migration::idens::{
+use praxi_store::Store;
+use praxi_store::StoreError;
+use praxi_store::migration::idens::{
     Appointment, AppointmentResource, AppointmentType, DoctorBreak, DoctorHours, Operation,
     OperationDevice, OperationType, Patients, PracticeHours, Resource,
 };
@@ -24,117 +24,117 @@ const CHUNK_ROWS: usize = 1_000;
 
 /// A weekly window (`weekday` 0 = Monday).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SeedWindow {
-    pub weekday: i32,
-    pub start: NaiveTime,
-    pub end: NaiveTime,
+pub(crate) struct SeedWindow {
+    pub(crate) weekday: i32,
+    pub(crate) start: NaiveTime,
+    pub(crate) end: NaiveTime,
 }
 
 /// A break on one date; `doctor: None` is practice-wide.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedBreak {
-    pub doctor: Option<i64>,
-    pub date: NaiveDate,
-    pub start: NaiveTime,
-    pub end: NaiveTime,
-    pub reason: String,
+pub(crate) struct SeedBreak {
+    pub(crate) doctor: Option<i64>,
+    pub(crate) date: NaiveDate,
+    pub(crate) start: NaiveTime,
+    pub(crate) end: NaiveTime,
+    pub(crate) reason: String,
 }
 
 /// A room or device.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedResource {
-    pub id: i64,
-    pub name: String,
+pub(crate) struct SeedResource {
+    pub(crate) id: i64,
+    pub(crate) name: String,
     /// `room` or `device`.
-    pub kind: &'static str,
-    pub color: String,
+    pub(crate) kind: &'static str,
+    pub(crate) color: String,
 }
 
 /// An appointment type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedAppointmentType {
-    pub id: i64,
-    pub name: String,
-    pub color: String,
-    pub duration_minutes: Option<i32>,
+pub(crate) struct SeedAppointmentType {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) color: String,
+    pub(crate) duration_minutes: Option<i32>,
 }
 
 /// An operation type with its phase durations in minutes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedOperationType {
-    pub id: i64,
-    pub name: String,
-    pub prep: i32,
-    pub op: i32,
-    pub post: i32,
-    pub color: String,
+pub(crate) struct SeedOperationType {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) prep: i32,
+    pub(crate) op: i32,
+    pub(crate) post: i32,
+    pub(crate) color: String,
 }
 
 /// A patient (the id is the patient number).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedPatient {
-    pub id: i32,
-    pub first_name: String,
-    pub last_name: String,
-    pub birth_date: Option<NaiveDate>,
-    pub gender: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
+pub(crate) struct SeedPatient {
+    pub(crate) id: i32,
+    pub(crate) first_name: String,
+    pub(crate) last_name: String,
+    pub(crate) birth_date: Option<NaiveDate>,
+    pub(crate) gender: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 /// An appointment with its resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedAppointment {
-    pub id: i32,
-    pub patient_id: i32,
-    pub type_id: Option<i64>,
-    pub doctor_id: i64,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub status: &'static str,
-    pub is_no_show: bool,
-    pub resources: Vec<i64>,
+pub(crate) struct SeedAppointment {
+    pub(crate) id: i32,
+    pub(crate) patient_id: i32,
+    pub(crate) type_id: Option<i64>,
+    pub(crate) doctor_id: i64,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) end: DateTime<Utc>,
+    pub(crate) status: &'static str,
+    pub(crate) is_no_show: bool,
+    pub(crate) resources: Vec<i64>,
 }
 
 /// An operation with its devices.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedOperation {
-    pub id: i64,
-    pub patient_id: i32,
-    pub primary_surgeon_id: i64,
-    pub assistant_id: Option<i64>,
-    pub anesthesist_id: Option<i64>,
-    pub op_room_id: i64,
-    pub op_type_id: i64,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub prep: i32,
-    pub op: i32,
-    pub post: i32,
-    pub status: &'static str,
-    pub devices: Vec<i64>,
+pub(crate) struct SeedOperation {
+    pub(crate) id: i64,
+    pub(crate) patient_id: i32,
+    pub(crate) primary_surgeon_id: i64,
+    pub(crate) assistant_id: Option<i64>,
+    pub(crate) anesthesist_id: Option<i64>,
+    pub(crate) op_room_id: i64,
+    pub(crate) op_type_id: i64,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) end: DateTime<Utc>,
+    pub(crate) prep: i32,
+    pub(crate) op: i32,
+    pub(crate) post: i32,
+    pub(crate) status: &'static str,
+    pub(crate) devices: Vec<i64>,
 }
 
 /// Everything [`bulk_seed`] writes. Ids are given by the caller so links can refer to them;
 /// the referenced doctors must exist already.
 #[derive(Debug, Clone, Default)]
-pub struct SeedData {
-    pub practice_hours: Vec<SeedWindow>,
-    pub doctor_hours: Vec<(i64, SeedWindow)>,
-    pub breaks: Vec<SeedBreak>,
-    pub resources: Vec<SeedResource>,
-    pub appointment_types: Vec<SeedAppointmentType>,
-    pub operation_types: Vec<SeedOperationType>,
-    pub patients: Vec<SeedPatient>,
-    pub appointments: Vec<SeedAppointment>,
-    pub operations: Vec<SeedOperation>,
+pub(crate) struct SeedData {
+    pub(crate) practice_hours: Vec<SeedWindow>,
+    pub(crate) doctor_hours: Vec<(i64, SeedWindow)>,
+    pub(crate) breaks: Vec<SeedBreak>,
+    pub(crate) resources: Vec<SeedResource>,
+    pub(crate) appointment_types: Vec<SeedAppointmentType>,
+    pub(crate) operation_types: Vec<SeedOperationType>,
+    pub(crate) patients: Vec<SeedPatient>,
+    pub(crate) appointments: Vec<SeedAppointment>,
+    pub(crate) operations: Vec<SeedOperation>,
 }
 
 /// Rows and statements written by [`bulk_seed`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SeedCounts {
-    pub rows: u64,
-    pub statements: u64,
+pub(crate) struct SeedCounts {
+    pub(crate) rows: u64,
+    pub(crate) statements: u64,
 }
 
 /// Runs `insert` with `rows` appended in chunks of [`CHUNK_ROWS`].
@@ -173,7 +173,7 @@ fn v(value: impl Into<Value>) -> SimpleExpr {
 /// `updated_at`. On PostgreSQL the identity sequences are moved past the given ids (so the API
 /// can create rows afterwards) and the tables are analysed, as autovacuum would do shortly after
 /// a bulk load. SQLite gets no `ANALYZE`, as in production.
-pub async fn bulk_seed(
+pub(crate) async fn bulk_seed(
     store: &Store,
     data: &SeedData,
     now: DateTime<Utc>,
@@ -500,7 +500,7 @@ fn with_database(url: &str, name: &str) -> Result<String, StoreError> {
 }
 
 /// The database name of a PostgreSQL URL (`postgres` when there is none).
-pub fn database_name(url: &str) -> String {
+pub(crate) fn database_name(url: &str) -> String {
     let path = url.split_once('?').map_or(url, |(path, _)| path);
     path.rsplit_once('/')
         .filter(|(base, name)| base.contains("://") && !name.is_empty())
@@ -509,7 +509,7 @@ pub fn database_name(url: &str) -> String {
 
 /// Creates the PostgreSQL database `name` through `admin_url` and returns its URL. `name` must
 /// be a plain identifier (letters, digits, `_`).
-pub async fn create_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
+pub(crate) async fn create_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
     check_identifier(name)?;
     let admin = Store::connect(admin_url).await?;
     let result = admin
@@ -522,7 +522,7 @@ pub async fn create_database(admin_url: &str, name: &str) -> Result<String, Stor
 }
 
 /// Drops the PostgreSQL database `name` (closing its other connections first).
-pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
+pub(crate) async fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
     check_identifier(name)?;
     let admin = Store::connect(admin_url).await?;
     let result = admin
@@ -547,7 +547,7 @@ fn check_identifier(name: &str) -> Result<(), StoreError> {
 
 /// Whether the database holds no users and no patients yet (the benchmark only seeds such a
 /// database, never one in use).
-pub async fn is_empty(store: &Store) -> Result<bool, StoreError> {
+pub(crate) async fn is_empty(store: &Store) -> Result<bool, StoreError> {
     let backend = store.backend();
     let row = store
         .conn()
