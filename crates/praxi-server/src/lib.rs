@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod legacy_password;
 pub mod events;
 pub mod redis;
 pub mod state;

@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod demo;
+mod switch;
 
 use std::io::Read;
 
@@ -47,6 +48,12 @@ enum Command {
     SeedDemo,
     /// Benchmark the booking paths on a freshly seeded practice (see docs/performance.md).
     Bench(bench::BenchArgs),
+    /// Turn a PraxiApp database (PostgreSQL, DATABASE_URL) into a Praxi database in place.
+    Adopt(switch::AdoptArgs),
+    /// Copy a PraxiApp database into a new Praxi database (DATABASE_URL).
+    Import(switch::ImportArgs),
+    /// Re-run the switch's checks; tighten constraints once old violations are resolved.
+    Recheck(switch::RecheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +150,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(&config, args).await,
+        Command::Adopt(args) => switch::adopt(&config, args).await,
+        Command::Import(args) => switch::import(&config, args).await,
+        Command::Recheck(args) => switch::recheck(&config, args).await,
     }
 }
 
