@@ -344,42 +344,57 @@ async fn booking_paths_work(served: &Served, url: &str) {
         "ids continue after the imported maximum: {created}"
     );
 
-    // A future fixture appointment of one doctor; another patient at the same time.
+    // Future fixture appointments inside the doctors' hours (Mon–Fri 08–17 local); another
+    // patient at the same time with the same doctor is refused for the doctor's booking.
     let conn = Database::connect(url).await.expect("connect");
-    let row = conn
-        .query_one_raw(Statement::from_string(
+    let rows = conn
+        .query_all_raw(Statement::from_string(
             conn.get_database_backend(),
             "SELECT doctor_id, patient_id, start_time, end_time FROM appointments_appointment \
              WHERE status <> 'cancelled' AND start_time > '2027-01-01' AND id < 9000 \
-             ORDER BY start_time LIMIT 1",
+             ORDER BY start_time LIMIT 100",
         ))
         .await
-        .expect("query")
-        .expect("a future fixture appointment");
-    let doctor: i64 = row.try_get("", "doctor_id").expect("doctor");
-    let patient: i32 = row.try_get("", "patient_id").expect("patient");
-    let start: chrono::DateTime<chrono::Utc> = row.try_get("", "start_time").expect("start");
-    let end: chrono::DateTime<chrono::Utc> = row.try_get("", "end_time").expect("end");
+        .expect("query");
     conn.close().await.expect("close");
-    let other_patient = if patient == 1 { 2 } else { 1 };
-    let (status, refused) = served
-        .post(
-            &admin,
-            "/api/appointments/",
-            &json!({
-                "patient_id": other_patient,
-                "doctor": doctor,
-                "start_time": start.to_rfc3339(),
-                "end_time": end.to_rfc3339(),
-            }),
-        )
-        .await;
-    assert_eq!(status, 400, "overlap with a fixture appointment: {refused}");
-    assert!(
-        refused.to_string().to_lowercase().contains("conflict")
-            || refused.to_string().contains("already"),
-        "{refused}"
-    );
+    let tz = chrono_tz::Europe::Berlin;
+    let mut tried = 0;
+    let mut refused_for_overlap = false;
+    for row in rows {
+        use chrono::{Datelike, Timelike};
+        let doctor: i64 = row.try_get("", "doctor_id").expect("doctor");
+        let patient: i32 = row.try_get("", "patient_id").expect("patient");
+        let start: chrono::DateTime<chrono::Utc> = row.try_get("", "start_time").expect("start");
+        let end: chrono::DateTime<chrono::Utc> = row.try_get("", "end_time").expect("end");
+        let (local_start, local_end) = (start.with_timezone(&tz), end.with_timezone(&tz));
+        if local_start.weekday().number_from_monday() > 5
+            || local_start.hour() < 9
+            || local_end.hour() >= 16
+        {
+            continue;
+        }
+        tried += 1;
+        let other_patient = if patient == 1 { 2 } else { 1 };
+        let (status, refused) = served
+            .post(
+                &admin,
+                "/api/appointments/",
+                &json!({
+                    "patient_id": other_patient,
+                    "doctor": doctor,
+                    "start_time": start.to_rfc3339(),
+                    "end_time": end.to_rfc3339(),
+                }),
+            )
+            .await;
+        assert_eq!(status, 400, "overlap with a fixture appointment: {refused}");
+        if refused["reason"] == "doctor_conflict" {
+            refused_for_overlap = true;
+            break;
+        }
+        assert!(tried < 20, "no candidate refused for the overlap: {refused}");
+    }
+    assert!(refused_for_overlap, "no fixture appointment to overlap");
 }
 
 /// Users with roles Praxi does not know (nurse, reception, lab, management) can log in once an
