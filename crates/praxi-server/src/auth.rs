@@ -154,9 +154,9 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
                 iterations,
                 salt,
                 hash_b64,
-            } => crate::legacy_password::verify_django_pbkdf2(
-                &password, iterations, salt, hash_b64,
-            ),
+            } => {
+                crate::legacy_password::verify_django_pbkdf2(&password, iterations, salt, hash_b64)
+            }
             crate::legacy_password::StoredHash::Unsupported(format) => {
                 tracing::warn!(
                     format = %format,
@@ -183,7 +183,10 @@ pub async fn upgrade_legacy_hash(state: &AppState, user: &UserRecord, password: 
     let new_hash = match hash_password(password).await {
         Ok(new_hash) => new_hash,
         Err(error) => {
-            tracing::error!(user_id = user.id, "rehashing a legacy password failed: {error:?}");
+            tracing::error!(
+                user_id = user.id,
+                "rehashing a legacy password failed: {error:?}"
+            );
             return;
         }
     };
@@ -195,10 +198,16 @@ pub async fn upgrade_legacy_hash(state: &AppState, user: &UserRecord, password: 
     )
     .await
     {
-        Ok(true) => tracing::info!(user_id = user.id, "legacy password hash replaced by argon2id"),
+        Ok(true) => tracing::info!(
+            user_id = user.id,
+            "legacy password hash replaced by argon2id"
+        ),
         Ok(false) => {}
         Err(error) => {
-            tracing::error!(user_id = user.id, "storing the new password hash failed: {error}")
+            tracing::error!(
+                user_id = user.id,
+                "storing the new password hash failed: {error}"
+            )
         }
     }
 }

@@ -38,19 +38,16 @@ pub fn classify(stored: &str) -> StoredHash<'_> {
     if algorithm == "pbkdf2_sha256" {
         if let (Some(iterations), Some(salt), Some(hash_b64)) =
             (parts.next(), parts.next(), parts.next())
+            && let Ok(iterations) = iterations.parse::<u32>()
+            && (1..=MAX_ITERATIONS).contains(&iterations)
+            && !salt.is_empty()
+            && !hash_b64.is_empty()
         {
-            if let Ok(iterations) = iterations.parse::<u32>() {
-                if (1..=MAX_ITERATIONS).contains(&iterations)
-                    && !salt.is_empty()
-                    && !hash_b64.is_empty()
-                {
-                    return StoredHash::DjangoPbkdf2 {
-                        iterations,
-                        salt,
-                        hash_b64,
-                    };
-                }
-            }
+            return StoredHash::DjangoPbkdf2 {
+                iterations,
+                salt,
+                hash_b64,
+            };
         }
         return StoredHash::Unsupported("pbkdf2_sha256 (malformed)".to_owned());
     }
@@ -77,7 +74,12 @@ pub fn verify_django_pbkdf2(password: &str, iterations: u32, salt: &str, hash_b6
         return false;
     }
     let mut derived = vec![0u8; expected.len()];
-    pbkdf2_hmac::<Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut derived);
+    pbkdf2_hmac::<Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut derived,
+    );
     derived.ct_eq(&expected).into()
 }
 
@@ -159,9 +161,21 @@ mod tests {
         };
         assert!(verify_django_pbkdf2("secret", iterations, salt, hash_b64));
         assert!(!verify_django_pbkdf2("Secret", iterations, salt, hash_b64));
-        assert!(!verify_django_pbkdf2("secret", iterations + 1, salt, hash_b64));
-        assert!(!verify_django_pbkdf2("secret", iterations, "salt2", hash_b64));
-        assert!(!verify_django_pbkdf2("secret", iterations, salt, "not base64!"));
+        assert!(!verify_django_pbkdf2(
+            "secret",
+            iterations + 1,
+            salt,
+            hash_b64
+        ));
+        assert!(!verify_django_pbkdf2(
+            "secret", iterations, "salt2", hash_b64
+        ));
+        assert!(!verify_django_pbkdf2(
+            "secret",
+            iterations,
+            salt,
+            "not base64!"
+        ));
     }
 
     #[test]

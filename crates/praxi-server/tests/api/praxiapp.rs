@@ -293,14 +293,26 @@ impl Served {
 /// Logs in with an old Django password, checks that the hash became argon2id and that the
 /// next login (argon2id now) works too.
 async fn old_password_logs_in_and_is_rehashed(served: &Served, url: &str) {
-    assert!(password_of(url, "dr.schmidt").await.starts_with("pbkdf2_sha256$1000000$"));
+    assert!(
+        password_of(url, "dr.schmidt")
+            .await
+            .starts_with("pbkdf2_sha256$1000000$")
+    );
     let (status, body) = served.login("dr.schmidt", "wrong password").await;
     assert_eq!(status, 400, "{body}");
-    assert!(password_of(url, "dr.schmidt").await.starts_with("pbkdf2_sha256$"));
+    assert!(
+        password_of(url, "dr.schmidt")
+            .await
+            .starts_with("pbkdf2_sha256$")
+    );
     let (status, body) = served.login("dr.schmidt", FIXTURE_PASSWORD).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["user"]["username"], "dr.schmidt");
-    assert!(password_of(url, "dr.schmidt").await.starts_with("$argon2id$"));
+    assert!(
+        password_of(url, "dr.schmidt")
+            .await
+            .starts_with("$argon2id$")
+    );
     let (status, body) = served.login("dr.schmidt", FIXTURE_PASSWORD).await;
     assert_eq!(status, 200, "after rehash: {body}");
 }
@@ -392,7 +404,10 @@ async fn booking_paths_work(served: &Served, url: &str) {
             refused_for_overlap = true;
             break;
         }
-        assert!(tried < 20, "no candidate refused for the overlap: {refused}");
+        assert!(
+            tried < 20,
+            "no candidate refused for the overlap: {refused}"
+        );
     }
     assert!(refused_for_overlap, "no fixture appointment to overlap");
 }
@@ -441,7 +456,9 @@ async fn adopt_in_place_keeps_every_row_and_praxi_serves_it() {
         .expect("dry run");
     assert!(!dry.plan.is_empty());
     assert!(
-        dry.plan.iter().any(|step| step.contains("core_auditlog.username")),
+        dry.plan
+            .iter()
+            .any(|step| step.contains("core_auditlog.username")),
         "{:?}",
         dry.plan
     );
@@ -456,13 +473,20 @@ async fn adopt_in_place_keeps_every_row_and_praxi_serves_it() {
         .expect("query")
         .expect("row");
     assert!(seaql.try_get::<bool>("", "absent").expect("absent"));
-    assert!(seaql.try_get::<bool>("", "no_sessions").expect("no_sessions"));
+    assert!(
+        seaql
+            .try_get::<bool>("", "no_sessions")
+            .expect("no_sessions")
+    );
     conn.close().await.expect("close");
 
     let outcome = praxiapp::adopt(&db.url, &AdoptOptions::default())
         .await
         .expect("adopt");
-    assert_eq!(outcome.plan, dry.plan, "the dry run shows the plan that is applied");
+    assert_eq!(
+        outcome.plan, dry.plan,
+        "the dry run shows the plan that is applied"
+    );
     assert!(!outcome.already_adopted);
     assert_eq!(row_counts(&db.url).await, before);
     // The fixture is clean except for the seven users with roles Praxi does not know.
@@ -531,7 +555,10 @@ async fn import_into_sqlite_copies_every_row_and_praxi_serves_it() {
     )
     .await
     .expect("import");
-    assert!(updates > TABLES.len() as u64, "progress is reported per chunk");
+    assert!(
+        updates > TABLES.len() as u64,
+        "progress is reported per chunk"
+    );
     let source_counts = row_counts(&source.url).await;
     assert_eq!(row_counts(&target).await, source_counts);
     for count in &outcome.counts {
@@ -583,7 +610,12 @@ async fn import_into_postgres_copies_every_row_and_praxi_serves_it() {
     .await
     .expect("import");
     assert_eq!(row_counts(&target.url).await, row_counts(&source.url).await);
-    assert!(outcome.counts.iter().all(|count| count.source == count.copied));
+    assert!(
+        outcome
+            .counts
+            .iter()
+            .all(|count| count.source == count.copied)
+    );
     assert_eq!(
         categories(&outcome.findings),
         BTreeMap::from([("unknown_role", 7)])
@@ -608,7 +640,10 @@ async fn import_into_postgres_copies_every_row_and_praxi_serves_it() {
             })
             .collect::<Vec<_>>()
     };
-    assert_eq!(audit(target.url.clone()).await, audit(source.url.clone()).await);
+    assert_eq!(
+        audit(target.url.clone()).await,
+        audit(source.url.clone()).await
+    );
 
     let served = Served::start(&target.url).await;
     old_password_logs_in_and_is_rehashed(&served, &target.url).await;

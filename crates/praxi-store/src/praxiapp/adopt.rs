@@ -203,21 +203,21 @@ async fn adopt_on(
                             "kept {table}.{column} nullable (Praxi writes it on every new row)"
                         ));
                     }
-                    if existing.default.is_none() && !existing.identity {
-                        if let Some(default) = &info.default {
-                            if !default.contains("nextval(") {
-                                exec(
-                                    &txn,
-                                    &mut outcome.plan,
-                                    format!("set default of {table}.{column} to {default}"),
-                                    &format!(
-                                        "ALTER TABLE public.{table} ALTER COLUMN {column} \
-                                         SET DEFAULT {default}"
-                                    ),
-                                )
-                                .await?;
-                            }
-                        }
+                    if let Some(default) = info.default.as_ref().filter(|default| {
+                        existing.default.is_none()
+                            && !existing.identity
+                            && !default.contains("nextval(")
+                    }) {
+                        exec(
+                            &txn,
+                            &mut outcome.plan,
+                            format!("set default of {table}.{column} to {default}"),
+                            &format!(
+                                "ALTER TABLE public.{table} ALTER COLUMN {column} \
+                                 SET DEFAULT {default}"
+                            ),
+                        )
+                        .await?;
                     }
                 }
             }
@@ -233,7 +233,9 @@ async fn adopt_on(
                 exec(
                     &txn,
                     &mut outcome.plan,
-                    format!("allow NULL in {table}.{column} (a PraxiApp column Praxi does not write)"),
+                    format!(
+                        "allow NULL in {table}.{column} (a PraxiApp column Praxi does not write)"
+                    ),
                     &format!("ALTER TABLE public.{table} ALTER COLUMN {column} DROP NOT NULL"),
                 )
                 .await?;
@@ -310,7 +312,11 @@ async fn adopt_on(
             continue; // copied with the table
         }
         if def.kind == "u" {
-            let shape = format!("U|{}|btree ({})", def.table, unique_columns(&def.definition));
+            let shape = format!(
+                "U|{}|btree ({})",
+                def.table,
+                unique_columns(&def.definition)
+            );
             if public_index_shapes.contains(&shape) {
                 continue;
             }
@@ -319,8 +325,9 @@ async fn adopt_on(
         let installed = pg::install_tolerant(&txn, &def, &outcome.findings).await?;
         let how = match installed {
             Installed::Valid => String::new(),
-            Installed::NotValid => " NOT VALID (existing rows violate it; new rows are checked)"
-                .to_owned(),
+            Installed::NotValid => {
+                " NOT VALID (existing rows violate it; new rows are checked)".to_owned()
+            }
             Installed::WithExceptions(ids) => format!(
                 " except the {} overlapping old booking(s) (new bookings are checked)",
                 ids.len()
@@ -470,7 +477,7 @@ async fn applied_migrations<C: ConnectionTrait>(txn: &C) -> Result<usize, PraxiA
             DbBackend::Postgres,
             format!(
                 "SELECT count(*) AS n FROM public.{}",
-                Migrator::migration_table_name().to_string()
+                Migrator::migration_table_name()
             ),
         ))
         .await?;

@@ -7,9 +7,7 @@
 //! (`… AND id <> ALL ('{…}')`), so every other row — and every new one — is still protected.
 //! `praxi recheck` tightens both once staff resolved the findings.
 
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
 use super::PraxiAppError;
 use super::report::{BookingKind, Findings, find_violations};
@@ -265,11 +263,7 @@ const EXCEPTION_MARKER: &str = "id <> ALL (";
 
 /// `EXCLUDE … WHERE (p)` → `EXCLUDE … WHERE ((p) AND id <> ALL ('{…}'::bigint[]))`.
 fn with_exceptions(definition: &str, ids: &[i64]) -> String {
-    let list = ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let exception = format!("{EXCEPTION_MARKER}'{{{list}}}'::bigint[])");
     match definition.split_once(" WHERE ") {
         Some((head, predicate)) => format!("{head} WHERE (({predicate}) AND {exception})"),

@@ -54,7 +54,10 @@ pub enum Violation {
     /// A booking that ends before (or when) it starts.
     EndsBeforeStart { booking: BookingRef },
     /// A booking whose patient id has no patient row.
-    OrphanPatient { booking: BookingRef, patient_id: i64 },
+    OrphanPatient {
+        booking: BookingRef,
+        patient_id: i64,
+    },
     /// Users whose e-mail addresses are equal ignoring case.
     DuplicateEmail { user_ids: Vec<i64> },
     /// An operation room that is not a room, or an operation device that is not a device.
@@ -394,7 +397,7 @@ where
         }
         active.push((end, booking));
     }
-    found.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    found.sort_by_key(ToString::to_string);
     found.dedup();
     violations.extend(found);
     Ok(())
