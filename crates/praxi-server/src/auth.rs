@@ -136,21 +136,80 @@ pub fn hash_password_blocking(password: &str) -> Result<String, ApiError> {
 /// which usernames exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Wq2UEHUpxtgMGyTRo/Z2wKf7HqsfrtGwvNLQbTQfDBY";
 
-/// Verifies a password against a stored PHC hash; `None` hash = unknown user.
+/// Verifies a password against a stored hash; `None` hash = unknown user. Praxi's own PHC
+/// strings (argon2id) and PraxiApp's Django `pbkdf2_sha256$…` hashes are accepted; any other
+/// format is refused with a log line (see `legacy_password`).
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let stored = hash.as_deref().unwrap_or(DUMMY_HASH);
-        let ok = PasswordHash::new(stored)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let ok = match crate::legacy_password::classify(stored) {
+            crate::legacy_password::StoredHash::Phc => PasswordHash::new(stored)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false),
+            crate::legacy_password::StoredHash::DjangoPbkdf2 {
+                iterations,
+                salt,
+                hash_b64,
+            } => {
+                crate::legacy_password::verify_django_pbkdf2(&password, iterations, salt, hash_b64)
+            }
+            crate::legacy_password::StoredHash::Unsupported(format) => {
+                tracing::warn!(
+                    format = %format,
+                    "password hash format is not supported; the user must get a new password"
+                );
+                false
+            }
+        };
         ok && hash.is_some()
     })
     .await
     .unwrap_or(false)
+}
+
+/// After a successful login: replaces a PraxiApp (Django) hash by Praxi's argon2id, so the old
+/// format is used exactly once per user. Failures are logged, never fail the login.
+pub async fn upgrade_legacy_hash(state: &AppState, user: &UserRecord, password: String) {
+    if !matches!(
+        crate::legacy_password::classify(&user.password_hash),
+        crate::legacy_password::StoredHash::DjangoPbkdf2 { .. }
+    ) {
+        return;
+    }
+    let new_hash = match hash_password(password).await {
+        Ok(new_hash) => new_hash,
+        Err(error) => {
+            tracing::error!(
+                user_id = user.id,
+                "rehashing a legacy password failed: {error:?}"
+            );
+            return;
+        }
+    };
+    match praxi_store::praxiapp::replace_password_hash(
+        &state.store,
+        user.id,
+        &user.password_hash,
+        &new_hash,
+    )
+    .await
+    {
+        Ok(true) => tracing::info!(
+            user_id = user.id,
+            "legacy password hash replaced by argon2id"
+        ),
+        Ok(false) => {}
+        Err(error) => {
+            tracing::error!(
+                user_id = user.id,
+                "storing the new password hash failed: {error}"
+            )
+        }
+    }
 }
 
 /// The authenticated caller of an API request.

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod events;
+pub mod legacy_password;
 pub mod redis;
 pub mod state;
 pub mod throttle;

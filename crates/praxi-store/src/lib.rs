@@ -21,6 +21,7 @@ pub mod op_board;
 pub mod operations;
 pub mod patients;
 pub mod people;
+pub mod praxiapp;
 pub mod resource_calendar;
 pub mod schedule;
 pub mod sessions;

@@ -3,6 +3,7 @@
 
 mod config;
 mod demo;
+mod switch;
 
 use std::io::Read;
 
@@ -44,6 +45,12 @@ enum Command {
     User(UserCommand),
     /// Seed the demo practice (idempotent).
     SeedDemo,
+    /// Turn a PraxiApp database (PostgreSQL, DATABASE_URL) into a Praxi database in place.
+    Adopt(switch::AdoptArgs),
+    /// Copy a PraxiApp database into a new Praxi database (DATABASE_URL).
+    Import(switch::ImportArgs),
+    /// Re-run the switch's checks; tighten constraints once old violations are resolved.
+    Recheck(switch::RecheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +146,9 @@ async fn main() -> anyhow::Result<()> {
             print!("{report}");
             Ok(())
         }
+        Command::Adopt(args) => switch::adopt(&config, args).await,
+        Command::Import(args) => switch::import(&config, args).await,
+        Command::Recheck(args) => switch::recheck(&config, args).await,
     }
 }
 

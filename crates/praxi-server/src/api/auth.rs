@@ -90,7 +90,7 @@ async fn login(
     }
     let user = state.store.user_by_login(&username).await?;
     let hash = user.as_ref().map(|user| user.password_hash.clone());
-    let password_ok = auth::verify_password(password, hash).await;
+    let password_ok = auth::verify_password(password.clone(), hash).await;
     let user = match user {
         Some(user) if password_ok && user.is_active => user,
         _ => {
@@ -98,6 +98,7 @@ async fn login(
             return Err(ApiError::field("non_field_errors", "Invalid credentials."));
         }
     };
+    auth::upgrade_legacy_hash(&state, &user, password).await;
     state.throttle.record_success(&username);
 
     let family = random_id();

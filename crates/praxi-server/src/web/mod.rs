@@ -306,6 +306,7 @@ async fn login(
             return again("auth.invalid", StatusCode::OK);
         }
     };
+    auth::upgrade_legacy_hash(&state, &user, form.password.clone()).await;
     state.throttle.record_success(&form.username);
     if user.actor().effective_role().is_none() {
         return again("auth.no_role", StatusCode::FORBIDDEN);

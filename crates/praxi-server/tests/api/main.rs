@@ -16,6 +16,7 @@ mod op_board;
 mod operations;
 mod patient_flow;
 mod patients;
+mod praxiapp;
 mod resource_calendar;
 mod stats;
 mod users;
