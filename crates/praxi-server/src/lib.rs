@@ -8,6 +8,8 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod events;
+pub mod ical;
+pub mod metrics;
 pub mod redis;
 pub mod state;
 pub mod throttle;
@@ -27,10 +29,14 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete application router with its middleware.
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     api::router()
         .merge(web::router())
+        .merge(metrics::route())
+        .merge(ical::router())
         .fallback(api::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
