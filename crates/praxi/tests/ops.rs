@@ -445,11 +445,15 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
     assert_eq!(rows(&restored_db, "patients", PATIENT_COLUMNS).await, backup_patients);
     assert_eq!(rows(&restored_db, "core_auditlog", AUDIT_COLUMNS).await, backup_audit);
     restored_db.close().await.expect("close");
-    // An existing database is only replaced on request; with the server stopped that works.
+    // Any open connection counts as "in use", this test's own too.
+    let output = run(dir.path(), &url, &["restore", &backup.display().to_string(), "--force"], None);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("in use"));
+    live_db.close().await.expect("close");
+    // An existing database is only replaced on request; with nobody using it that works.
     let output = run(dir.path(), &url, &["restore", &backup.display().to_string()], None);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--force"));
-    live_db.close().await.expect("close");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--force"), "{stderr}");
     run_ok(
         dir.path(),
         &url,
