@@ -101,7 +101,10 @@ pub fn render(feed: &CalendarFeed, events: &[FeedEvent]) -> String {
         let summary = event.type_name.as_deref().unwrap_or(fallback);
         push_line(&mut out, "BEGIN:VEVENT");
         push_line(&mut out, &format!("UID:{uid_kind}-{}@praxi", event.id));
-        push_line(&mut out, &format!("DTSTAMP:{}", utc_stamp(event.updated_at)));
+        push_line(
+            &mut out,
+            &format!("DTSTAMP:{}", utc_stamp(event.updated_at)),
+        );
         push_line(&mut out, &format!("DTSTART:{}", utc_stamp(event.start)));
         push_line(&mut out, &format!("DTEND:{}", utc_stamp(event.end)));
         push_line(&mut out, &format!("SUMMARY:{}", escape_text(summary)));
@@ -228,7 +231,10 @@ mod tests {
 
     #[test]
     fn only_well_formed_secrets_are_looked_up() {
-        assert_eq!(token_of("abcdefghijklmnop1234.ics"), Some("abcdefghijklmnop1234"));
+        assert_eq!(
+            token_of("abcdefghijklmnop1234.ics"),
+            Some("abcdefghijklmnop1234")
+        );
         assert_eq!(token_of("abcdefghijklmnop1234"), None);
         assert_eq!(token_of("short.ics"), None);
         assert_eq!(token_of("abcdefghijklmnop12/4.ics"), None);

@@ -15,7 +15,9 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryRes
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
-use crate::entity::{appointment, appointment_resource, appointment_type, operation, operation_type};
+use crate::entity::{
+    appointment, appointment_resource, appointment_type, operation, operation_type,
+};
 use crate::error::StoreError;
 use crate::hours::doctor_candidate;
 use crate::migration::m0009_calendar_feeds::CalendarFeeds;

@@ -69,7 +69,10 @@ impl Store {
             ));
         }
         if target.exists() {
-            return Err(StoreError::Db(format!("{} already exists", target.display())));
+            return Err(StoreError::Db(format!(
+                "{} already exists",
+                target.display()
+            )));
         }
         let path = target
             .to_str()
@@ -86,7 +89,10 @@ impl Store {
 }
 
 /// Opens one connection to an SQLite file without waiting on locks.
-async fn open_sqlite(path: &Path, read_only: bool) -> Result<sea_orm::DatabaseConnection, StoreError> {
+async fn open_sqlite(
+    path: &Path,
+    read_only: bool,
+) -> Result<sea_orm::DatabaseConnection, StoreError> {
     let url = format!(
         "sqlite://{}?mode={}",
         path.display(),

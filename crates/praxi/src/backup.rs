@@ -89,7 +89,12 @@ fn shell_quote(arg: &str) -> String {
 }
 
 /// Prints or runs a PostgreSQL client tool.
-fn run_pg_tool(program: &str, args: &[String], password: Option<&str>, print: bool) -> anyhow::Result<()> {
+fn run_pg_tool(
+    program: &str,
+    args: &[String],
+    password: Option<&str>,
+    print: bool,
+) -> anyhow::Result<()> {
     let shown = std::iter::once(program.to_owned())
         .chain(args.iter().map(|arg| shell_quote(arg)))
         .collect::<Vec<_>>()
@@ -168,7 +173,9 @@ async fn backup_sqlite(database: &Path, output: &Path) -> anyhow::Result<()> {
     }
     std::fs::rename(&partial, output)
         .with_context(|| format!("renaming the snapshot to {}", output.display()))?;
-    let size = std::fs::metadata(output).map(|meta| meta.len()).unwrap_or(0);
+    let size = std::fs::metadata(output)
+        .map(|meta| meta.len())
+        .unwrap_or(0);
     println!(
         "backup written to {} ({size} bytes, integrity ok)",
         output.display()
@@ -234,7 +241,10 @@ async fn restore_sqlite(input: &Path, target: &Path, force: bool) -> anyhow::Res
             );
         }
     }
-    if let Some(parent) = target.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = target
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }

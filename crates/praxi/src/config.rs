@@ -79,7 +79,12 @@ pub(crate) struct Config {
 
     /// Bearer token that unlocks `/metrics` on the main address (at least 32 characters).
     /// Without it (and without `--metrics-bind`) there are no metrics.
-    #[arg(long, env = "PRAXI_METRICS_TOKEN", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PRAXI_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
     pub(crate) metrics_token: Option<Secret>,
 
     /// A separate address serving `/metrics` without a token (keep it private, e.g.

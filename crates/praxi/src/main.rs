@@ -192,12 +192,12 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         let metrics_listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;
-        tracing::info!("metrics on http://{}/metrics", metrics_listener.local_addr()?);
-        let metrics = praxi_server::metrics::serve(
-            metrics_listener,
-            state.clone(),
-            stop.clone().requested(),
+        tracing::info!(
+            "metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
         );
+        let metrics =
+            praxi_server::metrics::serve(metrics_listener, state.clone(), stop.clone().requested());
         tokio::spawn(async move {
             if let Err(error) = metrics.await {
                 tracing::error!(%error, "metrics listener failed");
@@ -215,7 +215,6 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     tracing::info!("stopped");
     Ok(())
 }
-
 
 /// An empty database: create the admin (password printed once) and, on the zero-setup SQLite
 /// default, the demo practice.

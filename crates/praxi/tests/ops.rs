@@ -33,7 +33,12 @@ fn praxi(data_dir: &Path, database_url: &str) -> Command {
 }
 
 /// Runs `praxi <args>` to completion.
-fn run(data_dir: &Path, database_url: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+fn run(
+    data_dir: &Path,
+    database_url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
     let mut child = praxi(data_dir, database_url)
         .args(args)
         .stdin(Stdio::piped())
@@ -154,7 +159,14 @@ fn prepared(dir: &Path, database_url: &str) {
     run_ok(
         dir,
         database_url,
-        &["user", "create", "admin1", "--role", "admin", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "admin1",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
         Some(PASSWORD),
     );
 }
@@ -188,7 +200,10 @@ async fn logs_into_a_pipe_carry_no_colour_codes() {
     assert!(server.terminate(Duration::from_secs(15)).success());
     let output = server.output().join("\n");
     assert!(output.contains("Praxi serving"), "{output}");
-    assert!(output.contains("request"), "no request spans logged: {output}");
+    assert!(
+        output.contains("request"),
+        "no request spans logged: {output}"
+    );
     assert!(!output.contains("\x1b["), "colour codes in {output:?}");
 }
 
@@ -200,7 +215,10 @@ async fn json_log_format_writes_one_object_per_line() {
     let mut server = Server::start(
         dir.path(),
         &url,
-        &[("PRAXI_LOG_FORMAT", "json"), ("RUST_LOG", "debug,sqlx=warn")],
+        &[
+            ("PRAXI_LOG_FORMAT", "json"),
+            ("RUST_LOG", "debug,sqlx=warn"),
+        ],
     )
     .await;
     login(&server.base).await;
@@ -217,10 +235,17 @@ async fn json_log_format_writes_one_object_per_line() {
             .unwrap_or_else(|error| panic!("not JSON ({error}): {line:?}"));
         assert!(object["timestamp"].is_string(), "{line}");
         assert!(object["level"].is_string(), "{line}");
-        messages.push(object["fields"]["message"].as_str().unwrap_or_default().to_owned());
+        messages.push(
+            object["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     assert!(
-        messages.iter().any(|message| message.starts_with("Praxi serving")),
+        messages
+            .iter()
+            .any(|message| message.starts_with("Praxi serving")),
         "{lines:?}"
     );
     // The flag works as well as the variable.
@@ -265,7 +290,11 @@ async fn sigterm_stops_promptly_and_cleanly_with_open_event_streams() {
 }
 
 /// Every row of `table` ordered by id, as JSON objects of the given columns.
-async fn rows(db: &DatabaseConnection, table: &str, columns: &str) -> Vec<BTreeMap<String, String>> {
+async fn rows(
+    db: &DatabaseConnection,
+    table: &str,
+    columns: &str,
+) -> Vec<BTreeMap<String, String>> {
     let names: Vec<&str> = columns.split(", ").collect();
     let result = db
         .query_all_raw(Statement::from_string(
@@ -313,7 +342,8 @@ fn write_load(
     let handles = (0..workers)
         .map(|_| {
             let (base, token) = (base.to_owned(), token.to_owned());
-            let (stop, next_id, acknowledged) = (stop.clone(), next_id.clone(), acknowledged.clone());
+            let (stop, next_id, acknowledged) =
+                (stop.clone(), next_id.clone(), acknowledged.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 while !stop.load(Ordering::Relaxed) {
@@ -321,7 +351,9 @@ fn write_load(
                     let res = client
                         .post(format!("{base}/api/patients/"))
                         .bearer_auth(&token)
-                        .json(&json!({"id": id, "first_name": "Load", "last_name": format!("L{id}")}))
+                        .json(
+                            &json!({"id": id, "first_name": "Load", "last_name": format!("L{id}")}),
+                        )
                         .send()
                         .await
                         .expect("post");
@@ -383,7 +415,9 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
     let backup_db = Database::connect(format!("sqlite://{}?mode=ro", backup.display()))
         .await
         .expect("open backup");
-    let live_db = Database::connect(sqlite_url(&live_path)).await.expect("open live");
+    let live_db = Database::connect(sqlite_url(&live_path))
+        .await
+        .expect("open live");
     for pragma in ["PRAGMA integrity_check", "PRAGMA foreign_key_check"] {
         let result = backup_db
             .query_all_raw(Statement::from_string(DbBackend::Sqlite, pragma))
@@ -393,10 +427,7 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
             .iter()
             .filter_map(|row| row.try_get_by_index::<String>(0).ok())
             .collect();
-        assert!(
-            lines.is_empty() || lines == ["ok"],
-            "{pragma}: {lines:?}"
-        );
+        assert!(lines.is_empty() || lines == ["ok"], "{pragma}: {lines:?}");
     }
     let backup_patients = rows(&backup_db, "patients", PATIENT_COLUMNS).await;
     let live_patients = rows(&live_db, "patients", PATIENT_COLUMNS).await;
@@ -409,15 +440,27 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
         .map(|row| row["id"].parse().expect("id"))
         .collect();
     for id in &before_backup {
-        assert!(backup_ids.contains(id), "patient {id} acknowledged before the backup is missing");
+        assert!(
+            backup_ids.contains(id),
+            "patient {id} acknowledged before the backup is missing"
+        );
     }
-    assert!(backup_patients.len() < live_patients.len(), "writes went on after the backup");
+    assert!(
+        backup_patients.len() < live_patients.len(),
+        "writes went on after the backup"
+    );
     assert_eq!(live_patients.len(), written.len());
     for row in &backup_patients {
-        assert!(live_patients.contains(row), "{row:?} not in the live database");
+        assert!(
+            live_patients.contains(row),
+            "{row:?} not in the live database"
+        );
     }
     for row in &backup_audit {
-        assert!(live_audit.contains(row), "{row:?} not in the live audit log");
+        assert!(
+            live_audit.contains(row),
+            "{row:?} not in the live audit log"
+        );
     }
     // Consistent: each patient's create and its audit row were one transaction.
     let audited: Vec<String> = backup_audit
@@ -441,16 +484,34 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
         None,
     );
     assert!(output.contains("restored"), "{output}");
-    let restored_db = Database::connect(restored_url.clone()).await.expect("open restored");
-    assert_eq!(rows(&restored_db, "patients", PATIENT_COLUMNS).await, backup_patients);
-    assert_eq!(rows(&restored_db, "core_auditlog", AUDIT_COLUMNS).await, backup_audit);
+    let restored_db = Database::connect(restored_url.clone())
+        .await
+        .expect("open restored");
+    assert_eq!(
+        rows(&restored_db, "patients", PATIENT_COLUMNS).await,
+        backup_patients
+    );
+    assert_eq!(
+        rows(&restored_db, "core_auditlog", AUDIT_COLUMNS).await,
+        backup_audit
+    );
     restored_db.close().await.expect("close");
     // Any open connection counts as "in use", this test's own too.
-    let output = run(dir.path(), &url, &["restore", &backup.display().to_string(), "--force"], None);
+    let output = run(
+        dir.path(),
+        &url,
+        &["restore", &backup.display().to_string(), "--force"],
+        None,
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("in use"));
     live_db.close().await.expect("close");
     // An existing database is only replaced on request; with nobody using it that works.
-    let output = run(dir.path(), &url, &["restore", &backup.display().to_string()], None);
+    let output = run(
+        dir.path(),
+        &url,
+        &["restore", &backup.display().to_string()],
+        None,
+    );
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--force"), "{stderr}");
@@ -460,8 +521,13 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
         &["restore", &backup.display().to_string(), "--force"],
         None,
     );
-    let live_db = Database::connect(sqlite_url(&live_path)).await.expect("reopen live");
-    assert_eq!(rows(&live_db, "patients", PATIENT_COLUMNS).await, backup_patients);
+    let live_db = Database::connect(sqlite_url(&live_path))
+        .await
+        .expect("reopen live");
+    assert_eq!(
+        rows(&live_db, "patients", PATIENT_COLUMNS).await,
+        backup_patients
+    );
     live_db.close().await.expect("close");
     // The restored database serves.
     let mut server = Server::start(dir.path(), &url, &[]).await;
@@ -479,7 +545,12 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
     );
     assert!(!output.status.success());
     // An existing backup file is never overwritten.
-    let output = run(dir.path(), &url, &["backup", &backup.display().to_string()], None);
+    let output = run(
+        dir.path(),
+        &url,
+        &["backup", &backup.display().to_string()],
+        None,
+    );
     assert!(!output.status.success());
 }
 
@@ -487,7 +558,11 @@ async fn sqlite_backup_under_write_load_is_a_consistent_snapshot_and_restores_ex
 async fn postgres_database(suffix: &str) -> Option<(String, String, String)> {
     let admin_url = std::env::var("PRAXI_TEST_DATABASE_URL").ok()?;
     let run_db = admin_url.rsplit('/').next().unwrap_or("praxi");
-    let name = format!("{run_db}_ops_{suffix}_{}_{}", std::process::id(), free_port());
+    let name = format!(
+        "{run_db}_ops_{suffix}_{}_{}",
+        std::process::id(),
+        free_port()
+    );
     let admin = Database::connect(&admin_url).await.expect("pg");
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
@@ -513,10 +588,20 @@ async fn postgres_backup_runs_pg_dump_and_restore_runs_pg_restore() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let printed = run_ok(dir.path(), &url, &["backup", "/tmp/x.dump", "--print"], None);
+    let printed = run_ok(
+        dir.path(),
+        &url,
+        &["backup", "/tmp/x.dump", "--print"],
+        None,
+    );
     assert!(printed.starts_with("pg_dump --format=custom"), "{printed}");
     let with_password = url.replacen("postgres@", "postgres:hunter2@", 1);
-    let printed = run_ok(dir.path(), &with_password, &["backup", "/tmp/x.dump", "--print"], None);
+    let printed = run_ok(
+        dir.path(),
+        &with_password,
+        &["backup", "/tmp/x.dump", "--print"],
+        None,
+    );
     assert!(!printed.contains("hunter2"), "{printed}");
     if Command::new("pg_dump").arg("--version").output().is_err() {
         drop_database(&admin_url, &name).await;
@@ -524,7 +609,12 @@ async fn postgres_backup_runs_pg_dump_and_restore_runs_pg_restore() {
     }
     prepared(dir.path(), &url);
     let dump = dir.path().join("praxi.dump");
-    run_ok(dir.path(), &url, &["backup", &dump.display().to_string()], None);
+    run_ok(
+        dir.path(),
+        &url,
+        &["backup", &dump.display().to_string()],
+        None,
+    );
     let (target_url, _, target_name) = postgres_database("dst").await.expect("pg");
     run_ok(
         dir.path(),

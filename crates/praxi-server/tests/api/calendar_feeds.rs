@@ -80,7 +80,10 @@ async fn create_feed(admin: &Client<'_>, body: &Value) -> (i64, String) {
     let res = admin.post("/api/calendar-feeds/", body).await;
     assert_eq!(res.status, 201, "{body}: {}", res.text);
     let path = res.body["path"].as_str().unwrap().to_owned();
-    assert!(path.starts_with("/ical/") && path.ends_with(".ics"), "{path}");
+    assert!(
+        path.starts_with("/ical/") && path.ends_with(".ics"),
+        "{path}"
+    );
     let url = res.body["url"].as_str().unwrap();
     assert!(url.starts_with("http://") && url.ends_with(&path), "{url}");
     assert_eq!(res.body["active"], true);
@@ -109,7 +112,10 @@ type Event = (String, String, String, String);
 /// Parses with the `ical` crate; exactly one calendar.
 fn parse(body: &str) -> Vec<Event> {
     let mut calendars = ical::IcalParser::new(std::io::BufReader::new(body.as_bytes()));
-    let calendar = calendars.next().expect("a calendar").expect("valid iCalendar");
+    let calendar = calendars
+        .next()
+        .expect("a calendar")
+        .expect("valid iCalendar");
     assert!(calendars.next().is_none());
     let version = calendar
         .properties
@@ -150,7 +156,10 @@ fn assert_wire_format(body: &str) {
 async fn calendar_feeds_are_managed_by_admins_only() {
     let (app, practice) = practice().await;
     let body = json!({"kind": "doctor", "target_id": practice.doctor.id});
-    assert_eq!(app.anonymous().get("/api/calendar-feeds/").await.status, 401);
+    assert_eq!(
+        app.anonymous().get("/api/calendar-feeds/").await.status,
+        401
+    );
     for role in [Role::Assistant, Role::Doctor, Role::Billing] {
         let client = app.as_role(role).await;
         assert_eq!(client.get("/api/calendar-feeds/").await.status, 403);
@@ -188,13 +197,22 @@ async fn bad_feed_requests_name_the_field() {
     let (app, practice) = practice().await;
     let admin = app.as_role(Role::Admin).await;
     let cases = [
-        (json!({"kind": "device", "target_id": practice.device}), "kind"),
+        (
+            json!({"kind": "device", "target_id": practice.device}),
+            "kind",
+        ),
         (json!({"target_id": practice.doctor.id}), "kind"),
         (json!({"kind": "doctor"}), "target_id"),
         (json!({"kind": "doctor", "target_id": 999_999}), "target_id"),
         // An assistant is no doctor, a device no room.
-        (json!({"kind": "doctor", "target_id": admin.user_id()}), "target_id"),
-        (json!({"kind": "room", "target_id": practice.device}), "target_id"),
+        (
+            json!({"kind": "doctor", "target_id": admin.user_id()}),
+            "target_id",
+        ),
+        (
+            json!({"kind": "room", "target_id": practice.device}),
+            "target_id",
+        ),
         (
             json!({"kind": "room", "target_id": practice.room, "secret": "x"}),
             "secret",
@@ -227,7 +245,10 @@ async fn a_doctor_feed_shows_busy_times_without_patients_and_answers_304_and_404
     booking["type"] = json!(checkup);
     let appointment = practice.book(&admin, &booking).await;
     let cancelled = practice
-        .book(&admin, &practice.booking(doctor, 2, (0, 11, 0), (0, 11, 30)))
+        .book(
+            &admin,
+            &practice.booking(doctor, 2, (0, 11, 0), (0, 11, 30)),
+        )
         .await;
     cancel_appointment(&app, cancelled).await;
     let other = practice
@@ -329,9 +350,13 @@ async fn a_doctor_feed_shows_busy_times_without_patients_and_answers_304_and_404
     );
     // A made-up secret is a 404 too.
     assert_eq!(
-        fetch(&app, "/ical/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG.ics", None)
-            .await
-            .0,
+        fetch(
+            &app,
+            "/ical/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG.ics",
+            None
+        )
+        .await
+        .0,
         404
     );
     app.stop().await;
@@ -390,7 +415,10 @@ async fn room_feeds_show_appointments_using_the_room_and_its_operations_with_typ
     assert_eq!(events.len(), 1, "{body}");
     assert_eq!(events[0].0, format!("appointment-{in_room}@praxi"));
     // Escaped on the wire, unescaped by the parser.
-    assert!(body.contains("SUMMARY:Vorsorge\\; Kontrolle\\, lang"), "{body}");
+    assert!(
+        body.contains("SUMMARY:Vorsorge\\; Kontrolle\\, lang"),
+        "{body}"
+    );
 
     let (_, op_path) = create_feed(
         &admin,

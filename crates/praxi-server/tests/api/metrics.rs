@@ -2,9 +2,9 @@
 //! tests running in parallel only ever make counters larger: checks are "increased by at
 //! least".
 
-use std::collections::BTreeMap;
 use praxi_domain::Role;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 use crate::events::open_stream;
 use crate::fixtures::Practice;
@@ -160,7 +160,10 @@ async fn request_counters_grow_by_route_template_and_histograms_are_well_formed(
     let (_, _, before) = scrape(&app, Some(TOKEN)).await;
     let before = samples(&before);
     for _ in 0..3 {
-        assert_eq!(admin.get(&format!("/api/patients/{patient}/")).await.status, 200);
+        assert_eq!(
+            admin.get(&format!("/api/patients/{patient}/")).await.status,
+            200
+        );
     }
     assert_eq!(admin.get("/api/patients/999999/").await.status, 404);
     let (_, _, after) = scrape(&app, Some(TOKEN)).await;
