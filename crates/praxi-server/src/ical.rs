@@ -37,6 +37,15 @@ pub fn feed_path(token: &str) -> String {
     format!("/ical/{token}.ics")
 }
 
+/// The path as logs may show it: a feed's secret is replaced.
+pub fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/ical/") {
+        "/ical/<secret>"
+    } else {
+        path
+    }
+}
+
 /// Escapes a TEXT value (RFC 5545 §3.3.11).
 fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -222,6 +231,15 @@ mod tests {
         }
         let unfolded = out.replace("\r\n ", "");
         assert_eq!(unfolded, format!("{line}\r\n"));
+    }
+
+    #[test]
+    fn feed_secrets_stay_out_of_logged_paths() {
+        assert_eq!(
+            loggable_path("/ical/abcdefghijklmnop1234.ics"),
+            "/ical/<secret>"
+        );
+        assert_eq!(loggable_path("/api/patients/"), "/api/patients/");
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!(
                     "request",
                     method = %request.method(),
-                    path = %request.uri().path(),
+                    path = %ical::loggable_path(request.uri().path()),
                     request_id,
                 )
             }),

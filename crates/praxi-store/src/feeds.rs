@@ -180,7 +180,7 @@ impl Store {
                 let room = crate::entity::resource::Entity::find_by_id(feed.target_id)
                     .one(&*tx)
                     .await?;
-                if !room.is_some_and(|room| room.r#type == "room") {
+                if room.is_none_or(|room| room.r#type != "room") {
                     return Err(StoreError::field(
                         "target_id",
                         format!("Invalid pk \"{}\" - no room.", feed.target_id),

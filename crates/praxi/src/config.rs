@@ -117,7 +117,7 @@ impl std::str::FromStr for Secret {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         if value.len() < 32 {
-            return Err("the secret key must be at least 32 characters".to_owned());
+            return Err("secrets (keys, tokens) must be at least 32 characters".to_owned());
         }
         Ok(Secret(value.to_owned()))
     }

@@ -644,3 +644,83 @@ async fn postgres_backup_runs_pg_dump_and_restore_runs_pg_restore() {
     drop_database(&admin_url, &name).await;
     drop_database(&admin_url, &target_name).await;
 }
+
+#[tokio::test]
+async fn metrics_are_served_with_a_token_or_on_their_own_address_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir.path().join("praxi.sqlite3"));
+    prepared(dir.path(), &url);
+    let client = reqwest::Client::new();
+
+    // Neither configured: no metrics.
+    let mut server = Server::start(dir.path(), &url, &[]).await;
+    let res = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 404);
+    assert!(server.terminate(Duration::from_secs(15)).success());
+
+    // A separate address: open there, still a 404 on the main one.
+    let metrics_port = free_port();
+    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    let mut server = Server::start(
+        dir.path(),
+        &url,
+        &[("PRAXI_METRICS_BIND", metrics_bind.as_str())],
+    )
+    .await;
+    let res = client
+        .get(format!("http://{metrics_bind}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok()),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = res.text().await.expect("body");
+    assert!(
+        text.contains(
+            "praxi_http_requests_total{method=\"GET\",route=\"/api/health/\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    let res = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 404);
+    assert!(server.terminate(Duration::from_secs(15)).success());
+
+    // A token: the main address answers with it, 401 without.
+    let token = "a-metrics-token-of-at-least-32-characters";
+    let mut server = Server::start(dir.path(), &url, &[("PRAXI_METRICS_TOKEN", token)]).await;
+    let res = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 401);
+    let res = client
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 200);
+    assert!(server.terminate(Duration::from_secs(15)).success());
+    // Too short a token is refused at start.
+    let output = run(
+        dir.path(),
+        &url,
+        &["--metrics-token", "short", "migrate"],
+        None,
+    );
+    assert!(!output.status.success());
+}
