@@ -41,6 +41,8 @@ pub enum Resource {
     Users,
     /// Reading the audit log (admin only; the log is append-only for everyone).
     AuditLog,
+    /// iCal feed administration (admin only; the feeds themselves are read by secret URL).
+    CalendarFeeds,
 }
 
 /// The kind of access.
@@ -191,7 +193,7 @@ fn row(resource: Resource, action: Action) -> Row {
             DENY,
         ],
 
-        (Users | AuditLog, _) => ADMIN_ONLY,
+        (Users | AuditLog | CalendarFeeds, _) => ADMIN_ONLY,
     }
 }
 

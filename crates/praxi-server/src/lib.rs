@@ -9,6 +9,8 @@ pub mod body;
 pub mod error;
 pub mod events;
 pub mod legacy_password;
+pub mod ical;
+pub mod metrics;
 pub mod redis;
 pub mod state;
 pub mod throttle;
@@ -28,10 +30,14 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete application router with its middleware.
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     api::router()
         .merge(web::router())
+        .merge(metrics::route())
+        .merge(ical::router())
         .fallback(api::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -52,7 +58,7 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!(
                     "request",
                     method = %request.method(),
-                    path = %request.uri().path(),
+                    path = %ical::loggable_path(request.uri().path()),
                     request_id,
                 )
             }),

@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Mark cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// Bearer token for `/metrics` on the main listener; without it that route is a 404.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -34,6 +36,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("cors_origins", &self.cors_origins)
             .field("secure_cookies", &self.secure_cookies)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -48,6 +54,7 @@ impl ServerConfig {
             refresh_token_ttl: Duration::days(1),
             cors_origins: Vec::new(),
             secure_cookies: false,
+            metrics_token: None,
         }
     }
 }

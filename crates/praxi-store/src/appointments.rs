@@ -429,6 +429,7 @@ impl Store {
                     .collect(),
             };
             if let Err(conflicts) = schedule.check_appointment(&request) {
+                crate::ops::count_booking_conflict();
                 return Err(StoreError::Scheduling(Box::new(conflicts)));
             }
         }

@@ -23,8 +23,33 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
+/// Receives the number of audit rows each write call inserted (the server's metrics).
+static AUDIT_OBSERVER: std::sync::OnceLock<fn(usize)> = std::sync::OnceLock::new();
+
+/// Registers the process-wide observer of audit writes (the first registration wins).
+pub fn observe_audit_writes(observer: fn(usize)) {
+    let _ = AUDIT_OBSERVER.set(observer);
+}
+
+/// Reports `rows` audit rows written by one call.
+pub(crate) fn report_audit_rows(rows: usize) {
+    if let Some(observer) = AUDIT_OBSERVER.get() {
+        observer(rows);
+    }
+}
+
 /// Writes an audit row inside the caller's transaction.
 pub(crate) async fn write_audit<C: ConnectionTrait>(
+    conn: &C,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    insert_audit(conn, entry).await?;
+    report_audit_rows(1);
+    Ok(())
+}
+
+/// Inserts an audit row without reporting it (callers writing several report them at once).
+pub(crate) async fn insert_audit<C: ConnectionTrait>(
     conn: &C,
     entry: &AuditEntry,
 ) -> Result<(), StoreError> {

@@ -23,7 +23,7 @@ use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, LikeExpr, Query, SelectSta
 use sea_orm::{ConnectionTrait, FromQueryResult, Order};
 
 use crate::appointments::{AppointmentFilter, AppointmentRecord, ResourceInfo, read_appointments};
-use crate::audit::{AuditEntry, write_audit};
+use crate::audit::AuditEntry;
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::migration::idens::{CoreRole, CoreUser, DoctorAbsence, DoctorBreak, Patients, Resource};
@@ -645,9 +645,11 @@ impl Store {
     pub async fn record_read_audits(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         let tx = self.write().await?;
         for entry in entries {
-            write_audit(&*tx, entry).await?;
+            crate::audit::insert_audit(&*tx, entry).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        crate::audit::report_audit_rows(entries.len());
+        Ok(())
     }
 }
 

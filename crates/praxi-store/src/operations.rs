@@ -762,6 +762,7 @@ impl Store {
                 interval,
             };
             if let Err(conflicts) = Schedule::new(input).check_operation(&request) {
+                crate::ops::count_booking_conflict();
                 return Err(StoreError::Scheduling(Box::new(conflicts)));
             }
         }

@@ -66,6 +66,40 @@ pub(crate) struct Config {
     /// PostgreSQL, and events stay in the process on SQLite.
     #[arg(long, env = "PRAXI_REDIS_URL", global = true, hide_env_values = true)]
     pub(crate) redis_url: Option<String>,
+
+    /// Log format: `text` (colours only on a terminal) or `json` (one object per line).
+    #[arg(
+        long,
+        env = "PRAXI_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub(crate) log_format: crate::logging::LogFormat,
+
+    /// Bearer token that unlocks `/metrics` on the main address (at least 32 characters).
+    /// Without it (and without `--metrics-bind`) there are no metrics.
+    #[arg(
+        long,
+        env = "PRAXI_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub(crate) metrics_token: Option<Secret>,
+
+    /// A separate address serving `/metrics` without a token (keep it private, e.g.
+    /// `127.0.0.1:9100`).
+    #[arg(long, env = "PRAXI_METRICS_BIND", global = true)]
+    pub(crate) metrics_bind: Option<String>,
+
+    /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
+    #[arg(
+        long,
+        env = "PRAXI_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub(crate) shutdown_grace_seconds: u64,
 }
 
 /// A secret string that never prints.
@@ -83,7 +117,7 @@ impl std::str::FromStr for Secret {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         if value.len() < 32 {
-            return Err("the secret key must be at least 32 characters".to_owned());
+            return Err("secrets (keys, tokens) must be at least 32 characters".to_owned());
         }
         Ok(Secret(value.to_owned()))
     }

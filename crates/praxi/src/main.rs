@@ -1,8 +1,11 @@
 //! `praxi`: the binary. Parses flags and environment into one `Config`, then serves, migrates,
 //! manages users or seeds the demo practice. Only this crate reads configuration.
 
+mod backup;
 mod config;
 mod demo;
+mod logging;
+mod shutdown;
 mod switch;
 
 use std::io::Read;
@@ -51,6 +54,10 @@ enum Command {
     Import(switch::ImportArgs),
     /// Re-run the switch's checks; tighten constraints once old violations are resolved.
     Recheck(switch::RecheckArgs),
+    /// Back up the database into a file (SQLite: online snapshot; PostgreSQL: pg_dump).
+    Backup(backup::BackupArgs),
+    /// Restore a backup (SQLite: only while Praxi is stopped; PostgreSQL: pg_restore).
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,13 +130,8 @@ pub(crate) fn random_token(len: usize) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    logging::init(cli.config.log_format);
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config).await,
@@ -149,6 +151,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Adopt(args) => switch::adopt(&config, args).await,
         Command::Import(args) => switch::import(&config, args).await,
         Command::Recheck(args) => switch::recheck(&config, args).await,
+        Command::Backup(args) => backup::backup(&config, args).await,
+        Command::Restore(args) => backup::restore(&config, args).await,
     }
 }
 
@@ -175,6 +179,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     server_config.secure_cookies = config.secure_cookies;
     server_config.access_token_ttl = chrono::Duration::minutes(config.access_minutes.max(1));
     server_config.refresh_token_ttl = chrono::Duration::hours(config.refresh_hours.max(1));
+    server_config.metrics_token = config.metrics_token.as_ref().map(|token| token.0.clone());
     let mut state = AppState::new(store.clone(), server_config);
     state.events = match &config.redis_url {
         Some(url) => praxi_server::events::EventBus::via_redis(url)
@@ -188,10 +193,32 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     tracing::info!("Praxi serving on http://{}", listener.local_addr()?);
-    praxi_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let stop = shutdown::Stop::listen();
+    if let Some(bind) = &config.metrics_bind {
+        let metrics_listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        tracing::info!(
+            "metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+        let metrics =
+            praxi_server::metrics::serve(metrics_listener, state.clone(), stop.clone().requested());
+        tokio::spawn(async move {
+            if let Err(error) = metrics.await {
+                tracing::error!(%error, "metrics listener failed");
+            }
+        });
+    }
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_seconds);
+    tokio::select! {
+        served = praxi_server::serve(listener, state, stop.clone().requested()) => served?,
+        () = stop.deadline(grace) => {
+            tracing::warn!("requests still running after {grace:?}; exiting anyway");
+        }
+    }
+    store.close().await?;
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -34,7 +34,10 @@ async fn stream(
         Board::ResourceCalendar => Resource::ResourceCalendar,
     };
     auth.require(resource, Action::List, "Board")?;
+    // Counted as a connected client until the stream is dropped.
+    let client = crate::metrics::global().sse_client();
     let events = BroadcastStream::new(state.events.subscribe()).filter_map(move |item| {
+        let _connected = &client;
         let event = item.ok()?;
         if event.board != board {
             return None;

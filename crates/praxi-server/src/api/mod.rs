@@ -17,6 +17,7 @@ pub(crate) mod appointments;
 pub(crate) mod auth;
 pub(crate) mod availability;
 pub(crate) mod calendar;
+pub(crate) mod calendar_feeds;
 pub(crate) mod doctor_absences;
 pub(crate) mod doctor_breaks;
 pub(crate) mod doctor_hours;
@@ -62,6 +63,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(doctor_absences::router())
         .merge(doctors::router())
         .merge(users::router())
+        .merge(calendar_feeds::router())
 }
 
 /// A numeric path id (`<int:pk>`); anything else is a 404 like the original.
