@@ -169,10 +169,7 @@ impl Store {
     }
 
     pub async fn absence(&self, id: i64) -> Result<Option<AbsenceRecord>, StoreError> {
-        Ok(doctor_absence::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(AbsenceRecord::from))
+        self.master_row::<Absences>(id).await
     }
 
     /// Stores a new absence of an active doctor with its snapshot columns. Existing bookings

@@ -20,7 +20,7 @@ use crate::admin_lists::Window;
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
 use crate::error::{DbFailure, StoreError};
-use crate::master_data::{AppointmentTypes, CatalogFilter, Resources};
+use crate::master_data::{AppointmentTypes, CatalogFilter, OperationTypes, Resources};
 use crate::migration::idens::{
     Appointment, AppointmentResource, AppointmentType, Operation, OperationDevice, OperationType,
     Resource,
@@ -377,13 +377,7 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<AppointmentTypeRecord>, StoreError> {
-        let select = appointment_type_select()
-            .and_where(Expr::col(AppointmentType::Id).eq(id))
-            .to_owned();
-        Ok(fetch_appointment_types(self.conn(), &select)
-            .await?
-            .into_iter()
-            .next())
+        self.master_row::<AppointmentTypes>(id).await
     }
 
     /// Creates an appointment type and audits it (the entry gets the new id).
@@ -519,13 +513,7 @@ impl Store {
     // ---- operation types ---------------------------------------------------------------
 
     pub async fn operation_type(&self, id: i64) -> Result<Option<OperationTypeRecord>, StoreError> {
-        let select = operation_type_select()
-            .and_where(Expr::col(OperationType::Id).eq(id))
-            .to_owned();
-        Ok(fetch_operation_types(self.conn(), &select)
-            .await?
-            .into_iter()
-            .next())
+        self.master_row::<OperationTypes>(id).await
     }
 
     /// Creates an operation type and audits it (the entry gets the new id).
@@ -674,13 +662,7 @@ impl Store {
 
     /// A resource by id, active or not.
     pub async fn resource(&self, id: i64) -> Result<Option<ResourceRecord>, StoreError> {
-        let select = resource_select()
-            .and_where(Expr::col(Resource::Id).eq(id))
-            .to_owned();
-        Ok(fetch_resources(self.conn(), &select)
-            .await?
-            .into_iter()
-            .next())
+        self.master_row::<Resources>(id).await
     }
 
     /// Creates a resource and audits it (the entry gets the new id).

@@ -172,13 +172,6 @@ impl Store {
             .await
     }
 
-    pub async fn practice_hours(&self, id: i64) -> Result<Option<PracticeHoursRecord>, StoreError> {
-        Ok(practice_hours::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(PracticeHoursRecord::from))
-    }
-
     /// Stores a new (validated) window and its audit row.
     pub async fn create_practice_hours(
         &self,
@@ -247,13 +240,6 @@ impl Store {
     }
 
     // ---- doctor hours -------------------------------------------------------------------
-
-    pub async fn doctor_hours(&self, id: i64) -> Result<Option<DoctorHoursRecord>, StoreError> {
-        Ok(doctor_hours::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(DoctorHoursRecord::from))
-    }
 
     /// Stores a new doctor-hours row: the doctor must be an active doctor and the window may
     /// not overlap another active window of theirs on that weekday.
@@ -348,13 +334,6 @@ impl Store {
             ..BreakFilter::default()
         };
         self.master_count::<Breaks>(&filter).await
-    }
-
-    pub async fn doctor_break(&self, id: i64) -> Result<Option<BreakRecord>, StoreError> {
-        Ok(doctor_break::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(BreakRecord::from))
     }
 
     /// Stores a new break; a doctor-specific break needs an active doctor.

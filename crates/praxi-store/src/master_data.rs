@@ -177,6 +177,44 @@ pub enum CatalogSort {
 /// A catalogue order: column and direction.
 pub type CatalogOrder = (CatalogSort, bool);
 
+/// The columns a catalogue list filters and orders on.
+struct CatalogColumns<C> {
+    name: C,
+    active: C,
+    created_at: C,
+    id: C,
+    /// Resources only: the `type` column.
+    kind: Option<C>,
+}
+
+impl<C: ColumnTrait> CatalogColumns<C> {
+    /// Name search, `active` and `type` filters; ordered by name, creation or type and name,
+    /// ties broken by id.
+    fn select<E: EntityTrait<Column = C>>(
+        self,
+        select: Select<E>,
+        filter: &CatalogFilter,
+        (sort, descending): CatalogOrder,
+    ) -> Select<E> {
+        let select = filter_contains(select, self.name, filter.q.as_ref());
+        let select = filter_eq(select, self.active, filter.active);
+        let select = match self.kind {
+            Some(kind) => filter_eq(select, kind, filter.kind.clone()),
+            None => select,
+        };
+        let select = match (sort, self.kind) {
+            (CatalogSort::Created, _) => select.order_by(self.created_at, order(descending)),
+            (CatalogSort::Kind, Some(kind)) => select
+                .order_by(kind, order(descending))
+                .order_by(self.name, order(descending)),
+            (CatalogSort::Name | CatalogSort::Kind, _) => {
+                select.order_by(self.name, order(descending))
+            }
+        };
+        select.order_by(self.id, order(descending))
+    }
+}
+
 /// Appointment types (data-model.md §5.1).
 pub struct AppointmentTypes;
 
@@ -205,21 +243,16 @@ impl MasterTable for AppointmentTypes {
         })
     }
 
-    fn select(filter: &CatalogFilter, (sort, descending): CatalogOrder) -> Select<Self::Entity> {
+    fn select(filter: &CatalogFilter, sort: CatalogOrder) -> Select<Self::Entity> {
         use appointment_type::Column;
-        let select = filter_contains(
-            appointment_type::Entity::find(),
-            Column::Name,
-            filter.q.as_ref(),
-        );
-        let select = filter_eq(select, Column::Active, filter.active);
-        let column = match sort {
-            CatalogSort::Name | CatalogSort::Kind => Column::Name,
-            CatalogSort::Created => Column::CreatedAt,
+        let columns = CatalogColumns {
+            name: Column::Name,
+            active: Column::Active,
+            created_at: Column::CreatedAt,
+            id: Column::Id,
+            kind: None,
         };
-        select
-            .order_by(column, order(descending))
-            .order_by(Column::Id, order(descending))
+        columns.select(appointment_type::Entity::find(), filter, sort)
     }
 }
 
@@ -253,21 +286,16 @@ impl MasterTable for OperationTypes {
         })
     }
 
-    fn select(filter: &CatalogFilter, (sort, descending): CatalogOrder) -> Select<Self::Entity> {
+    fn select(filter: &CatalogFilter, sort: CatalogOrder) -> Select<Self::Entity> {
         use operation_type::Column;
-        let select = filter_contains(
-            operation_type::Entity::find(),
-            Column::Name,
-            filter.q.as_ref(),
-        );
-        let select = filter_eq(select, Column::Active, filter.active);
-        let column = match sort {
-            CatalogSort::Name | CatalogSort::Kind => Column::Name,
-            CatalogSort::Created => Column::CreatedAt,
+        let columns = CatalogColumns {
+            name: Column::Name,
+            active: Column::Active,
+            created_at: Column::CreatedAt,
+            id: Column::Id,
+            kind: None,
         };
-        select
-            .order_by(column, order(descending))
-            .order_by(Column::Id, order(descending))
+        columns.select(operation_type::Entity::find(), filter, sort)
     }
 }
 
@@ -305,19 +333,16 @@ impl MasterTable for Resources {
         })
     }
 
-    fn select(filter: &CatalogFilter, (sort, descending): CatalogOrder) -> Select<Self::Entity> {
+    fn select(filter: &CatalogFilter, sort: CatalogOrder) -> Select<Self::Entity> {
         use resource::Column;
-        let select = filter_contains(resource::Entity::find(), Column::Name, filter.q.as_ref());
-        let select = filter_eq(select, Column::Active, filter.active);
-        let select = filter_eq(select, Column::Type, filter.kind.clone());
-        let select = match sort {
-            CatalogSort::Name => select.order_by(Column::Name, order(descending)),
-            CatalogSort::Created => select.order_by(Column::CreatedAt, order(descending)),
-            CatalogSort::Kind => select
-                .order_by(Column::Type, order(descending))
-                .order_by(Column::Name, order(descending)),
+        let columns = CatalogColumns {
+            name: Column::Name,
+            active: Column::Active,
+            created_at: Column::CreatedAt,
+            id: Column::Id,
+            kind: Some(Column::Type),
         };
-        select.order_by(Column::Id, order(descending))
+        columns.select(resource::Entity::find(), filter, sort)
     }
 }
 

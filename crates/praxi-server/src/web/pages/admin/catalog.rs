@@ -122,7 +122,7 @@ fn minutes(user: &WebUser, value: impl std::fmt::Display) -> String {
 
 // ---- appointment types ------------------------------------------------------------------------
 
-/// Appointment types (admin writes; everybody else reads).
+// Appointment types (admin writes; everybody else reads).
 
 const APPOINTMENT_TYPE_FORM: [(&str, In); 4] = [
     ("name", In::Text),
@@ -232,7 +232,7 @@ impl MasterAdmin for AppointmentTypes {
 
 // ---- operation types --------------------------------------------------------------------------
 
-/// Operation types (admin writes; everybody else reads).
+// Operation types (admin writes; everybody else reads).
 
 const OPERATION_TYPE_FORM: [(&str, In); 6] = [
     ("name", In::Text),
@@ -343,7 +343,7 @@ impl MasterAdmin for OperationTypes {
 
 // ---- resources --------------------------------------------------------------------------------
 
-/// Rooms and devices (admins and assistants write; everybody else reads).
+// Rooms and devices (admins and assistants write; everybody else reads).
 
 const RESOURCE_FORM: [(&str, In); 4] = [
     ("name", In::Text),

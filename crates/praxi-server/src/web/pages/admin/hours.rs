@@ -170,7 +170,7 @@ fn time_fields(
 
 // ---- practice hours ---------------------------------------------------------------------------
 
-/// The practice's weekly opening hours.
+// The practice's weekly opening hours.
 
 const WINDOW_FORM: [(&str, In); 4] = [
     ("weekday", In::Optional),
@@ -269,7 +269,7 @@ impl MasterAdmin for PracticeHours {
 
 // ---- doctor hours -----------------------------------------------------------------------------
 
-/// The doctors' weekly working hours.
+// The doctors' weekly working hours.
 
 const DOCTOR_HOURS_FORM: [(&str, In); 5] = [
     ("doctor", In::Optional),
@@ -402,7 +402,7 @@ impl MasterAdmin for DoctorHours {
 
 // ---- breaks -----------------------------------------------------------------------------------
 
-/// Breaks on one date, of one doctor or practice-wide.
+// Breaks on one date, of one doctor or practice-wide.
 
 const BREAK_FORM: [(&str, In); 6] = [
     ("doctor", In::Nullable),
@@ -556,7 +556,7 @@ impl MasterAdmin for Breaks {
 
 // ---- absences ---------------------------------------------------------------------------------
 
-/// Doctors' absences (vacation, sickness, …).
+// Doctors' absences (vacation, sickness, …).
 
 /// The original's reason choices (stored as these German words).
 const REASONS: [&str; 7] = [
