@@ -232,6 +232,69 @@ impl Fields {
     }
 }
 
+/// How a write body is read: POST and PUT require every required field, PATCH none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    Replace,
+    Patch,
+}
+
+impl Mode {
+    pub fn requires_all(self) -> bool {
+        matches!(self, Mode::Create | Mode::Replace)
+    }
+}
+
+/// Readers of non-null values, shared by the API bodies and the administration forms.
+impl Fields {
+    /// A non-null integer, required unless `mode` is a patch.
+    pub fn non_null_int(&mut self, name: &str, mode: Mode) -> Option<i64> {
+        let value = self.opt_int(name);
+        self.resolve(name, value, mode)
+    }
+
+    /// A non-null time of day, required unless `mode` is a patch.
+    pub fn non_null_time(&mut self, name: &str, mode: Mode) -> Option<NaiveTime> {
+        let value = self.opt_time(name);
+        self.resolve(name, value, mode)
+    }
+
+    /// A non-null date, required unless `mode` is a patch.
+    pub fn non_null_date(&mut self, name: &str, mode: Mode) -> Option<NaiveDate> {
+        let value = self.opt_date(name);
+        self.resolve(name, value, mode)
+    }
+
+    /// An optional, non-null boolean (`active`: the model default applies when omitted).
+    pub fn non_null_bool(&mut self, name: &str) -> Option<bool> {
+        let value = self.opt_bool(name);
+        self.resolve(name, value, Mode::Patch)
+    }
+
+    /// Resolves a reader's result: absent → "required" when the mode requires the field;
+    /// null → DRF's null message; an invalid value keeps only its own message.
+    /// (`required_*` would add the null message to an invalid value as well.)
+    fn resolve<T>(&mut self, name: &str, value: Option<Option<T>>, mode: Mode) -> Option<T> {
+        match value {
+            Some(Some(value)) => Some(value),
+            Some(None) => {
+                // `None` inside also stands for "invalid", whose error is already recorded.
+                if !self.errors.contains(name) {
+                    self.errors.add(name, "This field may not be null.");
+                }
+                None
+            }
+            None => {
+                if mode.requires_all() {
+                    self.errors.add(name, REQUIRED);
+                }
+                None
+            }
+        }
+    }
+}
+
 fn parse_string(value: &Value) -> Result<String, String> {
     match value {
         // PostgreSQL cannot store NUL in text; DRF rejects it with this message.

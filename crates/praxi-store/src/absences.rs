@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use praxi_domain::absence::{AbsenceChanges, AbsenceFields, AbsenceSpan, VacationLedger};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 use crate::audit::{AuditEntry, write_audit};
@@ -18,7 +18,8 @@ use crate::db::Store;
 use crate::entity::{appointment, doctor_absence, operation, user};
 use crate::error::StoreError;
 use crate::hours::{Visibility, require_doctor};
-use crate::locks::{LockKey, lock};
+use crate::locks::{LockKey, lock, lock_person_row};
+use crate::master_data::{AbsenceFilter, Absences};
 
 /// The snapshot columns as stored (NULL for rows imported without them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +122,8 @@ async fn ledger<C: ConnectionTrait>(
 }
 
 /// Recomputes the snapshot columns of every absence of a doctor and writes the ones that
-/// changed (`updated_at` stays: the row itself was not edited).
+/// changed (`updated_at` stays: the row itself was not edited). The caller holds the doctor's
+/// lock; the rows are rewritten in ascending id order (the lock order for several rows).
 async fn refresh_snapshots<C: ConnectionTrait>(conn: &C, doctor_id: i64) -> Result<(), StoreError> {
     let Some((ledger, rows)) = ledger(conn, doctor_id).await? else {
         return Ok(());
@@ -154,45 +156,20 @@ async fn reload<C: ConnectionTrait>(conn: &C, id: i64) -> Result<AbsenceRecord, 
 }
 
 impl Store {
-    fn absences_query(visibility: Visibility) -> sea_orm::Select<doctor_absence::Entity> {
-        let query = doctor_absence::Entity::find();
-        match visibility {
-            Visibility::All => query,
-            Visibility::Doctor(id) => query.filter(doctor_absence::Column::DoctorId.eq(id)),
-        }
-    }
-
-    /// How many absences the list shows.
+    /// How many absences a list with `visibility` shows.
     pub async fn count_absences(&self, visibility: Visibility) -> Result<u64, StoreError> {
-        Ok(Self::absences_query(visibility).count(self.conn()).await?)
-    }
-
-    /// One page in the original's order: doctor, start date, end date, id.
-    pub async fn list_absences(
-        &self,
-        visibility: Visibility,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<AbsenceRecord>, StoreError> {
-        Ok(Self::absences_query(visibility)
-            .order_by_asc(doctor_absence::Column::DoctorId)
-            .order_by_asc(doctor_absence::Column::StartDate)
-            .order_by_asc(doctor_absence::Column::EndDate)
-            .order_by_asc(doctor_absence::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(AbsenceRecord::from)
-            .collect())
+        let filter = AbsenceFilter {
+            doctor_id: match visibility {
+                Visibility::All => None,
+                Visibility::Doctor(id) => Some(id),
+            },
+            ..AbsenceFilter::default()
+        };
+        self.master_count::<Absences>(&filter).await
     }
 
     pub async fn absence(&self, id: i64) -> Result<Option<AbsenceRecord>, StoreError> {
-        Ok(doctor_absence::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(AbsenceRecord::from))
+        self.master_row::<Absences>(id).await
     }
 
     /// Stores a new absence of an active doctor with its snapshot columns. Existing bookings
@@ -236,21 +213,17 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<AbsenceRecord, StoreError> {
         let tx = self.write().await?;
-        let stored = doctor_absence::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&*tx)
-            .await?
-            .ok_or(StoreError::NotFound("DoctorAbsence"))?;
-        let current = AbsenceRecord::from(stored.clone()).fields;
-        let fields = changes.apply(current.clone())?;
-        lock(
+        // Lock order: the doctors' locks (old and new), then the row.
+        let stored = lock_person_row::<_, doctor_absence::Entity>(
             &*tx,
-            &[
-                LockKey::Person(current.doctor_id),
-                LockKey::Person(fields.doctor_id),
-            ],
+            id,
+            |row| row.doctor_id,
+            changes.doctor_id,
+            "DoctorAbsence",
         )
         .await?;
+        let current = AbsenceRecord::from(stored.clone()).fields;
+        let fields = changes.apply(current.clone())?;
         if fields.doctor_id != current.doctor_id {
             require_doctor(&*tx, fields.doctor_id).await?;
         }
@@ -275,12 +248,15 @@ impl Store {
     /// Deletes an absence and recomputes the doctor's other snapshots.
     pub async fn delete_absence(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
         let tx = self.write().await?;
-        let stored = doctor_absence::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&*tx)
-            .await?
-            .ok_or(StoreError::NotFound("DoctorAbsence"))?;
-        lock(&*tx, &[LockKey::Person(stored.doctor_id)]).await?;
+        // Lock order: the doctor's lock, then the row.
+        let stored = lock_person_row::<_, doctor_absence::Entity>(
+            &*tx,
+            id,
+            |row| row.doctor_id,
+            None,
+            "DoctorAbsence",
+        )
+        .await?;
         doctor_absence::Entity::delete_by_id(id).exec(&*tx).await?;
         refresh_snapshots(&*tx, stored.doctor_id).await?;
         write_audit(&*tx, audit).await?;

@@ -1,31 +1,26 @@
-//! Read-only queries of the staff administration (`/admin/`): every master-data list with
-//! search, filters, a cheap sort and a page window, each returning the total count with the
-//! page. Writes never happen here: the administration uses the same store calls as the API.
+//! Read-only queries of the staff administration (`/admin/`) that are not master data
+//! (patients, the audit log, the index counts), each returning the total count with the page.
+//! The master-data lists are one generic query shared with the API (`master_data.rs`).
+//! Writes never happen here: the administration uses the same store calls as the API.
 //!
 //! Text search is a case-insensitive substring match (`lower(column) LIKE %q%`, wildcards in
 //! `q` are literal). SQLite's `lower()` folds ASCII only, as everywhere else in the store.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use praxi_domain::catalog::{
-    AppointmentTypeFields, OperationTypeFields, ResourceFields, ResourceKind,
-};
 use praxi_domain::patient::PatientFields;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 
-use crate::absences::AbsenceRecord;
 use crate::audit::AuditRecord;
-use crate::catalog::{AppointmentTypeRecord, OperationTypeRecord, ResourceRecord};
 use crate::db::Store;
 use crate::entity::{
     appointment_type, audit_log, doctor_absence, doctor_break, doctor_hours, operation_type,
     patient, practice_hours, resource,
 };
 use crate::error::StoreError;
-use crate::hours::{BreakRecord, DoctorHoursRecord, PracticeHoursRecord};
+use crate::master_data::{contains, order, search_text};
 use crate::patients::PatientRecord;
 
 /// One page of a list and the number of rows matching its filters.
@@ -40,72 +35,6 @@ pub struct AdminPage<T> {
 pub struct Window {
     pub offset: u64,
     pub limit: u64,
-}
-
-/// Filters of the catalogue lists (appointment types, operation types, resources).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CatalogFilter {
-    /// Substring of the name; blank = no filter.
-    pub q: Option<String>,
-    pub active: Option<bool>,
-    /// Resources only: rooms or devices.
-    pub kind: Option<ResourceKind>,
-}
-
-/// The sort column of a catalogue list (ties are broken by id).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CatalogSort {
-    #[default]
-    Name,
-    Created,
-}
-
-/// Filters of the practice-hours list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HoursFilter {
-    /// 0 = Monday … 6 = Sunday.
-    pub weekday: Option<i32>,
-    pub active: Option<bool>,
-}
-
-/// Filters of the doctor-hours list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DoctorHoursFilter {
-    pub doctor_id: Option<i64>,
-    pub weekday: Option<i32>,
-    pub active: Option<bool>,
-}
-
-/// Whose breaks a list shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum BreakOwner {
-    #[default]
-    Any,
-    /// Practice-wide breaks only.
-    Practice,
-    Doctor(i64),
-}
-
-/// Filters of the breaks list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BreakFilter {
-    pub owner: BreakOwner,
-    pub active: Option<bool>,
-    /// Only breaks on or after this date.
-    pub from: Option<NaiveDate>,
-    /// Substring of the reason.
-    pub q: Option<String>,
-}
-
-/// Filters of the absences list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AbsenceFilter {
-    pub doctor_id: Option<i64>,
-    pub active: Option<bool>,
-    /// Only absences ending on or after this date.
-    pub from: Option<NaiveDate>,
-    /// Substring of the reason.
-    pub q: Option<String>,
 }
 
 /// The sort column of the patient list (ties are broken by id).
@@ -177,27 +106,6 @@ pub struct AdminCounts {
     pub patients: u64,
 }
 
-/// `lower(column) LIKE '%text%'` with the text's wildcards escaped.
-fn contains<C: ColumnTrait>(column: C, text: &str) -> SimpleExpr {
-    let pattern = format!(
-        "%{}%",
-        text.to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
-}
-
-/// A trimmed, non-blank search text.
-fn search_text(q: Option<&String>) -> Option<&str> {
-    q.map(|text| text.trim()).filter(|text| !text.is_empty())
-}
-
-fn order(descending: bool) -> Order {
-    if descending { Order::Desc } else { Order::Asc }
-}
-
 async fn page<E>(
     store: &Store,
     select: Select<E>,
@@ -223,66 +131,6 @@ impl<T> AdminPage<T> {
             rows: self.rows.into_iter().map(f).collect(),
         }
     }
-
-    fn try_map<U>(
-        self,
-        f: impl FnMut(T) -> Result<U, StoreError>,
-    ) -> Result<AdminPage<U>, StoreError> {
-        Ok(AdminPage {
-            total: self.total,
-            rows: self.rows.into_iter().map(f).collect::<Result<_, _>>()?,
-        })
-    }
-}
-
-fn appointment_type_record(row: appointment_type::Model) -> AppointmentTypeRecord {
-    AppointmentTypeRecord {
-        id: row.id,
-        fields: AppointmentTypeFields {
-            name: row.name,
-            color: row.color,
-            duration_minutes: row.duration_minutes,
-            active: row.active,
-        },
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    }
-}
-
-fn operation_type_record(row: operation_type::Model) -> OperationTypeRecord {
-    OperationTypeRecord {
-        id: row.id,
-        fields: OperationTypeFields {
-            name: row.name,
-            prep_duration: row.prep_duration,
-            op_duration: row.op_duration,
-            post_duration: row.post_duration,
-            color: row.color,
-            active: row.active,
-        },
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    }
-}
-
-fn resource_record(row: resource::Model) -> Result<ResourceRecord, StoreError> {
-    let kind = ResourceKind::parse(&row.r#type).ok_or_else(|| {
-        StoreError::Db(format!(
-            "resource {} has unknown type {:?}",
-            row.id, row.r#type
-        ))
-    })?;
-    Ok(ResourceRecord {
-        id: row.id,
-        fields: ResourceFields {
-            name: row.name,
-            kind,
-            color: row.color,
-            active: row.active,
-        },
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    })
 }
 
 fn patient_record(row: patient::Model) -> PatientRecord {
@@ -316,195 +164,6 @@ fn audit_record(row: audit_log::Model) -> AuditRecord {
 }
 
 impl Store {
-    /// Appointment types matching `filter`, sorted by `sort`.
-    pub async fn admin_appointment_types(
-        &self,
-        filter: &CatalogFilter,
-        sort: CatalogSort,
-        descending: bool,
-        window: Window,
-    ) -> Result<AdminPage<AppointmentTypeRecord>, StoreError> {
-        use appointment_type::Column;
-        let mut select = appointment_type::Entity::find();
-        if let Some(q) = search_text(filter.q.as_ref()) {
-            select = select.filter(contains(Column::Name, q));
-        }
-        if let Some(active) = filter.active {
-            select = select.filter(Column::Active.eq(active));
-        }
-        let column = match sort {
-            CatalogSort::Name => Column::Name,
-            CatalogSort::Created => Column::CreatedAt,
-        };
-        let select = select
-            .order_by(column, order(descending))
-            .order_by(Column::Id, order(descending));
-        Ok(page(self, select, window)
-            .await?
-            .map(appointment_type_record))
-    }
-
-    /// Operation types matching `filter`, sorted by `sort`.
-    pub async fn admin_operation_types(
-        &self,
-        filter: &CatalogFilter,
-        sort: CatalogSort,
-        descending: bool,
-        window: Window,
-    ) -> Result<AdminPage<OperationTypeRecord>, StoreError> {
-        use operation_type::Column;
-        let mut select = operation_type::Entity::find();
-        if let Some(q) = search_text(filter.q.as_ref()) {
-            select = select.filter(contains(Column::Name, q));
-        }
-        if let Some(active) = filter.active {
-            select = select.filter(Column::Active.eq(active));
-        }
-        let column = match sort {
-            CatalogSort::Name => Column::Name,
-            CatalogSort::Created => Column::CreatedAt,
-        };
-        let select = select
-            .order_by(column, order(descending))
-            .order_by(Column::Id, order(descending));
-        Ok(page(self, select, window).await?.map(operation_type_record))
-    }
-
-    /// Resources (rooms and devices, active or not) matching `filter`, sorted by `sort`.
-    pub async fn admin_resources(
-        &self,
-        filter: &CatalogFilter,
-        sort: CatalogSort,
-        descending: bool,
-        window: Window,
-    ) -> Result<AdminPage<ResourceRecord>, StoreError> {
-        use resource::Column;
-        let mut select = resource::Entity::find();
-        if let Some(q) = search_text(filter.q.as_ref()) {
-            select = select.filter(contains(Column::Name, q));
-        }
-        if let Some(active) = filter.active {
-            select = select.filter(Column::Active.eq(active));
-        }
-        if let Some(kind) = filter.kind {
-            select = select.filter(Column::Type.eq(kind.as_str()));
-        }
-        let column = match sort {
-            CatalogSort::Name => Column::Name,
-            CatalogSort::Created => Column::CreatedAt,
-        };
-        let select = select
-            .order_by(column, order(descending))
-            .order_by(Column::Id, order(descending));
-        page(self, select, window).await?.try_map(resource_record)
-    }
-
-    /// Practice hours in week order (weekday, start time, id).
-    pub async fn admin_practice_hours(
-        &self,
-        filter: HoursFilter,
-        window: Window,
-    ) -> Result<AdminPage<PracticeHoursRecord>, StoreError> {
-        use practice_hours::Column;
-        let mut select = practice_hours::Entity::find();
-        if let Some(weekday) = filter.weekday {
-            select = select.filter(Column::Weekday.eq(weekday));
-        }
-        if let Some(active) = filter.active {
-            select = select.filter(Column::Active.eq(active));
-        }
-        let select = select
-            .order_by_asc(Column::Weekday)
-            .order_by_asc(Column::StartTime)
-            .order_by_asc(Column::Id);
-        Ok(page(self, select, window)
-            .await?
-            .map(PracticeHoursRecord::from))
-    }
-
-    /// Doctor hours ordered by doctor, weekday, start time, id.
-    pub async fn admin_doctor_hours(
-        &self,
-        filter: DoctorHoursFilter,
-        window: Window,
-    ) -> Result<AdminPage<DoctorHoursRecord>, StoreError> {
-        use doctor_hours::Column;
-        let mut select = doctor_hours::Entity::find();
-        if let Some(doctor) = filter.doctor_id {
-            select = select.filter(Column::DoctorId.eq(doctor));
-        }
-        if let Some(weekday) = filter.weekday {
-            select = select.filter(Column::Weekday.eq(weekday));
-        }
-        if let Some(active) = filter.active {
-            select = select.filter(Column::Active.eq(active));
-        }
-        let select = select
-            .order_by_asc(Column::DoctorId)
-            .order_by_asc(Column::Weekday)
-            .order_by_asc(Column::StartTime)
-            .order_by_asc(Column::Id);
-        Ok(page(self, select, window)
-            .await?
-            .map(DoctorHoursRecord::from))
-    }
-
-    /// Breaks ordered by date, start time, id.
-    pub async fn admin_breaks(
-        &self,
-        filter: &BreakFilter,
-        window: Window,
-    ) -> Result<AdminPage<BreakRecord>, StoreError> {
-        use doctor_break::Column;
-        let mut select = doctor_break::Entity::find();
-        select = match filter.owner {
-            BreakOwner::Any => select,
-            BreakOwner::Practice => select.filter(Column::DoctorId.is_null()),
-            BreakOwner::Doctor(id) => select.filter(Column::DoctorId.eq(id)),
-        };
-        if let Some(active) = filter.active {
-            select = select.filter(Column::Active.eq(active));
-        }
-        if let Some(from) = filter.from {
-            select = select.filter(Column::Date.gte(from));
-        }
-        if let Some(q) = search_text(filter.q.as_ref()) {
-            select = select.filter(contains(Column::Reason, q));
-        }
-        let select = select
-            .order_by_asc(Column::Date)
-            .order_by_asc(Column::StartTime)
-            .order_by_asc(Column::Id);
-        Ok(page(self, select, window).await?.map(BreakRecord::from))
-    }
-
-    /// Absences ordered by start date, end date, id.
-    pub async fn admin_absences(
-        &self,
-        filter: &AbsenceFilter,
-        window: Window,
-    ) -> Result<AdminPage<AbsenceRecord>, StoreError> {
-        use doctor_absence::Column;
-        let mut select = doctor_absence::Entity::find();
-        if let Some(doctor) = filter.doctor_id {
-            select = select.filter(Column::DoctorId.eq(doctor));
-        }
-        if let Some(active) = filter.active {
-            select = select.filter(Column::Active.eq(active));
-        }
-        if let Some(from) = filter.from {
-            select = select.filter(Column::EndDate.gte(from));
-        }
-        if let Some(q) = search_text(filter.q.as_ref()) {
-            select = select.filter(contains(Column::Reason, q));
-        }
-        let select = select
-            .order_by_asc(Column::StartDate)
-            .order_by_asc(Column::EndDate)
-            .order_by_asc(Column::Id);
-        Ok(page(self, select, window).await?.map(AbsenceRecord::from))
-    }
-
     /// Patients matching a search, sorted by `sort`.
     pub async fn admin_patients(
         &self,

@@ -16,9 +16,11 @@ use praxi_domain::catalog::{
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, LockType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Order};
 
+use crate::admin_lists::Window;
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
 use crate::error::{DbFailure, StoreError};
+use crate::master_data::{AppointmentTypes, CatalogFilter, OperationTypes, Resources};
 use crate::migration::idens::{
     Appointment, AppointmentResource, AppointmentType, Operation, OperationDevice, OperationType,
     Resource,
@@ -352,58 +354,30 @@ async fn resource_bookings<C: ConnectionTrait>(conn: &C, id: i64) -> Result<u64,
     Ok(appointments + operations + devices)
 }
 
-/// Active resources, optionally only those of one exact `type`.
-fn active_resources(kind: Option<&str>) -> Expr {
-    let active = Expr::col(Resource::Active).eq(true);
-    match kind {
-        Some(kind) => active.and(Expr::col(Resource::Type).eq(kind)),
-        None => active,
-    }
-}
-
-fn active_filter<C: IntoIden>(column: C, active: Option<bool>) -> Option<Expr> {
-    active.map(|active| Expr::col(column).eq(active))
-}
-
 impl Store {
     // ---- appointment types -------------------------------------------------------------
 
-    /// How many appointment types match the filter (`active` = only active or inactive ones).
-    pub async fn count_appointment_types(&self, active: Option<bool>) -> Result<u64, StoreError> {
-        count(
-            self.conn(),
-            AppointmentType::Table,
-            active_filter(AppointmentType::Active, active),
-        )
-        .await
-    }
-
-    /// One page in list order (name, id).
+    /// One page of appointment types in list order (name, id); `active` = only active or
+    /// inactive ones.
     pub async fn list_appointment_types(
         &self,
         active: Option<bool>,
         offset: u64,
         limit: u64,
     ) -> Result<Vec<AppointmentTypeRecord>, StoreError> {
-        let mut select = appointment_type_select();
-        if let Some(condition) = active_filter(AppointmentType::Active, active) {
-            select.and_where(condition);
-        }
-        select.offset(offset).limit(limit);
-        fetch_appointment_types(self.conn(), &select).await
+        let filter = CatalogFilter {
+            active,
+            ..CatalogFilter::default()
+        };
+        self.master_rows::<AppointmentTypes>(&filter, Default::default(), Window { offset, limit })
+            .await
     }
 
     pub async fn appointment_type(
         &self,
         id: i64,
     ) -> Result<Option<AppointmentTypeRecord>, StoreError> {
-        let select = appointment_type_select()
-            .and_where(Expr::col(AppointmentType::Id).eq(id))
-            .to_owned();
-        Ok(fetch_appointment_types(self.conn(), &select)
-            .await?
-            .into_iter()
-            .next())
+        self.master_row::<AppointmentTypes>(id).await
     }
 
     /// Creates an appointment type and audits it (the entry gets the new id).
@@ -538,39 +512,8 @@ impl Store {
 
     // ---- operation types ---------------------------------------------------------------
 
-    /// How many operation types match the filter.
-    pub async fn count_operation_types(&self, active: Option<bool>) -> Result<u64, StoreError> {
-        count(
-            self.conn(),
-            OperationType::Table,
-            active_filter(OperationType::Active, active),
-        )
-        .await
-    }
-
-    /// One page in list order (name, id).
-    pub async fn list_operation_types(
-        &self,
-        active: Option<bool>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<OperationTypeRecord>, StoreError> {
-        let mut select = operation_type_select();
-        if let Some(condition) = active_filter(OperationType::Active, active) {
-            select.and_where(condition);
-        }
-        select.offset(offset).limit(limit);
-        fetch_operation_types(self.conn(), &select).await
-    }
-
     pub async fn operation_type(&self, id: i64) -> Result<Option<OperationTypeRecord>, StoreError> {
-        let select = operation_type_select()
-            .and_where(Expr::col(OperationType::Id).eq(id))
-            .to_owned();
-        Ok(fetch_operation_types(self.conn(), &select)
-            .await?
-            .into_iter()
-            .next())
+        self.master_row::<OperationTypes>(id).await
     }
 
     /// Creates an operation type and audits it (the entry gets the new id).
@@ -707,37 +650,19 @@ impl Store {
 
     // ---- resources ---------------------------------------------------------------------
 
-    /// How many **active** resources there are, optionally of one exact `type` (the list
-    /// endpoint never shows inactive ones).
+    /// How many **active** resources there are, optionally of one exact `type`.
     pub async fn count_active_resources(&self, kind: Option<&str>) -> Result<u64, StoreError> {
-        count(self.conn(), Resource::Table, Some(active_resources(kind))).await
-    }
-
-    /// One page of active resources in list order (type, name, id), optionally of one exact
-    /// `type`.
-    pub async fn list_active_resources(
-        &self,
-        kind: Option<&str>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<ResourceRecord>, StoreError> {
-        let select = resource_select()
-            .and_where(active_resources(kind))
-            .offset(offset)
-            .limit(limit)
-            .to_owned();
-        fetch_resources(self.conn(), &select).await
+        let filter = CatalogFilter {
+            active: Some(true),
+            kind: kind.map(str::to_owned),
+            ..CatalogFilter::default()
+        };
+        self.master_count::<Resources>(&filter).await
     }
 
     /// A resource by id, active or not.
     pub async fn resource(&self, id: i64) -> Result<Option<ResourceRecord>, StoreError> {
-        let select = resource_select()
-            .and_where(Expr::col(Resource::Id).eq(id))
-            .to_owned();
-        Ok(fetch_resources(self.conn(), &select)
-            .await?
-            .into_iter()
-            .next())
+        self.master_row::<Resources>(id).await
     }
 
     /// Creates a resource and audits it (the entry gets the new id).
@@ -845,5 +770,27 @@ impl Store {
         delete_row(&*tx, Resource::Table, Resource::Id, id, RESOURCE).await?;
         write_audit(&*tx, audit).await?;
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Database errors are classified by code (`DbFailure::of`), never by the text of the
+    /// driver's message: a bare message, even one naming a foreign key, is not a foreign-key
+    /// violation. (The SQLSTATE/SQLite-code paths are exercised by the API tests on both
+    /// backends, e.g. deleting a referenced row answers 409.)
+    #[test]
+    fn foreign_key_refusals_are_not_recognised_by_message_text() {
+        for text in [
+            "error returned from database: FOREIGN KEY constraint failed",
+            "update or delete on table \"appointments_resource\" violates foreign key \
+             constraint \"appointments_operation_op_room_fkey\"",
+            "UNIQUE constraint failed: patients.id",
+        ] {
+            let error = DbErr::Custom(text.to_owned());
+            assert!(!is_foreign_key_violation(&error), "{text}");
+        }
     }
 }

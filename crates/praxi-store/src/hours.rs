@@ -12,24 +12,25 @@ use praxi_domain::hours::{
     DoctorHoursFields, HoursChanges, HoursWindow, check_doctor, check_no_overlap,
     doctor_display_name, doctor_matches,
 };
-use sea_orm::sea_query::NullOrdering;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::admin_lists::Window;
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::{Store, is_unique_violation};
 use crate::entity::{doctor_break, doctor_hours, practice_hours, role, user};
 use crate::error::StoreError;
-use crate::locks::{LockKey, lock};
+use crate::locks::{LockKey, lock, lock_person_row};
+use crate::master_data::{BreakFilter, BreakOwner, Breaks, HoursFilter, PracticeHours};
 
-/// Which rows of a doctor-owned table a list shows.
+/// Which rows of a doctor-owned table a count shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
     /// Every row.
     All,
-    /// The rows of this doctor (for breaks also the practice-wide ones, which block them).
+    /// A doctor's own rows (and, for breaks, the practice-wide ones).
     Doctor(i64),
 }
 
@@ -157,33 +158,18 @@ impl Store {
 
     /// How many practice-hours rows exist.
     pub async fn count_practice_hours(&self) -> Result<u64, StoreError> {
-        Ok(practice_hours::Entity::find().count(self.conn()).await?)
+        self.master_count::<PracticeHours>(&HoursFilter::default())
+            .await
     }
 
-    /// One page in the original's order: weekday, start time, id.
+    /// Every practice-hours row in week order (weekday, start time, id).
     pub async fn list_practice_hours(
         &self,
         offset: u64,
         limit: u64,
     ) -> Result<Vec<PracticeHoursRecord>, StoreError> {
-        Ok(practice_hours::Entity::find()
-            .order_by_asc(practice_hours::Column::Weekday)
-            .order_by_asc(practice_hours::Column::StartTime)
-            .order_by_asc(practice_hours::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(PracticeHoursRecord::from)
-            .collect())
-    }
-
-    pub async fn practice_hours(&self, id: i64) -> Result<Option<PracticeHoursRecord>, StoreError> {
-        Ok(practice_hours::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(PracticeHoursRecord::from))
+        self.master_rows::<PracticeHours>(&HoursFilter::default(), (), Window { offset, limit })
+            .await
     }
 
     /// Stores a new (validated) window and its audit row.
@@ -255,49 +241,6 @@ impl Store {
 
     // ---- doctor hours -------------------------------------------------------------------
 
-    fn doctor_hours_query(visibility: Visibility) -> sea_orm::Select<doctor_hours::Entity> {
-        let query = doctor_hours::Entity::find();
-        match visibility {
-            Visibility::All => query,
-            Visibility::Doctor(id) => query.filter(doctor_hours::Column::DoctorId.eq(id)),
-        }
-    }
-
-    /// How many doctor-hours rows the list shows.
-    pub async fn count_doctor_hours(&self, visibility: Visibility) -> Result<u64, StoreError> {
-        Ok(Self::doctor_hours_query(visibility)
-            .count(self.conn())
-            .await?)
-    }
-
-    /// One page in the original's order: doctor, weekday, start time, id.
-    pub async fn list_doctor_hours(
-        &self,
-        visibility: Visibility,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<DoctorHoursRecord>, StoreError> {
-        Ok(Self::doctor_hours_query(visibility)
-            .order_by_asc(doctor_hours::Column::DoctorId)
-            .order_by_asc(doctor_hours::Column::Weekday)
-            .order_by_asc(doctor_hours::Column::StartTime)
-            .order_by_asc(doctor_hours::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(DoctorHoursRecord::from)
-            .collect())
-    }
-
-    pub async fn doctor_hours(&self, id: i64) -> Result<Option<DoctorHoursRecord>, StoreError> {
-        Ok(doctor_hours::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(DoctorHoursRecord::from))
-    }
-
     /// Stores a new doctor-hours row: the doctor must be an active doctor and the window may
     /// not overlap another active window of theirs on that weekday.
     pub async fn create_doctor_hours(
@@ -339,21 +282,17 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<DoctorHoursRecord, StoreError> {
         let tx = self.write().await?;
-        let stored = doctor_hours::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&*tx)
-            .await?
-            .ok_or(StoreError::NotFound("DoctorHours"))?;
-        let current = DoctorHoursRecord::from(stored.clone()).fields;
-        let fields = changes.apply(current)?;
-        lock(
+        // Lock order: the doctors' locks (old and new), then the row.
+        let stored = lock_person_row::<_, doctor_hours::Entity>(
             &*tx,
-            &[
-                LockKey::Person(current.doctor_id),
-                LockKey::Person(fields.doctor_id),
-            ],
+            id,
+            |row| row.doctor_id,
+            changes.doctor_id,
+            "DoctorHours",
         )
         .await?;
+        let current = DoctorHoursRecord::from(stored.clone()).fields;
+        let fields = changes.apply(current)?;
         if fields.doctor_id != current.doctor_id {
             require_doctor(&*tx, fields.doctor_id).await?;
         }
@@ -384,54 +323,17 @@ impl Store {
 
     // ---- breaks -------------------------------------------------------------------------
 
-    fn breaks_query(visibility: Visibility) -> sea_orm::Select<doctor_break::Entity> {
-        let query = doctor_break::Entity::find();
-        match visibility {
-            Visibility::All => query,
-            Visibility::Doctor(id) => query.filter(
-                Condition::any()
-                    .add(doctor_break::Column::DoctorId.eq(id))
-                    .add(doctor_break::Column::DoctorId.is_null()),
-            ),
-        }
-    }
-
-    /// How many breaks the list shows.
+    /// How many breaks a list with `visibility` shows.
     pub async fn count_breaks(&self, visibility: Visibility) -> Result<u64, StoreError> {
-        Ok(Self::breaks_query(visibility).count(self.conn()).await?)
-    }
-
-    /// One page in the original's order: date, start time, doctor (practice-wide last, as on
-    /// PostgreSQL), id.
-    pub async fn list_breaks(
-        &self,
-        visibility: Visibility,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<BreakRecord>, StoreError> {
-        Ok(Self::breaks_query(visibility)
-            .order_by_asc(doctor_break::Column::Date)
-            .order_by_asc(doctor_break::Column::StartTime)
-            .order_by_with_nulls(
-                doctor_break::Column::DoctorId,
-                Order::Asc,
-                NullOrdering::Last,
-            )
-            .order_by_asc(doctor_break::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(BreakRecord::from)
-            .collect())
-    }
-
-    pub async fn doctor_break(&self, id: i64) -> Result<Option<BreakRecord>, StoreError> {
-        Ok(doctor_break::Entity::find_by_id(id)
-            .one(self.conn())
-            .await?
-            .map(BreakRecord::from))
+        let owner = match visibility {
+            Visibility::All => BreakOwner::Any,
+            Visibility::Doctor(id) => BreakOwner::DoctorOrPractice(id),
+        };
+        let filter = BreakFilter {
+            owner,
+            ..BreakFilter::default()
+        };
+        self.master_count::<Breaks>(&filter).await
     }
 
     /// Stores a new break; a doctor-specific break needs an active doctor.

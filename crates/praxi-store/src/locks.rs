@@ -2,10 +2,16 @@
 //! lock per person, patient and resource it touches, in ascending key order (no deadlocks).
 //! PostgreSQL: transaction-scoped advisory locks. SQLite: the store's single writer lock
 //! (taken by `Store::write`) already serialises every write, so nothing more is needed.
+//!
+//! The one lock order (ARCHITECTURE.md, "Lock order"): first the advisory locks of a
+//! transaction, all at once and sorted ([`lock`]); then row locks (`FOR UPDATE`, updates),
+//! several rows in ascending id order. A row that belongs to a person (an absence, a doctor's
+//! hours) is therefore locked through [`lock_person_row`], never `FOR UPDATE` before the
+//! person's lock.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PrimaryKeyTrait, QuerySelect, Statement};
 
-use crate::error::StoreError;
+use crate::error::{DbFailure, StoreError};
 
 /// What a booking occupies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,4 +50,43 @@ pub(crate) async fn lock<C: ConnectionTrait>(conn: &C, keys: &[LockKey]) -> Resu
         .await?;
     }
     Ok(())
+}
+
+/// Locks the row `id` of `E` that belongs to a person in the one lock order: reads the row's
+/// owner without a lock, takes the advisory locks of that owner and of `moving_to` (the new
+/// owner of an update, if any) sorted, and only then the row (`FOR UPDATE`).
+///
+/// An owner can only change under the old owner's lock, so once that lock is held the owner
+/// is stable; if it changed between the first read and the lock, the caller's locks are the
+/// wrong ones and the write answers [`StoreError::Contention`] (the client may retry) rather
+/// than take a further lock out of order.
+pub(crate) async fn lock_person_row<C, E>(
+    conn: &C,
+    id: i64,
+    owner: fn(&E::Model) -> i64,
+    moving_to: Option<i64>,
+    model: &'static str,
+) -> Result<E::Model, StoreError>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    i64: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    let seen = E::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound(model))?;
+    let seen_owner = owner(&seen);
+    let mut keys = vec![LockKey::Person(seen_owner)];
+    keys.extend(moving_to.map(LockKey::Person));
+    lock(conn, &keys).await?;
+    let stored = E::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound(model))?;
+    if owner(&stored) != seen_owner {
+        return Err(StoreError::Contention(DbFailure::Serialization));
+    }
+    Ok(stored)
 }

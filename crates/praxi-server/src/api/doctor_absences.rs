@@ -1,226 +1,58 @@
 //! `/api/doctor-absences/` (api.md §3.16): whole-day absences of doctors, and the preview of
 //! an absence's workdays, return date, vacation balance and affected bookings.
 //! Audits `doctor_absence_list|create|view|update|delete`; the preview is not audited.
+//! Routes and work of the table: `api::master_data`, `usecases::master_data`.
 //!
 //! Doctors see, edit and delete only their own absences (others: 404), may not create any and
 //! may not hand one to someone else (api.md §5 item 5). The `doctor` must be an active doctor.
+//! Writes announce `absence.*` on the resource calendar's board.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::Uri;
 use axum::routing::get;
 use axum::{Json, Router};
-use praxi_domain::absence::{ABSENCE_COLOR, AbsenceChanges, PreviewQuery, local_range};
-use praxi_domain::hours::check_doctor_unchanged;
+use praxi_domain::absence::{ABSENCE_COLOR, PreviewQuery, local_range};
 use praxi_domain::rbac::{Action, Decision, Resource};
-use praxi_store::absences::{AbsenceRecord, AffectedBooking};
+use praxi_store::absences::AffectedBooking;
 use serde_json::{Value, json};
 
-use crate::api::practice_hours::{
-    Mode, READ_ONLY, id_meta, page_request, query_param, read_bool, read_date, read_int, visibility,
-};
-use crate::api::{PathId, method_fallback};
+use crate::api::master_data::{self, ApiTable};
+use crate::api::method_fallback;
+use crate::api::practice_hours::query_param;
 use crate::auth::AuthUser;
-use crate::body::{Fields, JsonBody, parse_date_str};
+use crate::body::parse_date_str;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::usecases::master_data::{Absences, MasterData, Record};
 use crate::wire;
 
-const MODEL: &str = "DoctorAbsence";
-
-/// Read-only fields of the absence shape that clients may echo back.
-const IGNORED: [&str; 4] = [READ_ONLY[0], READ_ONLY[1], READ_ONLY[2], "color"];
-
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/doctor-absences/",
-            get(list)
-                .post(create)
-                .fallback(method_fallback(Resource::DoctorAbsences)),
-        )
+    master_data::router::<Absences>()
         // A literal segment: axum prefers it over `{id}`.
         .route(
             "/api/doctor-absences/preview/",
             get(preview).fallback(method_fallback(Resource::AbsencePreview)),
         )
-        .route(
-            "/api/doctor-absences/{id}/",
-            get(detail)
-                .put(replace)
-                .patch(patch)
-                .delete(delete)
-                .fallback(method_fallback(Resource::DoctorAbsences)),
-        )
 }
 
-fn read_json(record: &AbsenceRecord, state: &AppState) -> Value {
-    let tz = state.tz();
-    let fields = &record.fields;
-    json!({
-        "id": record.id,
-        "doctor": fields.doctor_id,
-        "start_date": fields.start_date,
-        "end_date": fields.end_date,
-        "reason": fields.reason,
-        "color": ABSENCE_COLOR,
-        "active": fields.active,
-        "created_at": wire::datetime(record.created_at, tz),
-        "updated_at": wire::datetime(record.updated_at, tz),
-    })
-}
+impl ApiTable for Absences {
+    const PATH: &'static str = "/api/doctor-absences/";
 
-async fn list(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::DoctorAbsences, Action::List, MODEL)?;
-    let visibility = visibility(decision, &auth);
-    let request = page_request(&uri)?;
-    let count = state.store.count_absences(visibility).await?;
-    let (page, offset) = request.resolve(count)?;
-    let rows = state
-        .store
-        .list_absences(visibility, offset, request.page_size)
-        .await?;
-    state
-        .store
-        .record_audit(&auth.audit("doctor_absence_list", None, None))
-        .await?;
-    let results = rows.iter().map(|row| read_json(row, &state)).collect();
-    Ok(Json(wire::page_envelope(
-        &headers,
-        &uri,
-        count,
-        page,
-        request.page_size,
-        results,
-    )))
-}
-
-async fn detail(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::DoctorAbsences, Action::Read, MODEL)?;
-    let record = find(&state, id).await?;
-    AuthUser::check_own(decision, record.fields.doctor_id == auth.user.id, MODEL)?;
-    state
-        .store
-        .record_audit(&auth.audit("doctor_absence_view", None, id_meta(id)))
-        .await?;
-    Ok(Json(read_json(&record, &state)))
-}
-
-async fn find(state: &AppState, id: i64) -> ApiResult<AbsenceRecord> {
-    state
-        .store
-        .absence(id)
-        .await?
-        .ok_or(ApiError::NotFound(MODEL))
-}
-
-fn read_changes(fields: &mut Fields, mode: Mode) -> AbsenceChanges {
-    let changes = AbsenceChanges {
-        doctor_id: read_int(fields, "doctor", mode),
-        start_date: read_date(fields, "start_date", mode),
-        end_date: read_date(fields, "end_date", mode),
-        reason: fields.opt_string("reason"),
-        active: read_bool(fields, "active"),
-    };
-    changes.check_fields(fields.errors_mut());
-    changes
-}
-
-async fn create(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    body: JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    auth.require(Resource::DoctorAbsences, Action::Create, MODEL)?;
-    let mut fields = Fields::new(body, state.tz());
-    fields.ignore(&IGNORED);
-    let changes = read_changes(&mut fields, Mode::Create);
-    fields.finish()?;
-    let row = changes.create()?;
-    let record = state
-        .store
-        .create_absence(row, state.now(), |id| {
-            auth.audit("doctor_absence_create", None, id_meta(id))
+    fn json(record: &Record<Self>, state: &AppState) -> Value {
+        let tz = state.tz();
+        let fields = &record.fields;
+        json!({
+            "id": record.id,
+            "doctor": fields.doctor_id,
+            "start_date": fields.start_date,
+            "end_date": fields.end_date,
+            "reason": fields.reason,
+            "color": ABSENCE_COLOR,
+            "active": fields.active,
+            "created_at": wire::datetime(record.created_at, tz),
+            "updated_at": wire::datetime(record.updated_at, tz),
         })
-        .await?;
-    publish(&state, "absence.created", record.id).await;
-    Ok((StatusCode::CREATED, Json(read_json(&record, &state))))
-}
-
-async fn replace(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    PathId(id): PathId,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    update(state, auth, id, body, Mode::Replace).await
-}
-
-async fn patch(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    PathId(id): PathId,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    update(state, auth, id, body, Mode::Patch).await
-}
-
-async fn update(
-    state: AppState,
-    auth: AuthUser,
-    id: i64,
-    body: JsonBody,
-    mode: Mode,
-) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::DoctorAbsences, Action::Update, MODEL)?;
-    let stored = find(&state, id).await?;
-    AuthUser::check_own(decision, stored.fields.doctor_id == auth.user.id, MODEL)?;
-    let mut fields = Fields::new(body, state.tz());
-    fields.ignore(&IGNORED);
-    let changes = read_changes(&mut fields, mode);
-    if let Decision::OwnOnly(_) = decision {
-        check_doctor_unchanged(
-            fields.errors_mut(),
-            auth.user.id,
-            changes.doctor_id.map(Some),
-        );
     }
-    fields.finish()?;
-    let record = state
-        .store
-        .update_absence(
-            id,
-            changes,
-            state.now(),
-            &auth.audit("doctor_absence_update", None, id_meta(id)),
-        )
-        .await?;
-    publish(&state, "absence.updated", record.id).await;
-    Ok(Json(read_json(&record, &state)))
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    PathId(id): PathId,
-) -> ApiResult<StatusCode> {
-    let decision = auth.require(Resource::DoctorAbsences, Action::Delete, MODEL)?;
-    let stored = find(&state, id).await?;
-    AuthUser::check_own(decision, stored.fields.doctor_id == auth.user.id, MODEL)?;
-    state
-        .store
-        .delete_absence(id, &auth.audit("doctor_absence_delete", None, id_meta(id)))
-        .await?;
-    publish(&state, "absence.deleted", id).await;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Reads the preview parameters. Empty values count as missing; malformed or impossible
@@ -274,7 +106,7 @@ async fn preview(
     auth: AuthUser,
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
-    auth.require(Resource::AbsencePreview, Action::List, MODEL)?;
+    auth.require(Resource::AbsencePreview, Action::List, Absences::MODEL)?;
     let query = preview_query(&uri)?;
     let ledger = match query.doctor_id {
         Some(doctor_id) => state.store.vacation_ledger(doctor_id).await?,
@@ -305,12 +137,4 @@ async fn preview(
             .map(|booking| booking_json(booking, &state))
             .collect::<Vec<_>>(),
     })))
-}
-
-/// Absences are painted on the resource calendar: its live view re-reads.
-async fn publish(state: &AppState, kind: &str, id: i64) {
-    state
-        .events
-        .notify(crate::events::Board::ResourceCalendar, kind, id, None)
-        .await;
 }

@@ -25,6 +25,7 @@ pub(crate) mod doctors;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod kpis;
+pub(crate) mod master_data;
 pub(crate) mod op_dashboard;
 pub(crate) mod op_stats;
 pub(crate) mod op_timeline;

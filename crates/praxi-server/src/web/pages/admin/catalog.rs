@@ -1,22 +1,19 @@
 //! Catalogue master data in the administration: appointment types, operation types and
-//! resources (rooms and devices). Writes use the API's store calls and audit actions
-//! (`appointment_type_*`, `operation_type_*`, `resource_*`).
+//! resources (rooms and devices): their presentation only. Lists, lookups and writes are the
+//! API's use cases (`usecases::master_data`), with its audit actions (`appointment_type_*`,
+//! `operation_type_*`, `resource_*`).
 
-use praxi_domain::catalog::{
-    APPOINTMENT_TYPE_NAME_MAX, AppointmentTypeChanges, NAME_MAX, OperationTypeChanges,
-    ResourceChanges, ResourceKind, WriteMode,
-};
-use praxi_domain::rbac::Resource;
+use praxi_domain::catalog::{APPOINTMENT_TYPE_NAME_MAX, NAME_MAX, ResourceKind};
 use praxi_store::StoreError;
-use praxi_store::admin_lists::{CatalogFilter, CatalogSort};
-use praxi_store::audit::AuditEntry;
-use praxi_store::catalog::{AppointmentTypeRecord, OperationTypeRecord, ResourceRecord};
-use serde_json::json;
+use praxi_store::admin_lists::AdminPage;
+use praxi_store::master_data::{CatalogFilter, CatalogOrder, CatalogSort};
 
 use super::view::{Cell, Choice, Column, Field, Filter, Kind, Row};
-use super::{AdminEntity, FormInput, In, ListData, ListQuery, finish, t};
-use crate::body::Fields;
+use super::{FormInput, In, ListData, ListQuery, MasterAdmin, t};
 use crate::state::AppState;
+use crate::usecases::master_data::{
+    AppointmentTypes, Filter as RowFilter, OperationTypes, Record, Resources, Sort,
+};
 use crate::web::session::WebUser;
 
 /// The list filters every catalogue list offers: name search and active state.
@@ -55,7 +52,7 @@ pub(super) fn status_cell(user: &WebUser, active: bool) -> Cell {
 }
 
 /// `sort=name|created` (default name).
-fn catalog_sort(query: &ListQuery) -> (CatalogSort, bool) {
+fn catalog_sort(query: &ListQuery) -> CatalogOrder {
     match query.sort() {
         (Some("created"), descending) => (CatalogSort::Created, descending),
         (_, descending) => (CatalogSort::Name, descending),
@@ -66,7 +63,10 @@ fn catalog_filter(query: &ListQuery) -> CatalogFilter {
     CatalogFilter {
         q: query.get("q").map(str::to_owned),
         active: query.active(),
-        kind: query.get("type").and_then(ResourceKind::parse),
+        kind: query
+            .get("type")
+            .and_then(ResourceKind::parse)
+            .map(|kind| kind.as_str().to_owned()),
     }
 }
 
@@ -116,18 +116,13 @@ pub(super) fn timestamps(
     ]
 }
 
-fn audit(user: &WebUser, action: &str, key: &str, id: i64) -> AuditEntry {
-    user.audit(action, None, Some(json!({ key: id })))
-}
-
 fn minutes(user: &WebUser, value: impl std::fmt::Display) -> String {
     format!("{value} {}", t(user, "admin.minutes"))
 }
 
 // ---- appointment types ------------------------------------------------------------------------
 
-/// Appointment types (admin writes; everybody else reads).
-pub(crate) struct AppointmentTypes;
+// Appointment types (admin writes; everybody else reads).
 
 const APPOINTMENT_TYPE_FORM: [(&str, In); 4] = [
     ("name", In::Text),
@@ -136,36 +131,20 @@ const APPOINTMENT_TYPE_FORM: [(&str, In); 4] = [
     ("active", In::Check),
 ];
 
-fn appointment_type_changes(
-    state: &AppState,
-    input: &FormInput,
-) -> Result<AppointmentTypeChanges, StoreError> {
-    let mut fields: Fields = input.fields(state, &APPOINTMENT_TYPE_FORM);
-    let changes = AppointmentTypeChanges {
-        name: fields.string("name"),
-        color: fields.opt_string("color"),
-        duration_minutes: fields.opt_int("duration_minutes"),
-        active: fields.opt_bool("active").flatten(),
-    };
-    finish(fields)?;
-    Ok(changes)
-}
-
-impl AdminEntity for AppointmentTypes {
+impl MasterAdmin for AppointmentTypes {
+    const FORM: &'static [(&'static str, In)] = &APPOINTMENT_TYPE_FORM;
     const SLUG: &'static str = "appointment-types";
-    const RESOURCE: Resource = Resource::AppointmentTypes;
     const DEFAULT_SORT: Option<&'static str> = Some("name");
-    type Record = AppointmentTypeRecord;
 
-    fn id(record: &Self::Record) -> i64 {
-        record.id
+    fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
+        (catalog_filter(query), catalog_sort(query))
     }
 
-    fn is_active(record: &Self::Record) -> bool {
+    fn is_active(record: &Record<Self>) -> bool {
         record.fields.active
     }
 
-    fn label(record: &Self::Record, _user: &WebUser) -> String {
+    fn label(record: &Record<Self>, _user: &WebUser) -> String {
         record.fields.name.clone()
     }
 
@@ -173,16 +152,8 @@ impl AdminEntity for AppointmentTypes {
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
+        page: AdminPage<Record<Self>>,
     ) -> Result<ListData, StoreError> {
-        let (sort, descending) = catalog_sort(query);
-        let page = state
-            .store
-            .admin_appointment_types(&catalog_filter(query), sort, descending, query.window())
-            .await?;
-        state
-            .store
-            .record_audit(&user.audit("appointment_type_list", None, None))
-            .await?;
         let rows = page
             .rows
             .iter()
@@ -218,23 +189,10 @@ impl AdminEntity for AppointmentTypes {
         })
     }
 
-    async fn find(state: &AppState, id: i64) -> Result<Option<Self::Record>, StoreError> {
-        state.store.appointment_type(id).await
-    }
-
-    fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(
-            user,
-            "appointment_type_view",
-            "appointment_type_id",
-            record.id,
-        ))
-    }
-
     async fn fields(
         _state: &AppState,
         user: &WebUser,
-        record: Option<&Self::Record>,
+        record: Option<&Record<Self>>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
@@ -267,100 +225,14 @@ impl AdminEntity for AppointmentTypes {
         ])
     }
 
-    fn facts(state: &AppState, user: &WebUser, record: &Self::Record) -> Vec<(String, String)> {
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)> {
         timestamps(state, user, record.created_at, record.updated_at)
-    }
-
-    async fn create(
-        state: &AppState,
-        user: &WebUser,
-        input: &FormInput,
-    ) -> Result<i64, StoreError> {
-        let fields = appointment_type_changes(state, input)?.create()?;
-        let record = state
-            .store
-            .create_appointment_type(fields, state.now(), |id| {
-                audit(user, "appointment_type_create", "appointment_type_id", id)
-            })
-            .await?;
-        Ok(record.id)
-    }
-
-    async fn update(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        input: &FormInput,
-    ) -> Result<(), StoreError> {
-        let changes = appointment_type_changes(state, input)?;
-        state
-            .store
-            .update_appointment_type(
-                record.id,
-                |current| changes.apply(current, WriteMode::Full),
-                state.now(),
-                &audit(
-                    user,
-                    "appointment_type_update",
-                    "appointment_type_id",
-                    record.id,
-                ),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn set_active(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        let changes = AppointmentTypeChanges {
-            active: Some(active),
-            ..Default::default()
-        };
-        state
-            .store
-            .update_appointment_type(
-                record.id,
-                |current| changes.apply(current, WriteMode::Partial),
-                state.now(),
-                &audit(
-                    user,
-                    "appointment_type_update",
-                    "appointment_type_id",
-                    record.id,
-                ),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-    ) -> Result<(), StoreError> {
-        state
-            .store
-            .delete_appointment_type(
-                record.id,
-                &audit(
-                    user,
-                    "appointment_type_delete",
-                    "appointment_type_id",
-                    record.id,
-                ),
-            )
-            .await
     }
 }
 
 // ---- operation types --------------------------------------------------------------------------
 
-/// Operation types (admin writes; everybody else reads).
-pub(crate) struct OperationTypes;
+// Operation types (admin writes; everybody else reads).
 
 const OPERATION_TYPE_FORM: [(&str, In); 6] = [
     ("name", In::Text),
@@ -371,38 +243,20 @@ const OPERATION_TYPE_FORM: [(&str, In); 6] = [
     ("active", In::Check),
 ];
 
-fn operation_type_changes(
-    state: &AppState,
-    input: &FormInput,
-) -> Result<OperationTypeChanges, StoreError> {
-    let mut fields = input.fields(state, &OPERATION_TYPE_FORM);
-    let changes = OperationTypeChanges {
-        name: fields.string("name"),
-        prep_duration: fields.opt_int("prep_duration").flatten(),
-        op_duration: fields.opt_int("op_duration").flatten(),
-        post_duration: fields.opt_int("post_duration").flatten(),
-        color: fields.string("color"),
-        active: fields.opt_bool("active").flatten(),
-    };
-    finish(fields)?;
-    Ok(changes)
-}
-
-impl AdminEntity for OperationTypes {
+impl MasterAdmin for OperationTypes {
+    const FORM: &'static [(&'static str, In)] = &OPERATION_TYPE_FORM;
     const SLUG: &'static str = "operation-types";
-    const RESOURCE: Resource = Resource::OperationTypes;
     const DEFAULT_SORT: Option<&'static str> = Some("name");
-    type Record = OperationTypeRecord;
 
-    fn id(record: &Self::Record) -> i64 {
-        record.id
+    fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
+        (catalog_filter(query), catalog_sort(query))
     }
 
-    fn is_active(record: &Self::Record) -> bool {
+    fn is_active(record: &Record<Self>) -> bool {
         record.fields.active
     }
 
-    fn label(record: &Self::Record, _user: &WebUser) -> String {
+    fn label(record: &Record<Self>, _user: &WebUser) -> String {
         record.fields.name.clone()
     }
 
@@ -410,16 +264,8 @@ impl AdminEntity for OperationTypes {
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
+        page: AdminPage<Record<Self>>,
     ) -> Result<ListData, StoreError> {
-        let (sort, descending) = catalog_sort(query);
-        let page = state
-            .store
-            .admin_operation_types(&catalog_filter(query), sort, descending, query.window())
-            .await?;
-        state
-            .store
-            .record_audit(&user.audit("operation_type_list", None, None))
-            .await?;
         let rows = page
             .rows
             .iter()
@@ -457,23 +303,10 @@ impl AdminEntity for OperationTypes {
         })
     }
 
-    async fn find(state: &AppState, id: i64) -> Result<Option<Self::Record>, StoreError> {
-        state.store.operation_type(id).await
-    }
-
-    fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(
-            user,
-            "operation_type_view",
-            "operation_type_id",
-            record.id,
-        ))
-    }
-
     async fn fields(
         _state: &AppState,
         user: &WebUser,
-        record: Option<&Self::Record>,
+        record: Option<&Record<Self>>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
@@ -503,100 +336,14 @@ impl AdminEntity for OperationTypes {
         ])
     }
 
-    fn facts(state: &AppState, user: &WebUser, record: &Self::Record) -> Vec<(String, String)> {
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)> {
         timestamps(state, user, record.created_at, record.updated_at)
-    }
-
-    async fn create(
-        state: &AppState,
-        user: &WebUser,
-        input: &FormInput,
-    ) -> Result<i64, StoreError> {
-        let fields = operation_type_changes(state, input)?.create()?;
-        let record = state
-            .store
-            .create_operation_type(fields, state.now(), |id| {
-                audit(user, "operation_type_create", "operation_type_id", id)
-            })
-            .await?;
-        Ok(record.id)
-    }
-
-    async fn update(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        input: &FormInput,
-    ) -> Result<(), StoreError> {
-        let changes = operation_type_changes(state, input)?;
-        state
-            .store
-            .update_operation_type(
-                record.id,
-                |current| changes.apply(current, WriteMode::Full),
-                state.now(),
-                &audit(
-                    user,
-                    "operation_type_update",
-                    "operation_type_id",
-                    record.id,
-                ),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn set_active(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        let changes = OperationTypeChanges {
-            active: Some(active),
-            ..Default::default()
-        };
-        state
-            .store
-            .update_operation_type(
-                record.id,
-                |current| changes.apply(current, WriteMode::Partial),
-                state.now(),
-                &audit(
-                    user,
-                    "operation_type_update",
-                    "operation_type_id",
-                    record.id,
-                ),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-    ) -> Result<(), StoreError> {
-        state
-            .store
-            .delete_operation_type(
-                record.id,
-                &audit(
-                    user,
-                    "operation_type_delete",
-                    "operation_type_id",
-                    record.id,
-                ),
-            )
-            .await
     }
 }
 
 // ---- resources --------------------------------------------------------------------------------
 
-/// Rooms and devices (admins and assistants write; everybody else reads).
-pub(crate) struct Resources;
+// Rooms and devices (admins and assistants write; everybody else reads).
 
 const RESOURCE_FORM: [(&str, In); 4] = [
     ("name", In::Text),
@@ -605,37 +352,24 @@ const RESOURCE_FORM: [(&str, In); 4] = [
     ("active", In::Check),
 ];
 
-fn resource_changes(state: &AppState, input: &FormInput) -> Result<ResourceChanges, StoreError> {
-    let mut fields = input.fields(state, &RESOURCE_FORM);
-    let changes = ResourceChanges {
-        name: fields.string("name"),
-        kind: fields.string("type"),
-        color: fields.string("color"),
-        active: fields.opt_bool("active").flatten(),
-    };
-    finish(fields)?;
-    Ok(changes)
-}
-
 fn kind_label(user: &WebUser, kind: ResourceKind) -> String {
     t(user, &format!("admin.kind.{}", kind.as_str()))
 }
 
-impl AdminEntity for Resources {
+impl MasterAdmin for Resources {
+    const FORM: &'static [(&'static str, In)] = &RESOURCE_FORM;
     const SLUG: &'static str = "resources";
-    const RESOURCE: Resource = Resource::Resources;
     const DEFAULT_SORT: Option<&'static str> = Some("name");
-    type Record = ResourceRecord;
 
-    fn id(record: &Self::Record) -> i64 {
-        record.id
+    fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
+        (catalog_filter(query), catalog_sort(query))
     }
 
-    fn is_active(record: &Self::Record) -> bool {
+    fn is_active(record: &Record<Self>) -> bool {
         record.fields.active
     }
 
-    fn label(record: &Self::Record, _user: &WebUser) -> String {
+    fn label(record: &Record<Self>, _user: &WebUser) -> String {
         record.fields.name.clone()
     }
 
@@ -643,16 +377,8 @@ impl AdminEntity for Resources {
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
+        page: AdminPage<Record<Self>>,
     ) -> Result<ListData, StoreError> {
-        let (sort, descending) = catalog_sort(query);
-        let page = state
-            .store
-            .admin_resources(&catalog_filter(query), sort, descending, query.window())
-            .await?;
-        state
-            .store
-            .record_audit(&user.audit("resource_list", None, None))
-            .await?;
         let rows = page
             .rows
             .iter()
@@ -700,14 +426,10 @@ impl AdminEntity for Resources {
         })
     }
 
-    async fn find(state: &AppState, id: i64) -> Result<Option<Self::Record>, StoreError> {
-        state.store.resource(id).await
-    }
-
     async fn fields(
         _state: &AppState,
         user: &WebUser,
-        record: Option<&Self::Record>,
+        record: Option<&Record<Self>>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
@@ -752,77 +474,7 @@ impl AdminEntity for Resources {
         ])
     }
 
-    fn facts(state: &AppState, user: &WebUser, record: &Self::Record) -> Vec<(String, String)> {
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)> {
         timestamps(state, user, record.created_at, record.updated_at)
-    }
-
-    async fn create(
-        state: &AppState,
-        user: &WebUser,
-        input: &FormInput,
-    ) -> Result<i64, StoreError> {
-        let fields = resource_changes(state, input)?.create()?;
-        let record = state
-            .store
-            .create_resource(fields, state.now(), |id| {
-                audit(user, "resource_create", "resource_id", id)
-            })
-            .await?;
-        Ok(record.id)
-    }
-
-    async fn update(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        input: &FormInput,
-    ) -> Result<(), StoreError> {
-        let changes = resource_changes(state, input)?;
-        state
-            .store
-            .update_resource(
-                record.id,
-                |current| changes.apply(current, WriteMode::Full),
-                state.now(),
-                &audit(user, "resource_update", "resource_id", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn set_active(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        let changes = ResourceChanges {
-            active: Some(active),
-            ..Default::default()
-        };
-        state
-            .store
-            .update_resource(
-                record.id,
-                |current| changes.apply(current, WriteMode::Partial),
-                state.now(),
-                &audit(user, "resource_update", "resource_id", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-    ) -> Result<(), StoreError> {
-        state
-            .store
-            .delete_resource(
-                record.id,
-                &audit(user, "resource_delete", "resource_id", record.id),
-            )
-            .await
     }
 }

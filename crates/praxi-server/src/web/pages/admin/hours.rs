@@ -1,34 +1,28 @@
 //! Calendar configuration in the administration: practice hours, doctor hours, breaks and
-//! absences. Writes use the API's store calls (the domain validates the merged row inside the
-//! store's transaction) and its audit actions (`practice_hours_*`, `doctor_hours_*`,
+//! absences: their presentation only. Lists, lookups and writes are the API's use cases
+//! (`usecases::master_data`; the domain validates the merged row inside the store's
+//! transaction) with its audit actions (`practice_hours_*`, `doctor_hours_*`,
 //! `doctor_break_*`, `doctor_absence_*`, meta `{"id": n}`).
 
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveTime};
 use praxi_domain::Role;
-use praxi_domain::absence::AbsenceChanges;
-use praxi_domain::hours::{BreakChanges, DoctorHoursChanges, HoursChanges, REASON_MAX_CHARS};
-use praxi_domain::rbac::Resource;
+use praxi_domain::hours::REASON_MAX_CHARS;
 use praxi_store::StoreError;
-use praxi_store::absences::AbsenceRecord;
-use praxi_store::admin_lists::{
-    AbsenceFilter, BreakFilter, BreakOwner, DoctorHoursFilter, HoursFilter,
+use praxi_store::admin_lists::AdminPage;
+use praxi_store::master_data::{
+    AbsenceFilter, AbsenceSort, BreakFilter, BreakOwner, DoctorHoursFilter, HoursFilter,
 };
-use praxi_store::audit::AuditEntry;
-use praxi_store::hours::{BreakRecord, DoctorHoursRecord, PracticeHoursRecord};
-use serde_json::json;
 
 use super::catalog::{active_field, active_filter, shown, status_cell, timestamps};
 use super::view::{self, Cell, Choice, Column, Field, Filter, Kind, Row};
-use super::{AdminEntity, FormInput, In, ListData, ListQuery, finish, t};
-use crate::api::practice_hours::{Mode, read_date, read_int, read_time};
+use super::{FormInput, In, ListData, ListQuery, MasterAdmin, t};
 use crate::state::AppState;
+use crate::usecases::master_data::{
+    Absences, Breaks, DoctorHours, Filter as RowFilter, PracticeHours, Record, Sort,
+};
 use crate::web::session::WebUser;
-
-fn audit(user: &WebUser, action: &str, id: i64) -> AuditEntry {
-    user.audit(action, None, Some(json!({ "id": id })))
-}
 
 fn weekday_name(user: &WebUser, weekday: i32) -> String {
     t(user, &format!("admin.weekday.{weekday}"))
@@ -176,8 +170,7 @@ fn time_fields(
 
 // ---- practice hours ---------------------------------------------------------------------------
 
-/// The practice's weekly opening hours.
-pub(crate) struct PracticeHours;
+// The practice's weekly opening hours.
 
 const WINDOW_FORM: [(&str, In); 4] = [
     ("weekday", In::Optional),
@@ -186,37 +179,23 @@ const WINDOW_FORM: [(&str, In); 4] = [
     ("active", In::Check),
 ];
 
-fn window_changes(
-    state: &AppState,
-    input: &FormInput,
-    mode: Mode,
-) -> Result<HoursChanges, StoreError> {
-    let mut fields = input.fields(state, &WINDOW_FORM);
-    let changes = HoursChanges {
-        weekday: read_int(&mut fields, "weekday", mode),
-        start_time: read_time(&mut fields, "start_time", mode),
-        end_time: read_time(&mut fields, "end_time", mode),
-        active: fields.opt_bool("active").flatten(),
-    };
-    changes.check_fields(fields.errors_mut());
-    finish(fields)?;
-    Ok(changes)
-}
-
-impl AdminEntity for PracticeHours {
+impl MasterAdmin for PracticeHours {
+    const FORM: &'static [(&'static str, In)] = &WINDOW_FORM;
     const SLUG: &'static str = "practice-hours";
-    const RESOURCE: Resource = Resource::PracticeHours;
-    type Record = PracticeHoursRecord;
 
-    fn id(record: &Self::Record) -> i64 {
-        record.id
+    fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
+        let filter = HoursFilter {
+            weekday: query.int("weekday").and_then(|day| i32::try_from(day).ok()),
+            active: query.active(),
+        };
+        (filter, ())
     }
 
-    fn is_active(record: &Self::Record) -> bool {
+    fn is_active(record: &Record<Self>) -> bool {
         record.window.active
     }
 
-    fn label(record: &Self::Record, user: &WebUser) -> String {
+    fn label(record: &Record<Self>, user: &WebUser) -> String {
         format!(
             "{} {}",
             weekday_name(user, record.window.weekday),
@@ -225,22 +204,11 @@ impl AdminEntity for PracticeHours {
     }
 
     async fn list(
-        state: &AppState,
+        _state: &AppState,
         user: &WebUser,
         query: &ListQuery,
+        page: AdminPage<Record<Self>>,
     ) -> Result<ListData, StoreError> {
-        let filter = HoursFilter {
-            weekday: query.int("weekday").and_then(|day| i32::try_from(day).ok()),
-            active: query.active(),
-        };
-        let page = state
-            .store
-            .admin_practice_hours(filter, query.window())
-            .await?;
-        state
-            .store
-            .record_audit(&user.audit("practice_hours_list", None, None))
-            .await?;
         let rows = page
             .rows
             .iter()
@@ -269,18 +237,10 @@ impl AdminEntity for PracticeHours {
         })
     }
 
-    async fn find(state: &AppState, id: i64) -> Result<Option<Self::Record>, StoreError> {
-        state.store.practice_hours(id).await
-    }
-
-    fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(user, "practice_hours_view", record.id))
-    }
-
     async fn fields(
         _state: &AppState,
         user: &WebUser,
-        record: Option<&Self::Record>,
+        record: Option<&Record<Self>>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let window = record.map(|record| record.window);
@@ -302,82 +262,14 @@ impl AdminEntity for PracticeHours {
         ])
     }
 
-    fn facts(state: &AppState, user: &WebUser, record: &Self::Record) -> Vec<(String, String)> {
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)> {
         timestamps(state, user, record.created_at, record.updated_at)
-    }
-
-    async fn create(
-        state: &AppState,
-        user: &WebUser,
-        input: &FormInput,
-    ) -> Result<i64, StoreError> {
-        let window = window_changes(state, input, Mode::Create)?.create()?;
-        let record = state
-            .store
-            .create_practice_hours(window, state.now(), |id| {
-                audit(user, "practice_hours_create", id)
-            })
-            .await?;
-        Ok(record.id)
-    }
-
-    async fn update(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        input: &FormInput,
-    ) -> Result<(), StoreError> {
-        let changes = window_changes(state, input, Mode::Replace)?;
-        state
-            .store
-            .update_practice_hours(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "practice_hours_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn set_active(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        let changes = HoursChanges {
-            active: Some(active),
-            ..Default::default()
-        };
-        state
-            .store
-            .update_practice_hours(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "practice_hours_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-    ) -> Result<(), StoreError> {
-        state
-            .store
-            .delete_practice_hours(record.id, &audit(user, "practice_hours_delete", record.id))
-            .await
     }
 }
 
 // ---- doctor hours -----------------------------------------------------------------------------
 
-/// The doctors' weekly working hours.
-pub(crate) struct DoctorHours;
+// The doctors' weekly working hours.
 
 const DOCTOR_HOURS_FORM: [(&str, In); 5] = [
     ("doctor", In::Optional),
@@ -387,40 +279,24 @@ const DOCTOR_HOURS_FORM: [(&str, In); 5] = [
     ("active", In::Check),
 ];
 
-fn doctor_hours_changes(
-    state: &AppState,
-    input: &FormInput,
-    mode: Mode,
-) -> Result<DoctorHoursChanges, StoreError> {
-    let mut fields = input.fields(state, &DOCTOR_HOURS_FORM);
-    let changes = DoctorHoursChanges {
-        doctor_id: read_int(&mut fields, "doctor", mode),
-        window: HoursChanges {
-            weekday: read_int(&mut fields, "weekday", mode),
-            start_time: read_time(&mut fields, "start_time", mode),
-            end_time: read_time(&mut fields, "end_time", mode),
-            active: fields.opt_bool("active").flatten(),
-        },
-    };
-    changes.check_fields(fields.errors_mut());
-    finish(fields)?;
-    Ok(changes)
-}
-
-impl AdminEntity for DoctorHours {
+impl MasterAdmin for DoctorHours {
+    const FORM: &'static [(&'static str, In)] = &DOCTOR_HOURS_FORM;
     const SLUG: &'static str = "doctor-hours";
-    const RESOURCE: Resource = Resource::DoctorHours;
-    type Record = DoctorHoursRecord;
 
-    fn id(record: &Self::Record) -> i64 {
-        record.id
+    fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
+        let filter = DoctorHoursFilter {
+            doctor_id: query.int("doctor"),
+            weekday: query.int("weekday").and_then(|day| i32::try_from(day).ok()),
+            active: query.active(),
+        };
+        (filter, ())
     }
 
-    fn is_active(record: &Self::Record) -> bool {
+    fn is_active(record: &Record<Self>) -> bool {
         record.fields.window.active
     }
 
-    fn label(record: &Self::Record, user: &WebUser) -> String {
+    fn label(record: &Record<Self>, user: &WebUser) -> String {
         let window = &record.fields.window;
         format!(
             "{} {}",
@@ -433,20 +309,8 @@ impl AdminEntity for DoctorHours {
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
+        page: AdminPage<Record<Self>>,
     ) -> Result<ListData, StoreError> {
-        let filter = DoctorHoursFilter {
-            doctor_id: query.int("doctor"),
-            weekday: query.int("weekday").and_then(|day| i32::try_from(day).ok()),
-            active: query.active(),
-        };
-        let page = state
-            .store
-            .admin_doctor_hours(filter, query.window())
-            .await?;
-        state
-            .store
-            .record_audit(&user.audit("doctor_hours_list", None, None))
-            .await?;
         let names = user_names(state).await?;
         let rows = page
             .rows
@@ -482,18 +346,10 @@ impl AdminEntity for DoctorHours {
         })
     }
 
-    async fn find(state: &AppState, id: i64) -> Result<Option<Self::Record>, StoreError> {
-        state.store.doctor_hours(id).await
-    }
-
-    fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(user, "doctor_hours_view", record.id))
-    }
-
     async fn fields(
         state: &AppState,
         user: &WebUser,
-        record: Option<&Self::Record>,
+        record: Option<&Record<Self>>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| record.fields);
@@ -539,85 +395,14 @@ impl AdminEntity for DoctorHours {
         ])
     }
 
-    fn facts(state: &AppState, user: &WebUser, record: &Self::Record) -> Vec<(String, String)> {
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)> {
         timestamps(state, user, record.created_at, record.updated_at)
-    }
-
-    async fn create(
-        state: &AppState,
-        user: &WebUser,
-        input: &FormInput,
-    ) -> Result<i64, StoreError> {
-        let row = doctor_hours_changes(state, input, Mode::Create)?.create()?;
-        let record = state
-            .store
-            .create_doctor_hours(row, state.now(), |id| {
-                audit(user, "doctor_hours_create", id)
-            })
-            .await?;
-        Ok(record.id)
-    }
-
-    async fn update(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        input: &FormInput,
-    ) -> Result<(), StoreError> {
-        let changes = doctor_hours_changes(state, input, Mode::Replace)?;
-        state
-            .store
-            .update_doctor_hours(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "doctor_hours_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn set_active(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        let changes = DoctorHoursChanges {
-            doctor_id: None,
-            window: HoursChanges {
-                active: Some(active),
-                ..Default::default()
-            },
-        };
-        state
-            .store
-            .update_doctor_hours(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "doctor_hours_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-    ) -> Result<(), StoreError> {
-        state
-            .store
-            .delete_doctor_hours(record.id, &audit(user, "doctor_hours_delete", record.id))
-            .await
     }
 }
 
 // ---- breaks -----------------------------------------------------------------------------------
 
-/// Breaks on one date, of one doctor or practice-wide.
-pub(crate) struct Breaks;
+// Breaks on one date, of one doctor or practice-wide.
 
 const BREAK_FORM: [(&str, In); 6] = [
     ("doctor", In::Nullable),
@@ -628,39 +413,30 @@ const BREAK_FORM: [(&str, In); 6] = [
     ("active", In::Check),
 ];
 
-fn break_changes(
-    state: &AppState,
-    input: &FormInput,
-    mode: Mode,
-) -> Result<BreakChanges, StoreError> {
-    let mut fields = input.fields(state, &BREAK_FORM);
-    let changes = BreakChanges {
-        doctor_id: fields.opt_int("doctor"),
-        date: read_date(&mut fields, "date", mode),
-        start_time: read_time(&mut fields, "start_time", mode),
-        end_time: read_time(&mut fields, "end_time", mode),
-        reason: fields.opt_string("reason"),
-        active: fields.opt_bool("active").flatten(),
-    };
-    changes.check_fields(fields.errors_mut());
-    finish(fields)?;
-    Ok(changes)
-}
-
-impl AdminEntity for Breaks {
+impl MasterAdmin for Breaks {
+    const FORM: &'static [(&'static str, In)] = &BREAK_FORM;
     const SLUG: &'static str = "breaks";
-    const RESOURCE: Resource = Resource::DoctorBreaks;
-    type Record = BreakRecord;
 
-    fn id(record: &Self::Record) -> i64 {
-        record.id
+    fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
+        let owner = match query.get("doctor") {
+            Some("practice") => BreakOwner::Practice,
+            Some(id) => id.parse().map_or(BreakOwner::Any, BreakOwner::Doctor),
+            None => BreakOwner::Any,
+        };
+        let filter = BreakFilter {
+            owner,
+            active: query.active(),
+            from: query.date("from"),
+            q: query.get("q").map(str::to_owned),
+        };
+        (filter, ())
     }
 
-    fn is_active(record: &Self::Record) -> bool {
+    fn is_active(record: &Record<Self>) -> bool {
         record.fields.active
     }
 
-    fn label(record: &Self::Record, user: &WebUser) -> String {
+    fn label(record: &Record<Self>, user: &WebUser) -> String {
         let fields = &record.fields;
         format!(
             "{} {}",
@@ -673,23 +449,8 @@ impl AdminEntity for Breaks {
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
+        page: AdminPage<Record<Self>>,
     ) -> Result<ListData, StoreError> {
-        let owner = match query.get("doctor") {
-            Some("practice") => BreakOwner::Practice,
-            Some(id) => id.parse().map_or(BreakOwner::Any, BreakOwner::Doctor),
-            None => BreakOwner::Any,
-        };
-        let filter = BreakFilter {
-            owner,
-            active: query.active(),
-            from: query.date("from"),
-            q: query.get("q").map(str::to_owned),
-        };
-        let page = state.store.admin_breaks(&filter, query.window()).await?;
-        state
-            .store
-            .record_audit(&user.audit("doctor_break_list", None, None))
-            .await?;
         let names = user_names(state).await?;
         let rows = page
             .rows
@@ -742,18 +503,10 @@ impl AdminEntity for Breaks {
         })
     }
 
-    async fn find(state: &AppState, id: i64) -> Result<Option<Self::Record>, StoreError> {
-        state.store.doctor_break(id).await
-    }
-
-    fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(user, "doctor_break_view", record.id))
-    }
-
     async fn fields(
         state: &AppState,
         user: &WebUser,
-        record: Option<&Self::Record>,
+        record: Option<&Record<Self>>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
@@ -796,82 +549,14 @@ impl AdminEntity for Breaks {
         ])
     }
 
-    fn facts(state: &AppState, user: &WebUser, record: &Self::Record) -> Vec<(String, String)> {
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)> {
         timestamps(state, user, record.created_at, record.updated_at)
-    }
-
-    async fn create(
-        state: &AppState,
-        user: &WebUser,
-        input: &FormInput,
-    ) -> Result<i64, StoreError> {
-        let row = break_changes(state, input, Mode::Create)?.create()?;
-        let record = state
-            .store
-            .create_break(row, state.now(), |id| {
-                audit(user, "doctor_break_create", id)
-            })
-            .await?;
-        Ok(record.id)
-    }
-
-    async fn update(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        input: &FormInput,
-    ) -> Result<(), StoreError> {
-        let changes = break_changes(state, input, Mode::Replace)?;
-        state
-            .store
-            .update_break(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "doctor_break_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn set_active(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        let changes = BreakChanges {
-            active: Some(active),
-            ..Default::default()
-        };
-        state
-            .store
-            .update_break(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "doctor_break_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-    ) -> Result<(), StoreError> {
-        state
-            .store
-            .delete_break(record.id, &audit(user, "doctor_break_delete", record.id))
-            .await
     }
 }
 
 // ---- absences ---------------------------------------------------------------------------------
 
-/// Doctors' absences (vacation, sickness, …).
-pub(crate) struct Absences;
+// Doctors' absences (vacation, sickness, …).
 
 /// The original's reason choices (stored as these German words).
 const REASONS: [&str; 7] = [
@@ -892,24 +577,6 @@ const ABSENCE_FORM: [(&str, In); 5] = [
     ("active", In::Check),
 ];
 
-fn absence_changes(
-    state: &AppState,
-    input: &FormInput,
-    mode: Mode,
-) -> Result<AbsenceChanges, StoreError> {
-    let mut fields = input.fields(state, &ABSENCE_FORM);
-    let changes = AbsenceChanges {
-        doctor_id: read_int(&mut fields, "doctor", mode),
-        start_date: read_date(&mut fields, "start_date", mode),
-        end_date: read_date(&mut fields, "end_date", mode),
-        reason: fields.opt_string("reason"),
-        active: fields.opt_bool("active").flatten(),
-    };
-    changes.check_fields(fields.errors_mut());
-    finish(fields)?;
-    Ok(changes)
-}
-
 fn reason_choices(user: &WebUser, current: &str) -> Vec<Choice> {
     let mut choices = vec![Choice::new("", "–", current)];
     choices.extend(REASONS.iter().enumerate().map(|(index, reason)| {
@@ -922,20 +589,25 @@ fn reason_choices(user: &WebUser, current: &str) -> Vec<Choice> {
     choices
 }
 
-impl AdminEntity for Absences {
+impl MasterAdmin for Absences {
+    const FORM: &'static [(&'static str, In)] = &ABSENCE_FORM;
     const SLUG: &'static str = "absences";
-    const RESOURCE: Resource = Resource::DoctorAbsences;
-    type Record = AbsenceRecord;
 
-    fn id(record: &Self::Record) -> i64 {
-        record.id
+    fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
+        let filter = AbsenceFilter {
+            doctor_id: query.int("doctor"),
+            active: query.active(),
+            from: query.date("from"),
+            q: query.get("q").map(str::to_owned),
+        };
+        (filter, AbsenceSort::Date)
     }
 
-    fn is_active(record: &Self::Record) -> bool {
+    fn is_active(record: &Record<Self>) -> bool {
         record.fields.active
     }
 
-    fn label(record: &Self::Record, user: &WebUser) -> String {
+    fn label(record: &Record<Self>, user: &WebUser) -> String {
         let fields = &record.fields;
         format!(
             "{} – {}",
@@ -948,18 +620,8 @@ impl AdminEntity for Absences {
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
+        page: AdminPage<Record<Self>>,
     ) -> Result<ListData, StoreError> {
-        let filter = AbsenceFilter {
-            doctor_id: query.int("doctor"),
-            active: query.active(),
-            from: query.date("from"),
-            q: query.get("q").map(str::to_owned),
-        };
-        let page = state.store.admin_absences(&filter, query.window()).await?;
-        state
-            .store
-            .record_audit(&user.audit("doctor_absence_list", None, None))
-            .await?;
         let names = user_names(state).await?;
         let rows = page
             .rows
@@ -1016,18 +678,10 @@ impl AdminEntity for Absences {
         })
     }
 
-    async fn find(state: &AppState, id: i64) -> Result<Option<Self::Record>, StoreError> {
-        state.store.absence(id).await
-    }
-
-    fn view_audit(user: &WebUser, record: &Self::Record) -> Option<AuditEntry> {
-        Some(audit(user, "doctor_absence_view", record.id))
-    }
-
     async fn fields(
         state: &AppState,
         user: &WebUser,
-        record: Option<&Self::Record>,
+        record: Option<&Record<Self>>,
         input: Option<&FormInput>,
     ) -> Result<Vec<Field>, StoreError> {
         let current = record.map(|record| &record.fields);
@@ -1076,7 +730,7 @@ impl AdminEntity for Absences {
         ])
     }
 
-    fn facts(state: &AppState, user: &WebUser, record: &Self::Record) -> Vec<(String, String)> {
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)> {
         let snapshot = &record.snapshot;
         let mut facts = vec![(
             t(user, "admin.field.workdays"),
@@ -1106,72 +760,5 @@ impl AdminEntity for Absences {
             record.updated_at,
         ));
         facts
-    }
-
-    async fn create(
-        state: &AppState,
-        user: &WebUser,
-        input: &FormInput,
-    ) -> Result<i64, StoreError> {
-        let row = absence_changes(state, input, Mode::Create)?.create()?;
-        let record = state
-            .store
-            .create_absence(row, state.now(), |id| {
-                audit(user, "doctor_absence_create", id)
-            })
-            .await?;
-        Ok(record.id)
-    }
-
-    async fn update(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        input: &FormInput,
-    ) -> Result<(), StoreError> {
-        let changes = absence_changes(state, input, Mode::Replace)?;
-        state
-            .store
-            .update_absence(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "doctor_absence_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn set_active(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-        active: bool,
-    ) -> Result<(), StoreError> {
-        let changes = AbsenceChanges {
-            active: Some(active),
-            ..Default::default()
-        };
-        state
-            .store
-            .update_absence(
-                record.id,
-                changes,
-                state.now(),
-                &audit(user, "doctor_absence_update", record.id),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(
-        state: &AppState,
-        user: &WebUser,
-        record: &Self::Record,
-    ) -> Result<(), StoreError> {
-        state
-            .store
-            .delete_absence(record.id, &audit(user, "doctor_absence_delete", record.id))
-            .await
     }
 }

@@ -27,15 +27,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use praxi_domain::FieldErrors;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Denial, Resource};
 use praxi_store::StoreError;
-use praxi_store::admin_lists::Window;
+use praxi_store::admin_lists::{AdminPage, Window};
 use praxi_store::audit::AuditEntry;
 use serde_json::{Map, Value};
 
-use crate::body::{Fields, JsonBody};
+use crate::body::{Fields, JsonBody, Mode};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usecases::master_data::{self, MasterData, Record, Refused};
 use crate::web::session::WebUser;
 use crate::web::{Chrome, error_page, render, render_status};
 use view::{
@@ -65,13 +66,13 @@ pub fn router() -> Router<AppState> {
         )
         .merge(entity_routes::<users::Users>())
         .merge(users::router())
-        .merge(entity_routes::<catalog::AppointmentTypes>())
-        .merge(entity_routes::<catalog::OperationTypes>())
-        .merge(entity_routes::<catalog::Resources>())
-        .merge(entity_routes::<hours::PracticeHours>())
-        .merge(entity_routes::<hours::DoctorHours>())
-        .merge(entity_routes::<hours::Breaks>())
-        .merge(entity_routes::<hours::Absences>())
+        .merge(entity_routes::<master_data::AppointmentTypes>())
+        .merge(entity_routes::<master_data::OperationTypes>())
+        .merge(entity_routes::<master_data::Resources>())
+        .merge(entity_routes::<master_data::PracticeHours>())
+        .merge(entity_routes::<master_data::DoctorHours>())
+        .merge(entity_routes::<master_data::Breaks>())
+        .merge(entity_routes::<master_data::Absences>())
         .merge(entity_routes::<patients::Patients>())
         .merge(audit::router())
 }
@@ -359,6 +360,182 @@ impl FormInput {
             }
         }
         map
+    }
+}
+
+/// A master-data table in the administration: only its presentation. Its list query, lookup,
+/// view audit and writes are the use cases the API runs too (`usecases::master_data`),
+/// through the blanket [`AdminEntity`] implementation below.
+pub(crate) trait MasterAdmin: MasterData {
+    /// The URL segment under `/admin/`, also the text-key prefix.
+    const SLUG: &'static str;
+    /// The `sort` value the list uses when none is given.
+    const DEFAULT_SORT: Option<&'static str> = None;
+    /// How the form's inputs become body fields (read by the table's `MasterData::read`).
+    const FORM: &'static [(&'static str, In)];
+
+    fn is_active(record: &Record<Self>) -> bool;
+    /// A short name for headings ("Raum 1").
+    fn label(record: &Record<Self>, user: &WebUser) -> String;
+
+    /// The list filter and order `query` asks for.
+    fn query(query: &ListQuery) -> (master_data::Filter<Self>, master_data::Sort<Self>);
+
+    /// Renders one page of rows: columns, cells, filters.
+    fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+        page: AdminPage<Record<Self>>,
+    ) -> impl Future<Output = Result<ListData, StoreError>> + Send;
+
+    /// The form fields: from the submitted `input`, else from `record`, else the defaults.
+    fn fields(
+        state: &AppState,
+        user: &WebUser,
+        record: Option<&Record<Self>>,
+        input: Option<&FormInput>,
+    ) -> impl Future<Output = Result<Vec<Field>, StoreError>> + Send;
+
+    /// Read-only facts shown on the edit page (timestamps, …).
+    fn facts(state: &AppState, user: &WebUser, record: &Record<Self>) -> Vec<(String, String)>;
+}
+
+/// The administration's rendering of a master-data refusal: the engine shows field errors
+/// next to the fields, a still-referenced row as a translated flash, a hidden row as 404.
+impl From<Refused> for StoreError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Denied(Denial::NotFound, model) | Refused::NotFound(model) => {
+                StoreError::NotFound(model)
+            }
+            Refused::Denied(_, _) => StoreError::Invalid(FieldErrors::single(
+                "non_field_errors",
+                "You do not have permission to perform this action.",
+            )),
+            Refused::Invalid(errors) => StoreError::Invalid(errors),
+            Refused::StillReferenced(what) => StoreError::StillReferenced(what),
+            Refused::Store(error) => error,
+        }
+    }
+}
+
+/// Reads a submitted form with the table's reader.
+fn read_form<T: MasterAdmin>(
+    state: &AppState,
+    input: &FormInput,
+    mode: Mode,
+) -> Result<T::Changes, StoreError> {
+    let mut fields = input.fields(state, T::FORM);
+    let changes = T::read(&mut fields, mode);
+    finish(fields)?;
+    Ok(changes)
+}
+
+impl<T: MasterAdmin> AdminEntity for T {
+    const SLUG: &'static str = <T as MasterAdmin>::SLUG;
+    const RESOURCE: Resource = <T as MasterData>::RESOURCE;
+    const DEFAULT_SORT: Option<&'static str> = <T as MasterAdmin>::DEFAULT_SORT;
+    type Record = Record<T>;
+
+    fn id(record: &Record<T>) -> i64 {
+        <T as MasterData>::id(record)
+    }
+
+    fn is_active(record: &Record<T>) -> bool {
+        <T as MasterAdmin>::is_active(record)
+    }
+
+    fn label(record: &Record<T>, user: &WebUser) -> String {
+        <T as MasterAdmin>::label(record, user)
+    }
+
+    async fn list(
+        state: &AppState,
+        user: &WebUser,
+        query: &ListQuery,
+    ) -> Result<ListData, StoreError> {
+        let (filter, sort) = <T as MasterAdmin>::query(query);
+        let decision = user.actor.decide(<T as MasterData>::RESOURCE, Action::List);
+        let (total, rows) =
+            master_data::list::<T, Refused>(state, user, decision, filter, sort, |_| {
+                Ok(query.window())
+            })
+            .await?;
+        <T as MasterAdmin>::list(state, user, query, AdminPage { total, rows }).await
+    }
+
+    async fn find(state: &AppState, id: i64) -> Result<Option<Record<T>>, StoreError> {
+        state.store.master_row::<T::Table>(id).await
+    }
+
+    fn view_audit(user: &WebUser, record: &Record<T>) -> Option<AuditEntry> {
+        master_data::view_audit::<T>(user, <T as MasterData>::id(record))
+    }
+
+    async fn fields(
+        state: &AppState,
+        user: &WebUser,
+        record: Option<&Record<T>>,
+        input: Option<&FormInput>,
+    ) -> Result<Vec<Field>, StoreError> {
+        <T as MasterAdmin>::fields(state, user, record, input).await
+    }
+
+    fn facts(state: &AppState, user: &WebUser, record: &Record<T>) -> Vec<(String, String)> {
+        <T as MasterAdmin>::facts(state, user, record)
+    }
+
+    async fn create(
+        state: &AppState,
+        user: &WebUser,
+        input: &FormInput,
+    ) -> Result<i64, StoreError> {
+        let changes = read_form::<T>(state, input, Mode::Create)?;
+        let decision = user
+            .actor
+            .decide(<T as MasterData>::RESOURCE, Action::Create);
+        let record = master_data::create::<T>(state, user, decision, changes).await?;
+        Ok(<T as MasterData>::id(&record))
+    }
+
+    async fn update(
+        state: &AppState,
+        user: &WebUser,
+        record: &Record<T>,
+        input: &FormInput,
+    ) -> Result<(), StoreError> {
+        let changes = read_form::<T>(state, input, Mode::Replace)?;
+        let decision = user
+            .actor
+            .decide(<T as MasterData>::RESOURCE, Action::Update);
+        master_data::update::<T>(state, user, decision, record, changes, Mode::Replace).await?;
+        Ok(())
+    }
+
+    async fn set_active(
+        state: &AppState,
+        user: &WebUser,
+        record: &Record<T>,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        let decision = user
+            .actor
+            .decide(<T as MasterData>::RESOURCE, Action::Update);
+        master_data::set_active::<T>(state, user, decision, record, active).await?;
+        Ok(())
+    }
+
+    async fn delete(
+        state: &AppState,
+        user: &WebUser,
+        record: &Record<T>,
+    ) -> Result<(), StoreError> {
+        let decision = user
+            .actor
+            .decide(<T as MasterData>::RESOURCE, Action::Delete);
+        master_data::delete::<T>(state, user, decision, record).await?;
+        Ok(())
     }
 }
 
