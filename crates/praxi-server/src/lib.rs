@@ -11,6 +11,7 @@ pub mod events;
 pub mod redis;
 pub mod state;
 pub mod throttle;
+pub mod usecases;
 pub mod web;
 pub mod wire;
 

@@ -23,6 +23,7 @@ use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
+use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::flow::{
     FlowLink, FlowStatus, FlowTimes, FlowUpdate, TransitionError, initial_state, transition,
 };
@@ -382,14 +383,15 @@ fn day_row(
         &appointment.patient_last_name,
         None,
     );
-    let cancelled = appointment.status == "cancelled";
-    let expected = !cancelled && !appointment.is_no_show && appointment.status != "completed";
+    let cancelled = appointment.status == AppointmentStatus::Cancelled;
+    let expected =
+        !cancelled && !appointment.is_no_show && appointment.status != AppointmentStatus::Completed;
     let (state, arrive) = match flow_status {
         Some(Some(status)) => (lang.t(status_key(status)).to_owned(), false),
         Some(None) => (lang.t("flow.day.recorded").to_owned(), false),
         None if cancelled => (lang.t("flow.day.cancelled").to_owned(), false),
         None if appointment.is_no_show => (lang.t("flow.day.no_show").to_owned(), false),
-        None if appointment.status == "completed" => {
+        None if appointment.status == AppointmentStatus::Completed => {
             (lang.t("flow.day.completed").to_owned(), false)
         }
         None => (
@@ -684,7 +686,7 @@ pub(super) async fn arrive(
     if let Some(denial) = own_denial(decision, appointment.doctor_id == user.user.id) {
         return denial_page(lang, denial);
     }
-    if appointment.status == "cancelled" || appointment.is_no_show {
+    if appointment.status == AppointmentStatus::Cancelled || appointment.is_no_show {
         return back(Err(Refusal::NotExpected));
     }
     match state.store.appointment_has_flow(appointment_id).await {
