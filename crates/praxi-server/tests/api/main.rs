@@ -7,6 +7,7 @@ mod auth;
 mod calendar;
 mod catalog;
 mod catalogue;
+mod concurrency_edit;
 mod errors;
 mod events;
 mod fixtures;
