@@ -242,3 +242,158 @@ async fn parallel_notes_edits_and_moves_never_lose_a_move_or_overlap() {
     }
     app.stop().await;
 }
+
+// ---- operations ----------------------------------------------------------------------------
+
+/// An operation type of 10 + 30 + 10 minutes; returns its id.
+async fn op_type(app: &TestApp) -> i64 {
+    use chrono::Utc;
+    use praxi_store::entity;
+    use sea_orm::{ActiveModelTrait, Set};
+    entity::operation_type::ActiveModel {
+        name: Set("Eingriff".to_owned()),
+        prep_duration: Set(10),
+        op_duration: Set(30),
+        post_duration: Set(10),
+        color: Set("#445566".to_owned()),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.store().conn())
+    .await
+    .unwrap()
+    .id
+}
+
+fn op_path(id: i64) -> String {
+    format!("/api/operations/{id}/")
+}
+
+#[tokio::test]
+async fn operation_notes_edit_after_a_move_keeps_the_move_and_a_stale_if_match_is_412() {
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let kind = op_type(&app).await;
+    let x = app.as_role(Role::Assistant).await;
+    let y = app.as_role(Role::Admin).await;
+    let body = |patient: i32, h: u32| {
+        json!({
+            "patient_id": patient,
+            "primary_surgeon": practice.doctor.id,
+            "op_room": practice.other_room,
+            "op_type": kind,
+            "start_time": at(0, h, 0),
+        })
+    };
+    let created = y.post("/api/operations/", &body(1, 10)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let a = created.body["id"].as_i64().unwrap();
+    let read = x.get(&op_path(a)).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    let e1 = read.header("etag").expect("GET answers an ETag").to_owned();
+    let moved = y
+        .patch(&op_path(a), &json!({"start_time": at(0, 12, 0)}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_ne!(moved.header("etag"), Some(e1.as_str()));
+    // The freed 10:00 slot of the room and surgeon is planned again.
+    let b = y.post("/api/operations/", &body(2, 10)).await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    // Stale If-Match: 412 for PATCH, PUT and DELETE; nothing written.
+    let stale = x
+        .send_with(
+            Method::PATCH,
+            &op_path(a),
+            Some(&json!({"notes": "stale"})),
+            &[("if-match", &e1)],
+        )
+        .await;
+    assert_eq!(stale.status, 412, "{}", stale.text);
+    assert!(stale.body["detail"].is_string(), "{}", stale.text);
+    let stale_put = x
+        .send_with(
+            Method::PUT,
+            &op_path(a),
+            Some(&body(1, 10)),
+            &[("if-match", &e1)],
+        )
+        .await;
+    assert_eq!(stale_put.status, 412, "{}", stale_put.text);
+    let stale_delete = x
+        .send_with(Method::DELETE, &op_path(a), None, &[("if-match", &e1)])
+        .await;
+    assert_eq!(stale_delete.status, 412, "{}", stale_delete.text);
+    // Without If-Match the notes edit works and keeps the move.
+    let notes = x.patch(&op_path(a), &json!({"notes": "Nüchtern"})).await;
+    assert_eq!(notes.status, 200, "{}", notes.text);
+    assert_eq!(notes.body["start_time"], at(0, 12, 0));
+    assert_eq!(notes.body["notes"], "Nüchtern");
+    // A stale full PUT into the slot planned meanwhile is a conflict.
+    let put = x.put(&op_path(a), &body(1, 10)).await;
+    assert_eq!(put.status, 400, "{}", put.text);
+    assert_eq!(x.get(&op_path(a)).await.body["start_time"], at(0, 12, 0));
+    // The current tag works.
+    let tag = x.get(&op_path(a)).await.header("etag").unwrap().to_owned();
+    let fresh = x
+        .send_with(
+            Method::PATCH,
+            &op_path(a),
+            Some(&json!({"notes": "ok"})),
+            &[("if-match", &tag)],
+        )
+        .await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+    let delete = x
+        .send_with(
+            Method::DELETE,
+            &op_path(a),
+            None,
+            &[("if-match", fresh.header("etag").unwrap())],
+        )
+        .await;
+    assert_eq!(delete.status, 204, "{}", delete.text);
+    app.stop().await;
+}
+
+/// Notes edits racing moves of an operation: the final start is the last move's.
+#[tokio::test]
+async fn parallel_operation_notes_edits_and_moves_never_lose_a_move() {
+    const ROUNDS: u32 = 20;
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let kind = op_type(&app).await;
+    let mover = app.as_role(Role::Admin).await;
+    let editor = app.as_role(Role::Assistant).await;
+    let created = mover
+        .post(
+            "/api/operations/",
+            &json!({
+                "patient_id": 1,
+                "primary_surgeon": practice.doctor.id,
+                "op_room": practice.other_room,
+                "op_type": kind,
+                "start_time": at(0, 8, 0),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let a = created.body["id"].as_i64().unwrap();
+    let target = op_path(a);
+    for round in 1..=ROUNDS {
+        let minutes = 8 * 60 + 5 * round;
+        let start = at(0, minutes / 60, minutes % 60);
+        let move_body = json!({"start_time": start});
+        let notes_body = json!({"notes": format!("round {round}")});
+        let (moved, noted) = tokio::join!(
+            mover.patch(&target, &move_body),
+            editor.patch(&target, &notes_body),
+        );
+        assert_eq!(moved.status, 200, "round {round}: {}", moved.text);
+        assert_eq!(noted.status, 200, "round {round}: {}", noted.text);
+        let now = mover.get(&target).await;
+        assert_eq!(now.body["start_time"], start, "round {round}: move lost");
+    }
+    app.stop().await;
+}
