@@ -41,6 +41,10 @@ pub enum Resource {
     Users,
     /// Reading the audit log (admin only; the log is append-only for everyone).
     AuditLog,
+    /// The staff web UI's administration area (beyond the original): everyone but doctors,
+    /// whose own hours and absences are shown elsewhere. Each admin page still checks its
+    /// own resource.
+    Administration,
 }
 
 /// The kind of access.
@@ -192,6 +196,9 @@ fn row(resource: Resource, action: Action) -> Row {
         ],
 
         (Users | AuditLog, _) => ADMIN_ONLY,
+
+        (Administration, List | Read) => NO_DOCTOR,
+        (Administration, _) => [DENY; 4],
     }
 }
 
