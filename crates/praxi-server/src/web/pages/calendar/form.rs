@@ -1371,17 +1371,7 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let pairs = body_pairs(&body);
-    let (decision, stored) = match writable(&state, &user, &id, &pairs).await {
-        Ok(writable) => writable,
-        Err(response) => return response,
-    };
-    let mut values = FormValues::from_record(&stored, state.tz());
-    values.view = param(&pairs, "view").unwrap_or_default();
-    let caller = Caller::from(&user);
-    let result =
-        appointments::cancel(&state, &caller, decision, &stored, &IfMatch::default()).await;
-    finish(&state, &user, &stored, values, result, "cancelled").await
+    one_button(&state, &user, &id, &body, Button::Cancel).await
 }
 
 /// `POST /calendar/appointments/{id}/no-show/`: the no-show use case.
@@ -1391,17 +1381,43 @@ pub(super) async fn no_show(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let pairs = body_pairs(&body);
-    let (decision, stored) = match writable(&state, &user, &id, &pairs).await {
+    one_button(&state, &user, &id, &body, Button::NoShow).await
+}
+
+/// The one-button actions of the edit page.
+#[derive(Debug, Clone, Copy)]
+enum Button {
+    Cancel,
+    NoShow,
+}
+
+async fn one_button(
+    state: &AppState,
+    user: &WebUser,
+    id: &str,
+    body: &Bytes,
+    button: Button,
+) -> Response {
+    let pairs = body_pairs(body);
+    let (decision, stored) = match writable(state, user, id, &pairs).await {
         Ok(writable) => writable,
         Err(response) => return response,
     };
     let mut values = FormValues::from_record(&stored, state.tz());
     values.view = param(&pairs, "view").unwrap_or_default();
-    let caller = Caller::from(&user);
-    let result =
-        appointments::mark_no_show(&state, &caller, decision, stored.id, &IfMatch::default()).await;
-    finish(&state, &user, &stored, values, result, "no_show").await
+    let caller = Caller::from(user);
+    let if_match = IfMatch::default();
+    let (result, flash) = match button {
+        Button::Cancel => (
+            appointments::cancel(state, &caller, decision, &stored, &if_match).await,
+            "cancelled",
+        ),
+        Button::NoShow => (
+            appointments::mark_no_show(state, &caller, decision, stored.id, &if_match).await,
+            "no_show",
+        ),
+    };
+    finish(state, user, &stored, values, result, flash).await
 }
 
 /// After a one-button action: back to the calendar with a flash, or the edit page explaining
