@@ -18,6 +18,7 @@ use axum::{Form, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use praxi_domain::FieldErrors;
 use praxi_domain::kpi::{AppointmentFact, AppointmentStatus, completion, no_shows};
+use praxi_domain::operation::OperationStatus;
 use praxi_domain::patient::{PatientChanges, PatientFields, PatientId, display_name};
 use praxi_domain::rbac::{Action, Resource};
 use praxi_domain::scheduling::Interval;
@@ -935,9 +936,9 @@ async fn detail_page(
                 room: record.room.name.clone(),
                 surgeon: record.primary_surgeon.display_name(),
                 status: t(&format!("people.op.{}", record.status().as_str())),
-                status_class: match record.status().as_str() {
-                    "cancelled" => "cancelled",
-                    "done" => "ok",
+                status_class: match record.status() {
+                    OperationStatus::Cancelled => "cancelled",
+                    OperationStatus::Done => "ok",
                     _ => "info",
                 },
             })
