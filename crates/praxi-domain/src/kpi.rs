@@ -79,45 +79,7 @@ pub const MAX_PERIOD_DAYS: u32 = 366;
 
 // ---- rows ---------------------------------------------------------------------------------
 
-/// The status of an appointment (data-model.md §10.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AppointmentStatus {
-    /// Geplant (the default).
-    Scheduled,
-    /// Bestätigt.
-    Confirmed,
-    /// Abgesagt / Storniert.
-    Cancelled,
-    /// Erledigt.
-    Completed,
-}
-
-impl AppointmentStatus {
-    /// Every status, in the order of the schema's choices.
-    pub const ALL: [AppointmentStatus; 4] = [
-        AppointmentStatus::Scheduled,
-        AppointmentStatus::Confirmed,
-        AppointmentStatus::Cancelled,
-        AppointmentStatus::Completed,
-    ];
-
-    /// The stored and wire value.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AppointmentStatus::Scheduled => "scheduled",
-            AppointmentStatus::Confirmed => "confirmed",
-            AppointmentStatus::Cancelled => "cancelled",
-            AppointmentStatus::Completed => "completed",
-        }
-    }
-
-    /// Parses a stored value (exact, lowercase).
-    pub fn parse(value: &str) -> Option<AppointmentStatus> {
-        AppointmentStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == value)
-    }
-}
+pub use crate::appointment::AppointmentStatus;
 
 /// One appointment as the KPIs see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

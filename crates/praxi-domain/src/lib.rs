@@ -5,6 +5,7 @@
 //! here is a plain function of its inputs and is tested as such.
 
 pub mod absence;
+pub mod appointment;
 pub mod catalog;
 pub mod flow;
 pub mod hours;

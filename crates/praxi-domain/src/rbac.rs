@@ -43,6 +43,10 @@ pub enum Resource {
     AuditLog,
     /// iCal feed administration (admin only; the feeds themselves are read by secret URL).
     CalendarFeeds,
+    /// The staff web UI's administration area (beyond the original): everyone but doctors,
+    /// whose own hours and absences are shown elsewhere. Each admin page still checks its
+    /// own resource.
+    Administration,
 }
 
 /// The kind of access.
@@ -194,6 +198,9 @@ fn row(resource: Resource, action: Action) -> Row {
         ],
 
         (Users | AuditLog | CalendarFeeds, _) => ADMIN_ONLY,
+
+        (Administration, List | Read) => NO_DOCTOR,
+        (Administration, _) => [DENY; 4],
     }
 }
 

@@ -61,6 +61,9 @@ pub enum ApiError {
     /// 500; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 412 `{"detail": "..."}`: an `If-Match` precondition names another state of the row.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
 }
 
 impl ApiError {
@@ -157,6 +160,9 @@ impl ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"detail": "Internal server error."}),
             ),
+            ApiError::PreconditionFailed(detail) => {
+                (StatusCode::PRECONDITION_FAILED, json!({ "detail": detail }))
+            }
         }
     }
 }
@@ -214,7 +220,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(format!("{what} is still referenced"))
             }
             StoreError::Scheduling(conflicts) => ApiError::BadRequest(
-                crate::api::appointments::scheduling_conflicts_json(conflicts.conflicts()),
+                crate::wire::scheduling_conflicts_json(conflicts.conflicts()),
             ),
             StoreError::Contention(failure) => {
                 tracing::warn!(?failure, "database contention; request not done");

@@ -14,7 +14,7 @@ pub mod metrics;
 pub mod redis;
 pub mod state;
 pub mod throttle;
-mod usecases;
+pub mod usecases;
 pub mod web;
 pub mod wire;
 

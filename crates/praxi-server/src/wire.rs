@@ -178,6 +178,34 @@ fn encode(text: &str) -> String {
     out
 }
 
+/// `{"detail": "Scheduling conflicts detected", "conflicts": [...]}`: the engine's booking
+/// conflicts as the original renders them (every booking write answers them this way).
+pub(crate) fn scheduling_conflicts_json(conflicts: &[praxi_domain::scheduling::Conflict]) -> Value {
+    use praxi_domain::scheduling::{BookingRef, Conflict};
+    let items: Vec<Value> = conflicts
+        .iter()
+        .filter_map(|conflict| match conflict {
+            Conflict::Booking(b) => {
+                let mut item = json!({
+                    "type": b.kind.as_str(),
+                    "model": b.booking.model(),
+                    "id": b.booking.id(),
+                    "message": b.message(),
+                });
+                if let Some(resource) = b.resource {
+                    item["resource_id"] = json!(resource.0);
+                }
+                if let (Some(person), BookingRef::Operation(_)) = (b.person, b.booking) {
+                    item["meta"] = json!({"doctor_id": person.0});
+                }
+                Some(item)
+            }
+            _ => None,
+        })
+        .collect();
+    json!({"detail": "Scheduling conflicts detected", "conflicts": items, "code": "scheduling_conflict"})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

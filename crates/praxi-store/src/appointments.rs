@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use praxi_domain::appointment::{AppointmentStatus, Placement, needs_schedule_check};
 use praxi_domain::scheduling::{
     AppointmentId, AppointmentRequest, Interval, PatientId, RequestedResource, ResourceId,
     ResourceKind, Schedule, UserId,
@@ -69,7 +70,7 @@ pub struct AppointmentRecord {
     pub resources: Vec<ResourceInfo>,
     pub start_time: DateTime<Utc>,
     pub end_time: DateTime<Utc>,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub is_no_show: bool,
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -298,37 +299,44 @@ pub(crate) async fn read_appointments<C: ConnectionTrait>(
                 updated_at: link.updated_at,
             });
     }
-    Ok(rows
-        .into_iter()
-        .map(|row| AppointmentRecord {
-            resources: resources.remove(&row.id).unwrap_or_default(),
-            id: row.id,
-            patient_id: row.patient_id,
-            patient_first_name: row.patient_first_name.unwrap_or_default(),
-            patient_last_name: row.patient_last_name.unwrap_or_default(),
-            patient_birth_date: row.patient_birth_date,
-            appointment_type: match (row.type_id, row.type_name) {
-                (Some(id), Some(name)) => Some(TypeInfo {
-                    id,
-                    name,
-                    color: row.type_color,
-                }),
-                _ => None,
-            },
-            doctor_id: row.doctor_id,
-            doctor_username: row.doctor_username,
-            doctor_first_name: row.doctor_first_name,
-            doctor_last_name: row.doctor_last_name,
-            doctor_color: row.doctor_color,
-            start_time: row.start_time,
-            end_time: row.end_time,
-            status: row.status,
-            is_no_show: row.is_no_show,
-            notes: row.notes,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+    rows.into_iter()
+        .map(|row| {
+            let status = AppointmentStatus::parse(&row.status).ok_or_else(|| {
+                StoreError::Db(format!(
+                    "appointment {}: unknown status {:?}",
+                    row.id, row.status
+                ))
+            })?;
+            Ok(AppointmentRecord {
+                resources: resources.remove(&row.id).unwrap_or_default(),
+                id: row.id,
+                patient_id: row.patient_id,
+                patient_first_name: row.patient_first_name.unwrap_or_default(),
+                patient_last_name: row.patient_last_name.unwrap_or_default(),
+                patient_birth_date: row.patient_birth_date,
+                appointment_type: match (row.type_id, row.type_name) {
+                    (Some(id), Some(name)) => Some(TypeInfo {
+                        id,
+                        name,
+                        color: row.type_color,
+                    }),
+                    _ => None,
+                },
+                doctor_id: row.doctor_id,
+                doctor_username: row.doctor_username,
+                doctor_first_name: row.doctor_first_name,
+                doctor_last_name: row.doctor_last_name,
+                doctor_color: row.doctor_color,
+                start_time: row.start_time,
+                end_time: row.end_time,
+                status,
+                is_no_show: row.is_no_show,
+                notes: row.notes,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The state an appointment should have after a create or update.
@@ -341,7 +349,7 @@ pub struct AppointmentDraft {
     pub resources: Vec<(i64, ResourceKind)>,
     pub start_time: DateTime<Utc>,
     pub end_time: DateTime<Utc>,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub notes: Option<String>,
 }
 
@@ -361,6 +369,199 @@ fn check_period(tz: Tz, interval: &Interval) -> Interval {
     let start = day_start(interval.start()).map_or(interval.start(), |(s, _)| s);
     let end = day_start(interval.end()).map_or(interval.end(), |(_, e)| e);
     Interval::new(start, end).unwrap_or(*interval)
+}
+
+/// The locks a booking of `draft` takes.
+fn booking_keys(draft: &AppointmentDraft) -> Vec<LockKey> {
+    let mut keys = vec![
+        LockKey::Person(draft.doctor_id),
+        LockKey::Patient(draft.patient_id),
+    ];
+    keys.extend(draft.resources.iter().map(|(id, _)| LockKey::Resource(*id)));
+    keys
+}
+
+/// Where an appointment sits, as the domain's edit rules compare it.
+fn placement_of_record(record: &AppointmentRecord) -> Placement {
+    Placement {
+        start_time: record.start_time,
+        end_time: record.end_time,
+        doctor_id: record.doctor_id,
+        patient_id: record.patient_id,
+        resource_ids: record.resources.iter().map(|r| r.id).collect(),
+        status: record.status,
+    }
+}
+
+/// Where a draft would put an appointment.
+fn placement_of_draft(draft: &AppointmentDraft) -> Placement {
+    Placement {
+        start_time: draft.start_time,
+        end_time: draft.end_time,
+        doctor_id: draft.doctor_id,
+        patient_id: draft.patient_id,
+        resource_ids: draft.resources.iter().map(|(id, _)| *id).collect(),
+        status: draft.status,
+    }
+}
+
+/// Takes the row lock of one appointment and reads it (inside the write transaction, after
+/// the lock: the latest committed state).
+async fn lock_and_read<C: ConnectionTrait>(
+    conn: &C,
+    id: i32,
+) -> Result<AppointmentRecord, StoreError> {
+    lock(conn, &[LockKey::Appointment(id)]).await?;
+    let filter = AppointmentFilter {
+        id: Some(id),
+        ..Default::default()
+    };
+    read_appointments(conn, &filter)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound("Appointment"))
+}
+
+/// The write of a booking inside an open transaction: lock the doctor, patient and resources
+/// (plus `extra_keys`), load their schedule, let the engine check the draft (unless `check`
+/// is `Skip` or the draft is cancelled), write the row, its resources and the audit row.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one booking write; every input is needed"
+)]
+async fn write_booking<C: ConnectionTrait>(
+    tx: &C,
+    id: Option<i32>,
+    draft: &AppointmentDraft,
+    extra_keys: &[LockKey],
+    tz: Tz,
+    check: ScheduleCheck,
+    now: DateTime<Utc>,
+    audit: impl FnOnce(i32) -> AuditEntry,
+) -> Result<AppointmentRecord, StoreError> {
+    let interval = Interval::new(draft.start_time, draft.end_time)
+        .map_err(|_| StoreError::field("end_time", "Endzeit muss nach der Startzeit liegen."))?;
+    let mut keys = booking_keys(draft);
+    keys.extend_from_slice(extra_keys);
+    lock(tx, &keys).await?;
+
+    if check == ScheduleCheck::Check && draft.status.is_active() {
+        let scope = ScheduleScope {
+            people: Some(vec![draft.doctor_id]),
+            patients: vec![draft.patient_id],
+            resources: draft.resources.iter().map(|(id, _)| *id).collect(),
+        };
+        let input = load_schedule(tx, tz, check_period(tz, &interval), &scope).await?;
+        let schedule = Schedule::new(input);
+        let request = AppointmentRequest {
+            id: id.map(AppointmentId),
+            doctor: UserId(draft.doctor_id),
+            patient: PatientId(draft.patient_id),
+            interval,
+            resources: draft
+                .resources
+                .iter()
+                .map(|(id, kind)| RequestedResource {
+                    id: ResourceId(*id),
+                    kind: *kind,
+                })
+                .collect(),
+        };
+        if let Err(conflicts) = schedule.check_appointment(&request) {
+            crate::ops::count_booking_conflict();
+            return Err(StoreError::Scheduling(Box::new(conflicts)));
+        }
+    }
+
+    let appointment_id = match id {
+        None => {
+            let insert = Query::insert()
+                .into_table(Appointment::Table)
+                .columns([
+                    Appointment::PatientId,
+                    Appointment::TypeId,
+                    Appointment::DoctorId,
+                    Appointment::StartTime,
+                    Appointment::EndTime,
+                    Appointment::Status,
+                    Appointment::IsNoShow,
+                    Appointment::Notes,
+                    Appointment::CreatedAt,
+                    Appointment::UpdatedAt,
+                ])
+                .values_panic([
+                    draft.patient_id.into(),
+                    draft.type_id.into(),
+                    draft.doctor_id.into(),
+                    draft.start_time.into(),
+                    draft.end_time.into(),
+                    draft.status.as_str().into(),
+                    false.into(),
+                    draft.notes.clone().into(),
+                    now.into(),
+                    now.into(),
+                ])
+                .returning_col(Appointment::Id)
+                .to_owned();
+            let row = tx
+                .query_one(&insert)
+                .await
+                .map_err(map_booking_db_error)?
+                .ok_or(StoreError::NotFound("Appointment"))?;
+            row.try_get::<i32>("", "id")?
+        }
+        Some(id) => {
+            let update = Query::update()
+                .table(Appointment::Table)
+                .values([
+                    (Appointment::PatientId, draft.patient_id.into()),
+                    (Appointment::TypeId, draft.type_id.into()),
+                    (Appointment::DoctorId, draft.doctor_id.into()),
+                    (Appointment::StartTime, draft.start_time.into()),
+                    (Appointment::EndTime, draft.end_time.into()),
+                    (Appointment::Status, draft.status.as_str().into()),
+                    (Appointment::Notes, draft.notes.clone().into()),
+                    (Appointment::UpdatedAt, now.into()),
+                ])
+                .and_where(Expr::col(Appointment::Id).eq(id))
+                .to_owned();
+            let result = tx.execute(&update).await.map_err(map_booking_db_error)?;
+            if result.rows_affected() == 0 {
+                return Err(StoreError::NotFound("Appointment"));
+            }
+            let clear = Query::delete()
+                .from_table(AppointmentResource::Table)
+                .and_where(Expr::col(AppointmentResource::AppointmentId).eq(id))
+                .to_owned();
+            tx.execute(&clear).await?;
+            id
+        }
+    };
+    if !draft.resources.is_empty() {
+        let mut insert = Query::insert()
+            .into_table(AppointmentResource::Table)
+            .columns([
+                AppointmentResource::AppointmentId,
+                AppointmentResource::ResourceId,
+            ])
+            .to_owned();
+        for (resource, _) in &draft.resources {
+            insert.values_panic([appointment_id.into(), (*resource).into()]);
+        }
+        tx.execute(&insert).await?;
+    }
+    write_audit(tx, &audit(appointment_id)).await?;
+    let filter = AppointmentFilter {
+        id: Some(appointment_id),
+        ..Default::default()
+    };
+    let record = read_appointments(tx, &filter)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound("Appointment"))?;
+    Ok(record)
 }
 
 impl Store {
@@ -383,9 +584,11 @@ impl Store {
             .next())
     }
 
-    /// Creates (`id: None`) or updates an appointment. Inside one transaction: lock the doctor,
-    /// patient and resources, load their schedule, let the engine check the draft (unless
-    /// `check` is `Skip`), write the row, its resources and the audit row.
+    /// Creates (`id: None`) or updates an appointment with a draft the caller made. Inside
+    /// one transaction: lock the doctor, patient and resources, load their schedule, let the
+    /// engine check the draft (unless `check` is `Skip`), write the row, its resources and the
+    /// audit row. Edits of existing appointments from requests go through
+    /// [`Store::update_appointment`], which merges inside the transaction.
     pub async fn save_appointment(
         &self,
         id: Option<i32>,
@@ -395,132 +598,107 @@ impl Store {
         now: DateTime<Utc>,
         audit: impl FnOnce(i32) -> AuditEntry,
     ) -> Result<AppointmentRecord, StoreError> {
-        let interval = Interval::new(draft.start_time, draft.end_time).map_err(|_| {
-            StoreError::field("end_time", "Endzeit muss nach der Startzeit liegen.")
-        })?;
         let tx = self.write().await?;
-        let mut keys = vec![
-            LockKey::Person(draft.doctor_id),
-            LockKey::Patient(draft.patient_id),
-        ];
-        keys.extend(draft.resources.iter().map(|(id, _)| LockKey::Resource(*id)));
-        lock(&*tx, &keys).await?;
+        let record = write_booking(&*tx, id, &draft, &[], tz, check, now, audit).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
 
-        if check == ScheduleCheck::Check && draft.status != "cancelled" {
-            let scope = ScheduleScope {
-                people: Some(vec![draft.doctor_id]),
-                patients: vec![draft.patient_id],
-                resources: draft.resources.iter().map(|(id, _)| *id).collect(),
-            };
-            let input = load_schedule(&*tx, tz, check_period(tz, &interval), &scope).await?;
-            let schedule = Schedule::new(input);
-            let request = AppointmentRequest {
-                id: id.map(AppointmentId),
-                doctor: UserId(draft.doctor_id),
-                patient: PatientId(draft.patient_id),
-                interval,
-                resources: draft
-                    .resources
-                    .iter()
-                    .map(|(id, kind)| RequestedResource {
-                        id: ResourceId(*id),
-                        kind: *kind,
-                    })
-                    .collect(),
-            };
-            if let Err(conflicts) = schedule.check_appointment(&request) {
-                crate::ops::count_booking_conflict();
-                return Err(StoreError::Scheduling(Box::new(conflicts)));
-            }
-        }
-
-        let appointment_id = match id {
-            None => {
-                let insert = Query::insert()
-                    .into_table(Appointment::Table)
-                    .columns([
-                        Appointment::PatientId,
-                        Appointment::TypeId,
-                        Appointment::DoctorId,
-                        Appointment::StartTime,
-                        Appointment::EndTime,
-                        Appointment::Status,
-                        Appointment::IsNoShow,
-                        Appointment::Notes,
-                        Appointment::CreatedAt,
-                        Appointment::UpdatedAt,
-                    ])
-                    .values_panic([
-                        draft.patient_id.into(),
-                        draft.type_id.into(),
-                        draft.doctor_id.into(),
-                        draft.start_time.into(),
-                        draft.end_time.into(),
-                        draft.status.clone().into(),
-                        false.into(),
-                        draft.notes.clone().into(),
-                        now.into(),
-                        now.into(),
-                    ])
-                    .returning_col(Appointment::Id)
-                    .to_owned();
-                let row = tx
-                    .query_one(&insert)
-                    .await
-                    .map_err(map_booking_db_error)?
-                    .ok_or(StoreError::NotFound("Appointment"))?;
-                row.try_get::<i32>("", "id")?
-            }
-            Some(id) => {
-                let update = Query::update()
-                    .table(Appointment::Table)
-                    .values([
-                        (Appointment::PatientId, draft.patient_id.into()),
-                        (Appointment::TypeId, draft.type_id.into()),
-                        (Appointment::DoctorId, draft.doctor_id.into()),
-                        (Appointment::StartTime, draft.start_time.into()),
-                        (Appointment::EndTime, draft.end_time.into()),
-                        (Appointment::Status, draft.status.clone().into()),
-                        (Appointment::Notes, draft.notes.clone().into()),
-                        (Appointment::UpdatedAt, now.into()),
-                    ])
-                    .and_where(Expr::col(Appointment::Id).eq(id))
-                    .to_owned();
-                let result = tx.execute(&update).await.map_err(map_booking_db_error)?;
-                if result.rows_affected() == 0 {
-                    return Err(StoreError::NotFound("Appointment"));
-                }
-                let clear = Query::delete()
-                    .from_table(AppointmentResource::Table)
-                    .and_where(Expr::col(AppointmentResource::AppointmentId).eq(id))
-                    .to_owned();
-                tx.execute(&clear).await?;
-                id
-            }
+    /// Edits an existing appointment without lost updates: inside one write transaction it
+    /// takes the appointment's row lock, re-reads the row, lets `prepare` turn that row into
+    /// the new state (a patch applied to the row read here, plus the caller's rules, e.g. an
+    /// `If-Match` precondition), locks the old and the new doctor, patient and resources, runs
+    /// the engine whenever the domain says the edit moves the booking
+    /// ([`needs_schedule_check`], decided against the row read here), and writes.
+    pub async fn update_appointment<E: From<StoreError>>(
+        &self,
+        id: i32,
+        tz: Tz,
+        now: DateTime<Utc>,
+        prepare: impl FnOnce(&AppointmentRecord) -> Result<AppointmentDraft, E>,
+        audit: impl FnOnce(&AppointmentRecord) -> AuditEntry,
+    ) -> Result<AppointmentRecord, E> {
+        let tx = self.write().await?;
+        let stored = lock_and_read(&*tx, id).await?;
+        let draft = prepare(&stored)?;
+        let check = if needs_schedule_check(
+            Some(&placement_of_record(&stored)),
+            &placement_of_draft(&draft),
+        ) {
+            ScheduleCheck::Check
+        } else {
+            ScheduleCheck::Skip
         };
-        if !draft.resources.is_empty() {
-            let mut insert = Query::insert()
-                .into_table(AppointmentResource::Table)
-                .columns([
-                    AppointmentResource::AppointmentId,
-                    AppointmentResource::ResourceId,
-                ])
+        let stored_keys = booking_keys(&AppointmentDraft {
+            patient_id: stored.patient_id,
+            doctor_id: stored.doctor_id,
+            type_id: None,
+            resources: Vec::new(),
+            start_time: stored.start_time,
+            end_time: stored.end_time,
+            status: stored.status,
+            notes: None,
+        });
+        let mut extra: Vec<LockKey> = stored_keys;
+        extra.extend(stored.resources.iter().map(|r| LockKey::Resource(r.id)));
+        let audit = audit(&stored);
+        let record =
+            write_booking(&*tx, Some(id), &draft, &extra, tz, check, now, |_| audit).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Deletes an appointment after `precondition` accepted the row as read under its lock
+    /// inside the transaction (its resource links and patient flows go with it) and audits.
+    pub async fn delete_appointment_checked<E: From<StoreError>>(
+        &self,
+        id: i32,
+        precondition: impl FnOnce(&AppointmentRecord) -> Result<AuditEntry, E>,
+    ) -> Result<AppointmentRecord, E> {
+        let tx = self.write().await?;
+        let stored = lock_and_read(&*tx, id).await?;
+        let audit = precondition(&stored)?;
+        let delete = Query::delete()
+            .from_table(Appointment::Table)
+            .and_where(Expr::col(Appointment::Id).eq(id))
+            .to_owned();
+        if tx
+            .execute(&delete)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected()
+            == 0
+        {
+            return Err(StoreError::NotFound("Appointment").into());
+        }
+        write_audit(&*tx, &audit).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Marks an appointment as no-show after `precondition` accepted the row as read under
+    /// its lock inside the transaction (the no-show rule, own record, `If-Match`); returns the
+    /// row as written. Marking an appointment that already is a no-show writes nothing.
+    pub async fn mark_no_show_checked<E: From<StoreError>>(
+        &self,
+        id: i32,
+        now: DateTime<Utc>,
+        precondition: impl FnOnce(&AppointmentRecord) -> Result<AuditEntry, E>,
+    ) -> Result<AppointmentRecord, E> {
+        let tx = self.write().await?;
+        let stored = lock_and_read(&*tx, id).await?;
+        let audit = precondition(&stored)?;
+        if !stored.is_no_show {
+            let update = Query::update()
+                .table(Appointment::Table)
+                .value(Appointment::IsNoShow, true)
+                .value(Appointment::UpdatedAt, now)
+                .and_where(Expr::col(Appointment::Id).eq(id))
                 .to_owned();
-            for (resource, _) in &draft.resources {
-                insert.values_panic([appointment_id.into(), (*resource).into()]);
-            }
-            tx.execute(&insert).await?;
+            tx.execute(&update).await.map_err(StoreError::from)?;
+            write_audit(&*tx, &audit).await?;
         }
-        write_audit(&*tx, &audit(appointment_id)).await?;
-        let filter = AppointmentFilter {
-            id: Some(appointment_id),
-            ..Default::default()
-        };
-        let record = read_appointments(&*tx, &filter)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(StoreError::NotFound("Appointment"))?;
+        let record = lock_and_read(&*tx, id).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -554,7 +732,8 @@ impl Store {
             .and_where(Expr::col(Appointment::Id).eq(id))
             .and_where(Expr::col(Appointment::IsNoShow).eq(false))
             .cond_where(
-                Cond::any().add(Expr::col(Appointment::Status).is_in(["scheduled", "confirmed"])),
+                Cond::any()
+                    .add(Expr::col(Appointment::Status).is_in(AppointmentStatus::open_values())),
             )
             .to_owned();
         let changed = tx.execute(&update).await?.rows_affected() > 0;

@@ -19,6 +19,11 @@ pub enum LockKey {
     Person(i64),
     Patient(i32),
     Resource(i64),
+    /// One appointment row: every edit of an existing appointment takes it first (alone),
+    /// then re-reads the row, so edits of one appointment are serialised.
+    Appointment(i32),
+    /// One operation row (like `Appointment`).
+    Operation(i64),
 }
 
 impl LockKey {
@@ -28,6 +33,8 @@ impl LockKey {
             LockKey::Person(id) => (1_i64, id),
             LockKey::Patient(id) => (2, i64::from(id)),
             LockKey::Resource(id) => (3, id),
+            LockKey::Appointment(id) => (4, i64::from(id)),
+            LockKey::Operation(id) => (5, id),
         };
         (kind << 56) | (id & 0x00FF_FFFF_FFFF_FFFF)
     }

@@ -723,6 +723,29 @@ impl Store {
         now: DateTime<Utc>,
         audit: impl FnOnce(i64) -> AuditEntry,
     ) -> Result<OperationRecord, StoreError> {
+        self.save_operation_checked(stored, draft, tz, check, user_id, now, |_| Ok(()), audit)
+            .await
+    }
+
+    /// [`Store::save_operation`] with a precondition for updates: inside the transaction the
+    /// operation's row lock is taken and the row re-read, and `precondition` decides on that
+    /// row (e.g. "unchanged since the caller read it", an `If-Match` tag) before anything is
+    /// checked or written.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "save_operation plus the precondition on the re-read row"
+    )]
+    pub async fn save_operation_checked<E: From<StoreError>>(
+        &self,
+        stored: Option<StoredOperation>,
+        draft: OperationDraft,
+        tz: Tz,
+        check: ScheduleCheck,
+        user_id: Option<i64>,
+        now: DateTime<Utc>,
+        precondition: impl FnOnce(&OperationRecord) -> Result<(), E>,
+        audit: impl FnOnce(i64) -> AuditEntry,
+    ) -> Result<OperationRecord, E> {
         let from = stored.map(|s| s.status);
         if from != Some(draft.status) {
             guard_transition(from, draft.status, draft.start_time, now)?;
@@ -730,6 +753,11 @@ impl Store {
         let interval = Interval::new(draft.start_time, draft.end_time)
             .map_err(|_| StoreError::field("start_time", "The operation has no duration."))?;
         let tx = self.write().await?;
+        if let Some(stored) = stored {
+            lock(&*tx, &[LockKey::Operation(stored.id)]).await?;
+            let row = read_one(&*tx, stored.id).await?;
+            precondition(&row)?;
+        }
         let mut keys: Vec<LockKey> = draft
             .team
             .members()
@@ -763,7 +791,7 @@ impl Store {
             };
             if let Err(conflicts) = Schedule::new(input).check_operation(&request) {
                 crate::ops::count_booking_conflict();
-                return Err(StoreError::Scheduling(Box::new(conflicts)));
+                return Err(StoreError::Scheduling(Box::new(conflicts)).into());
             }
         }
 
@@ -813,7 +841,7 @@ impl Store {
                     .await
                     .map_err(map_operation_db_error)?
                     .ok_or(StoreError::NotFound(OPERATION))?;
-                let id: i64 = row.try_get("", "id")?;
+                let id: i64 = row.try_get("", "id").map_err(StoreError::from)?;
                 insert_status_event(&*tx, id, None, draft.status, user_id, now).await?;
                 id
             }
@@ -844,7 +872,7 @@ impl Store {
                     .to_owned();
                 let result = tx.execute(&update).await.map_err(map_operation_db_error)?;
                 if result.rows_affected() == 0 {
-                    return Err(missing_or_stale(&*tx, stored.id).await);
+                    return Err(missing_or_stale(&*tx, stored.id).await.into());
                 }
                 if stored.status != draft.status {
                     insert_status_event(
@@ -861,7 +889,7 @@ impl Store {
                     .from_table(OperationDevice::Table)
                     .and_where(Expr::col(OperationDevice::OperationId).eq(stored.id))
                     .to_owned();
-                tx.execute(&clear).await?;
+                tx.execute(&clear).await.map_err(StoreError::from)?;
                 stored.id
             }
         };
@@ -930,16 +958,38 @@ impl Store {
     /// Deletes an operation (its device links, status history and patient flows go with it)
     /// and audits.
     pub async fn delete_operation(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.delete_operation_checked(id, |_| Ok::<(), StoreError>(()), audit)
+            .await
+    }
+
+    /// Deletes an operation after `precondition` accepted the row as read under its lock
+    /// inside the transaction, and audits.
+    pub async fn delete_operation_checked<E: From<StoreError>>(
+        &self,
+        id: i64,
+        precondition: impl FnOnce(&OperationRecord) -> Result<(), E>,
+        audit: &AuditEntry,
+    ) -> Result<(), E> {
         let tx = self.write().await?;
+        lock(&*tx, &[LockKey::Operation(id)]).await?;
+        let row = read_one(&*tx, id).await?;
+        precondition(&row)?;
         let delete = Query::delete()
             .from_table(Operation::Table)
             .and_where(Expr::col(Operation::Id).eq(id))
             .to_owned();
-        if tx.execute(&delete).await?.rows_affected() == 0 {
-            return Err(StoreError::NotFound(OPERATION));
+        if tx
+            .execute(&delete)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected()
+            == 0
+        {
+            return Err(StoreError::NotFound(OPERATION).into());
         }
         write_audit(&*tx, audit).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -159,7 +159,7 @@ pub fn appointment_fact(record: &AppointmentRecord) -> Option<AppointmentFact> {
         patient: record.patient_id,
         start: record.start_time,
         end: record.end_time,
-        status: AppointmentStatus::parse(&record.status)?,
+        status: record.status,
         is_no_show: record.is_no_show,
         created_at: record.created_at,
         updated_at: record.updated_at,
@@ -172,8 +172,6 @@ pub fn appointment_fact(record: &AppointmentRecord) -> Option<AppointmentFact> {
 }
 
 /// Statuses of an appointment that is still going to happen.
-const OPEN_STATUSES: [&str; 2] = ["scheduled", "confirmed"];
-
 /// `key, min(start_time) AS next_start` of the open appointments starting at or after `after`,
 /// grouped by `key`.
 fn next_starts(
@@ -191,7 +189,7 @@ fn next_starts(
         .from(Appointment::Table)
         .cond_where(cond)
         .and_where(Expr::col(Appointment::StartTime).gte(after))
-        .and_where(Expr::col(Appointment::Status).is_in(OPEN_STATUSES))
+        .and_where(Expr::col(Appointment::Status).is_in(AppointmentStatus::open_values()))
         .group_by_col(key)
         .to_owned();
     if let Some(doctor) = doctor {

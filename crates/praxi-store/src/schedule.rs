@@ -5,6 +5,8 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::operation::OperationStatus;
 use praxi_domain::scheduling::{
     Absence, AbsenceId, AppointmentId, BookingRef, BookingState, Break, BreakId, BusyInterval,
     DoctorHours, Interval, Occupant, OperationId, PatientId, PersonRole, ResourceId, ScheduleInput,
@@ -287,7 +289,10 @@ async fn load_appointments<C: ConnectionTrait>(
             (Appointment::Table, Appointment::EndTime),
         ])
         .from(Appointment::Table)
-        .and_where(Expr::col((Appointment::Table, Appointment::Status)).ne("cancelled"))
+        .and_where(
+            Expr::col((Appointment::Table, Appointment::Status))
+                .ne(AppointmentStatus::Cancelled.as_str()),
+        )
         .cond_where(overlap_cond(
             Appointment::Table,
             Appointment::StartTime,
@@ -352,7 +357,10 @@ async fn load_appointments<C: ConnectionTrait>(
             Expr::col((AppointmentResource::Table, AppointmentResource::ResourceId))
                 .is_in(scope.resources.iter().copied()),
         )
-        .and_where(Expr::col((Appointment::Table, Appointment::Status)).ne("cancelled"))
+        .and_where(
+            Expr::col((Appointment::Table, Appointment::Status))
+                .ne(AppointmentStatus::Cancelled.as_str()),
+        )
         .cond_where(overlap_cond(
             Appointment::Table,
             Appointment::StartTime,
@@ -391,7 +399,10 @@ async fn load_operations<C: ConnectionTrait>(
             (Operation::Table, Operation::EndTime),
         ])
         .from(Operation::Table)
-        .and_where(Expr::col((Operation::Table, Operation::Status)).ne("cancelled"))
+        .and_where(
+            Expr::col((Operation::Table, Operation::Status))
+                .ne(OperationStatus::Cancelled.as_str()),
+        )
         .cond_where(overlap_cond(
             Operation::Table,
             Operation::StartTime,
@@ -473,7 +484,10 @@ async fn load_operations<C: ConnectionTrait>(
             Expr::col((OperationDevice::Table, OperationDevice::ResourceId))
                 .is_in(scope.resources.iter().copied()),
         )
-        .and_where(Expr::col((Operation::Table, Operation::Status)).ne("cancelled"))
+        .and_where(
+            Expr::col((Operation::Table, Operation::Status))
+                .ne(OperationStatus::Cancelled.as_str()),
+        )
         .cond_where(overlap_cond(
             Operation::Table,
             Operation::StartTime,

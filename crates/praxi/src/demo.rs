@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use praxi_domain::Role;
+use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::patient::{PatientChanges, PatientId};
 use praxi_store::Store;
 use praxi_store::audit::AuditEntry;
@@ -436,14 +437,14 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                     let patient = patients[rng.below(patients.len() as u64) as usize];
                     let status = if end < now {
                         if rng.below(10) == 0 {
-                            "cancelled"
+                            AppointmentStatus::Cancelled
                         } else {
-                            "completed"
+                            AppointmentStatus::Completed
                         }
                     } else if rng.below(4) == 0 {
-                        "confirmed"
+                        AppointmentStatus::Confirmed
                     } else {
-                        "scheduled"
+                        AppointmentStatus::Scheduled
                     };
                     let draft = AppointmentDraft {
                         patient_id: patient,
@@ -452,7 +453,7 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                         resources: Vec::new(),
                         start_time: start,
                         end_time: end,
-                        status: status.to_owned(),
+                        status,
                         notes: Some(String::new()),
                     };
                     match store

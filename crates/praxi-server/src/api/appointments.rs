@@ -3,34 +3,36 @@
 //! transaction (see `praxi_store::appointments`), so double bookings are impossible.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use praxi_domain::appointment::{AppointmentStatus, NoShowProblem};
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Actor, Decision, Resource};
-use praxi_domain::scheduling::{
-    BookingRef, Conflict, ConflictKind, Interval, ResourceId, SchedulingConflicts, SlotDuration,
-    SlotQuery, SlotSpacing, UserId, local_day,
-};
-use praxi_store::StoreError;
-use praxi_store::appointments::{
-    AppointmentDraft, AppointmentFilter, AppointmentRecord, ResourceInfo, ScheduleCheck, TypeInfo,
-};
-use praxi_store::audit::AuditEntry;
+use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::scheduling::{ResourceId, SlotDuration, SlotQuery, SlotSpacing, UserId};
+use praxi_store::appointments::{AppointmentFilter, AppointmentRecord, ResourceInfo, TypeInfo};
 use praxi_store::schedule::ScheduleScope;
 use praxi_store::users::UserRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+pub(crate) use crate::usecases::local_days;
+pub(crate) use crate::wire::scheduling_conflicts_json;
 
 use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, parse_date_str};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::usecases::appointments::{
+    self, AppointmentInput, AppointmentRefusal, BookingConflict, DraftProblem, MODEL,
+    appointment_etag,
+};
+use crate::usecases::{Caller, Failure, IfMatch};
 use crate::wire::{self, PageRequest};
 
-const MODEL: &str = "Appointment";
 const ONLY_OWN: &str = "Ärzte dürfen nur eigene Termine anlegen/ändern.";
 
 pub(crate) fn router() -> Router<AppState> {
@@ -127,19 +129,12 @@ pub(crate) fn appointment_json(record: &AppointmentRecord, state: &AppState) -> 
         "doctor_color": record.doctor_color,
         "start_time": wire::datetime(record.start_time, tz),
         "end_time": wire::datetime(record.end_time, tz),
-        "status": record.status,
+        "status": record.status.as_str(),
         "is_no_show": record.is_no_show,
         "notes": record.notes.clone().unwrap_or_default(),
         "created_at": wire::datetime(record.created_at, tz),
         "updated_at": wire::datetime(record.updated_at, tz),
     })
-}
-
-/// The interval of local days `from..=to` in the practice zone.
-pub(crate) fn local_days(state: &AppState, from: NaiveDate, to: NaiveDate) -> Option<Interval> {
-    let start = local_day(state.tz(), from)?.start();
-    let end = local_day(state.tz(), to)?.end();
-    Interval::new(start, end).ok()
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,28 +244,61 @@ async fn list(
     )))
 }
 
-async fn find(state: &AppState, id: i64) -> ApiResult<AppointmentRecord> {
-    let id = i32::try_from(id).map_err(|_| ApiError::NotFound(MODEL))?;
-    state
-        .store
-        .appointment(id)
-        .await?
-        .ok_or(ApiError::NotFound(MODEL))
+/// The caller of a request, as the use cases take it.
+fn caller(auth: &AuthUser) -> Caller {
+    Caller::from(auth)
+}
+
+/// Renders a refusal of the appointment use cases as the original's DRF body.
+pub(crate) fn refusal_error(refusal: AppointmentRefusal, state: &AppState) -> ApiError {
+    match refusal {
+        AppointmentRefusal::NotFound => ApiError::NotFound(MODEL),
+        AppointmentRefusal::Denied(denial) => ApiError::from_denial(denial, MODEL),
+        AppointmentRefusal::Invalid(problem) => {
+            ApiError::field(problem_field(&problem), problem_message(&problem))
+        }
+        AppointmentRefusal::Conflict { conflict, .. } => conflict_error(conflict, state),
+        AppointmentRefusal::NoShow(problem) => {
+            ApiError::Detail(no_show_message(problem).to_owned())
+        }
+        AppointmentRefusal::Stale => ApiError::PreconditionFailed(
+            "The appointment was changed in the meantime (If-Match does not match); reload it \
+             and try again."
+                .to_owned(),
+        ),
+    }
+}
+
+fn api_error(failure: Failure<AppointmentRefusal>, state: &AppState) -> ApiError {
+    match failure {
+        Failure::Refused(refusal) => refusal_error(refusal, state),
+        Failure::Store(error) => error.into(),
+    }
+}
+
+/// A response with the appointment's `ETag`.
+fn tagged(record: &AppointmentRecord, state: &AppState) -> Response {
+    let mut response = Json(appointment_json(record, state)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&appointment_etag(record)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
 }
 
 async fn detail(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let decision = auth.require(Resource::Appointments, Action::Read, MODEL)?;
-    let record = find(&state, id).await?;
-    AuthUser::check_own(decision, record.doctor_id == auth.user.id, MODEL)?;
+    let record = appointments::visible(&state, &caller(&auth), decision, id)
+        .await
+        .map_err(|failure| api_error(failure, &state))?;
     state
         .store
         .record_audit(&auth.audit("appointment_view", Some(record.patient_id), None))
         .await?;
-    Ok(Json(appointment_json(&record, &state)))
+    Ok(tagged(&record, &state))
 }
 
 /// Read-only fields of the read shape that clients may send back.
@@ -287,48 +315,6 @@ const READ_ONLY: [&str; 11] = [
     "created_at",
     "updated_at",
 ];
-
-/// The acting user as the booking rules need it: the policy actor (for the doctor-only-own
-/// rule) and the audit rows it writes. The API's `AuthUser` and the web UI's `WebUser`
-/// implement it, so both book through exactly the same code.
-pub(crate) trait Caller: Sync {
-    /// The policy actor.
-    fn actor(&self) -> Actor;
-    /// An audit entry for this caller.
-    fn audit_entry(&self, action: &str, patient_id: Option<i32>, meta: Option<Value>)
-    -> AuditEntry;
-}
-
-impl Caller for AuthUser {
-    fn actor(&self) -> Actor {
-        self.actor
-    }
-
-    fn audit_entry(
-        &self,
-        action: &str,
-        patient_id: Option<i32>,
-        meta: Option<Value>,
-    ) -> AuditEntry {
-        self.audit(action, patient_id, meta)
-    }
-}
-
-/// The appointment statuses (the schema's CHECK values).
-pub(crate) const STATUSES: [&str; 4] = ["scheduled", "confirmed", "cancelled", "completed"];
-
-/// The writable fields as sent (`None` = absent).
-#[derive(Debug, Default)]
-pub(crate) struct AppointmentInput {
-    pub(crate) patient_id: Option<i64>,
-    pub(crate) doctor: Option<i64>,
-    pub(crate) type_id: Option<Option<i64>>,
-    pub(crate) resource_ids: Option<Vec<i64>>,
-    pub(crate) start_time: Option<DateTime<Utc>>,
-    pub(crate) end_time: Option<DateTime<Utc>>,
-    pub(crate) status: Option<String>,
-    pub(crate) notes: Option<Option<String>>,
-}
 
 fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
     fields.ignore(&READ_ONLY);
@@ -348,14 +334,16 @@ fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
             .errors_mut()
             .add("patient_id", "patient_id muss positiv sein.");
     }
-    let status = fields.opt_string("status").flatten();
-    if let Some(status) = &status
-        && !STATUSES.contains(&status.as_str())
-    {
-        fields
-            .errors_mut()
-            .add("status", format!("\"{status}\" is not a valid choice."));
-    }
+    let status = match fields.opt_string("status").flatten() {
+        None => None,
+        Some(text) => match text.parse::<AppointmentStatus>() {
+            Ok(status) => Some(status),
+            Err(unknown) => {
+                fields.errors_mut().add("status", unknown.to_string());
+                None
+            }
+        },
+    };
     AppointmentInput {
         patient_id,
         doctor: fields.opt_int("doctor").flatten(),
@@ -368,276 +356,57 @@ fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
     }
 }
 
-/// Why an appointment request cannot become a draft: a bad reference or a broken rule, each
-/// naming its field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DraftProblem {
-    /// A required value is missing (only possible for an update of an incomplete row).
-    Incomplete,
-    /// `patient_id` is not a positive 32-bit number.
-    PatientIdInvalid,
-    /// `end_time <= start_time`.
-    EndNotAfterStart,
-    /// No patient with this number.
-    PatientUnknown(i32),
-    /// No user with this id.
-    DoctorUnknown(i64),
-    /// The user does not have the doctor role.
-    NotADoctor,
-    /// The doctor is deactivated.
-    DoctorInactive,
-    /// A doctor books or changes another doctor's appointment.
-    OnlyOwn,
-    /// No appointment type with this id.
-    TypeUnknown(i64),
-    /// A requested resource is unknown or inactive.
-    ResourcesInvalid,
-    /// Longer than the 24 hours a booking may last.
-    TooLong,
+/// The field the API names for a draft problem.
+fn problem_field(problem: &DraftProblem) -> &'static str {
+    match problem {
+        DraftProblem::Incomplete => "non_field_errors",
+        DraftProblem::PatientIdInvalid | DraftProblem::PatientUnknown(_) => "patient_id",
+        DraftProblem::EndNotAfterStart | DraftProblem::TooLong => "end_time",
+        DraftProblem::DoctorUnknown(_)
+        | DraftProblem::NotADoctor
+        | DraftProblem::DoctorInactive
+        | DraftProblem::OnlyOwn => "doctor",
+        DraftProblem::TypeUnknown(_) => "type",
+        DraftProblem::ResourcesInvalid => "resource_ids",
+    }
 }
 
-impl DraftProblem {
-    /// The field the API names.
-    pub(crate) fn field(&self) -> &'static str {
-        match self {
-            DraftProblem::Incomplete => "non_field_errors",
-            DraftProblem::PatientIdInvalid | DraftProblem::PatientUnknown(_) => "patient_id",
-            DraftProblem::EndNotAfterStart | DraftProblem::TooLong => "end_time",
-            DraftProblem::DoctorUnknown(_)
-            | DraftProblem::NotADoctor
-            | DraftProblem::DoctorInactive
-            | DraftProblem::OnlyOwn => "doctor",
-            DraftProblem::TypeUnknown(_) => "type",
-            DraftProblem::ResourcesInvalid => "resource_ids",
+/// The API's message for a draft problem (the original's wording).
+fn problem_message(problem: &DraftProblem) -> String {
+    match problem {
+        DraftProblem::Incomplete => "incomplete appointment".to_owned(),
+        DraftProblem::PatientIdInvalid => "patient_id muss positiv sein.".to_owned(),
+        DraftProblem::EndNotAfterStart => "Endzeit muss nach der Startzeit liegen.".to_owned(),
+        DraftProblem::TooLong => "Ein Termin darf höchstens 24 Stunden dauern.".to_owned(),
+        DraftProblem::PatientUnknown(id) => {
+            format!("Invalid pk \"{id}\" - object does not exist.")
         }
-    }
-
-    /// The API's message (the original's wording).
-    fn message(&self) -> String {
-        match self {
-            DraftProblem::Incomplete => "incomplete appointment".to_owned(),
-            DraftProblem::PatientIdInvalid => "patient_id muss positiv sein.".to_owned(),
-            DraftProblem::EndNotAfterStart => "Endzeit muss nach der Startzeit liegen.".to_owned(),
-            DraftProblem::TooLong => "Ein Termin darf höchstens 24 Stunden dauern.".to_owned(),
-            DraftProblem::PatientUnknown(id) => {
-                format!("Invalid pk \"{id}\" - object does not exist.")
-            }
-            DraftProblem::DoctorUnknown(id) | DraftProblem::TypeUnknown(id) => {
-                format!("Invalid pk \"{id}\" - object does not exist.")
-            }
-            DraftProblem::NotADoctor => "Der Arzt muss die Rolle \"doctor\" haben.".to_owned(),
-            DraftProblem::DoctorInactive => "Der Arzt ist nicht aktiv.".to_owned(),
-            DraftProblem::OnlyOwn => ONLY_OWN.to_owned(),
-            DraftProblem::ResourcesInvalid => {
-                "resource_ids enthält unbekannte oder inaktive Ressource(n).".to_owned()
-            }
+        DraftProblem::DoctorUnknown(id) | DraftProblem::TypeUnknown(id) => {
+            format!("Invalid pk \"{id}\" - object does not exist.")
+        }
+        DraftProblem::NotADoctor => "Der Arzt muss die Rolle \"doctor\" haben.".to_owned(),
+        DraftProblem::DoctorInactive => "Der Arzt ist nicht aktiv.".to_owned(),
+        DraftProblem::OnlyOwn => ONLY_OWN.to_owned(),
+        DraftProblem::ResourcesInvalid => {
+            "resource_ids enthält unbekannte oder inaktive Ressource(n).".to_owned()
         }
     }
 }
 
-/// A failed [`resolve`].
-#[derive(Debug)]
-pub(crate) enum ResolveError {
-    Invalid(DraftProblem),
-    Store(StoreError),
-}
-
-impl From<StoreError> for ResolveError {
-    fn from(error: StoreError) -> Self {
-        ResolveError::Store(error)
-    }
-}
-
-impl From<ResolveError> for ApiError {
-    fn from(error: ResolveError) -> Self {
-        match error {
-            ResolveError::Invalid(problem) => ApiError::field(problem.field(), problem.message()),
-            ResolveError::Store(error) => error.into(),
+/// The API's message for a no-show refusal.
+fn no_show_message(problem: NoShowProblem) -> &'static str {
+    match problem {
+        NoShowProblem::NotPast => "No-Show kann nur für vergangene Termine gesetzt werden.",
+        NoShowProblem::WrongStatus => {
+            "Nur geplante oder bestätigte Termine können als No-Show markiert werden."
         }
     }
-}
-
-/// Checks references (patient, doctor, type, resources) and the doctor-only-own rule; returns
-/// the draft to book.
-pub(crate) async fn resolve(
-    state: &AppState,
-    caller: &impl Caller,
-    input: AppointmentInput,
-    stored: Option<&AppointmentRecord>,
-) -> Result<AppointmentDraft, ResolveError> {
-    let invalid = |problem| ResolveError::Invalid(problem);
-    let missing = || invalid(DraftProblem::Incomplete);
-    let patient_id = match input.patient_id {
-        Some(id) => i32::try_from(id).map_err(|_| invalid(DraftProblem::PatientIdInvalid))?,
-        None => stored.map(|s| s.patient_id).ok_or_else(missing)?,
-    };
-    let doctor_id = input
-        .doctor
-        .or(stored.map(|s| s.doctor_id))
-        .ok_or_else(missing)?;
-    let start_time = input
-        .start_time
-        .or(stored.map(|s| s.start_time))
-        .ok_or_else(missing)?;
-    let end_time = input
-        .end_time
-        .or(stored.map(|s| s.end_time))
-        .ok_or_else(missing)?;
-    if end_time <= start_time {
-        return Err(invalid(DraftProblem::EndNotAfterStart));
-    }
-    if end_time - start_time > chrono::Duration::hours(praxi_store::schedule::MAX_BOOKING_HOURS) {
-        return Err(invalid(DraftProblem::TooLong));
-    }
-    if input.patient_id.is_some() && state.store.patient(patient_id).await?.is_none() {
-        return Err(invalid(DraftProblem::PatientUnknown(patient_id)));
-    }
-    if input.doctor.is_some() || stored.is_none() {
-        let doctor = state
-            .store
-            .user_by_id(doctor_id)
-            .await?
-            .ok_or_else(|| invalid(DraftProblem::DoctorUnknown(doctor_id)))?;
-        if doctor
-            .role
-            .as_ref()
-            .is_none_or(|role| role.name != "doctor")
-        {
-            return Err(invalid(DraftProblem::NotADoctor));
-        }
-        if !doctor.is_active {
-            return Err(invalid(DraftProblem::DoctorInactive));
-        }
-    }
-    let actor = caller.actor();
-    if actor.is_doctor() {
-        let stored_other = stored.is_some_and(|s| s.doctor_id != actor.user_id);
-        if doctor_id != actor.user_id || stored_other {
-            return Err(invalid(DraftProblem::OnlyOwn));
-        }
-    }
-    let type_id = match input.type_id {
-        Some(Some(type_id)) => {
-            if state.store.appointment_type_info(type_id).await?.is_none() {
-                return Err(invalid(DraftProblem::TypeUnknown(type_id)));
-            }
-            Some(type_id)
-        }
-        Some(None) => None,
-        None => stored.and_then(|s| s.appointment_type.as_ref().map(|t| t.id)),
-    };
-    let resources = match input.resource_ids {
-        Some(ids) => {
-            let found = state.store.resources_by_ids(&ids).await?;
-            if found.len() != ids.len() || found.iter().any(|r| !r.active) {
-                return Err(invalid(DraftProblem::ResourcesInvalid));
-            }
-            ids.iter()
-                .filter_map(|id| found.iter().find(|r| r.id == *id))
-                .map(|r| (r.id, r.resource_kind()))
-                .collect()
-        }
-        None => stored
-            .map(|s| {
-                s.resources
-                    .iter()
-                    .map(|r| (r.id, r.resource_kind()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    };
-    Ok(AppointmentDraft {
-        patient_id,
-        doctor_id,
-        type_id,
-        resources,
-        start_time,
-        end_time,
-        status: input
-            .status
-            .or(stored.map(|s| s.status.clone()))
-            .unwrap_or_else(|| "scheduled".to_owned()),
-        notes: match input.notes {
-            Some(notes) => Some(notes.unwrap_or_default()),
-            None => Some(stored.and_then(|s| s.notes.clone()).unwrap_or_default()),
-        },
-    })
-}
-
-/// Another doctor's first free slot of the requested length ("Doctor unavailable"
-/// alternatives).
-#[derive(Debug, Clone)]
-pub(crate) struct Alternative {
-    pub(crate) doctor: UserRecord,
-    pub(crate) start: DateTime<Utc>,
-}
-
-/// Why the engine refused a booking, classified as the original answers (api.md §1.8,
-/// scheduling.md §3.1): doctor unavailable (with alternatives) → resource conflict → patient
-/// appointment overlap → the remaining conflicts (doctor or patient in an operation).
-#[derive(Debug, Clone)]
-pub(crate) enum Refusal {
-    /// Hours, absence, break or another appointment of the doctor; `first` is the first such
-    /// conflict.
-    DoctorUnavailable {
-        first: Conflict,
-        alternatives: Vec<Alternative>,
-    },
-    /// A requested room or device is booked; the conflicting resources.
-    Resource { resource_ids: Vec<i64> },
-    /// The patient already has an appointment then.
-    Patient,
-    /// Everything else (operations of the doctor or patient).
-    Other(Vec<Conflict>),
-}
-
-/// Classifies the engine's conflicts. A resource conflict writes the `resource_booking_conflict`
-/// audit row (a failed write fails the request).
-pub(crate) async fn refusal(
-    state: &AppState,
-    caller: &impl Caller,
-    draft: &AppointmentDraft,
-    conflicts: &SchedulingConflicts,
-) -> Result<Refusal, StoreError> {
-    let all = conflicts.conflicts();
-    if let Some(first) = all.iter().find(|c| c.makes_doctor_unavailable()) {
-        let alternatives = alternatives(state, draft).await.unwrap_or_default();
-        return Ok(Refusal::DoctorUnavailable {
-            first: *first,
-            alternatives,
-        });
-    }
-    let is_resource = |c: &&Conflict| matches!(c, Conflict::Booking(b) if matches!(b.kind, ConflictKind::Room | ConflictKind::Device));
-    if all.iter().any(|c| is_resource(&c)) {
-        let resource_ids: Vec<i64> = all
-            .iter()
-            .filter(is_resource)
-            .filter_map(|c| match c {
-                Conflict::Booking(b) => b.resource.map(|r| r.0),
-                _ => None,
-            })
-            .collect();
-        let audit = caller.audit_entry(
-            "resource_booking_conflict",
-            Some(draft.patient_id),
-            Some(json!({"resource_ids": resource_ids})),
-        );
-        state.store.record_audit(&audit).await?;
-        return Ok(Refusal::Resource { resource_ids });
-    }
-    let patient_appointment = all.iter().any(|c| {
-        matches!(c, Conflict::Booking(b) if b.kind == ConflictKind::Patient && matches!(b.booking, BookingRef::Appointment(_)))
-    });
-    if patient_appointment {
-        return Ok(Refusal::Patient);
-    }
-    Ok(Refusal::Other(all.to_vec()))
 }
 
 /// The original's error body for a refused booking, plus a machine `code`.
-fn refusal_error(refusal: Refusal, state: &AppState) -> ApiError {
-    match refusal {
-        Refusal::DoctorUnavailable {
+fn conflict_error(conflict: BookingConflict, state: &AppState) -> ApiError {
+    match conflict {
+        BookingConflict::DoctorUnavailable {
             first,
             alternatives,
         } => ApiError::BadRequest(json!({
@@ -652,180 +421,18 @@ fn refusal_error(refusal: Refusal, state: &AppState) -> ApiError {
             "code": "doctor_unavailable",
             "reason": first.code(),
         })),
-        Refusal::Resource { .. } => ApiError::BadRequest(json!({
+        BookingConflict::Resource { .. } => ApiError::BadRequest(json!({
             "non_field_errors": ["Resource conflict"],
             "code": "resource_conflict",
         })),
-        Refusal::Patient => ApiError::BadRequest(json!({
+        BookingConflict::Patient => ApiError::BadRequest(json!({
             "detail": ["Appointment conflict: patient already has an appointment in this time range."],
             "code": "patient_conflict",
         })),
-        Refusal::Other(conflicts) => ApiError::BadRequest(scheduling_conflicts_json(&conflicts)),
-    }
-}
-
-/// `{"detail": "Scheduling conflicts detected", "conflicts": [...]}`.
-pub(crate) fn scheduling_conflicts_json(conflicts: &[Conflict]) -> Value {
-    let items: Vec<Value> = conflicts
-        .iter()
-        .filter_map(|conflict| match conflict {
-            Conflict::Booking(b) => {
-                let mut item = json!({
-                    "type": b.kind.as_str(),
-                    "model": b.booking.model(),
-                    "id": b.booking.id(),
-                    "message": b.message(),
-                });
-                if let Some(resource) = b.resource {
-                    item["resource_id"] = json!(resource.0);
-                }
-                if let (Some(person), BookingRef::Operation(_)) = (b.person, b.booking) {
-                    item["meta"] = json!({"doctor_id": person.0});
-                }
-                Some(item)
-            }
-            _ => None,
-        })
-        .collect();
-    json!({"detail": "Scheduling conflicts detected", "conflicts": items, "code": "scheduling_conflict"})
-}
-
-/// Other active doctors' first free slot of the same length within 31 days.
-async fn alternatives(
-    state: &AppState,
-    draft: &AppointmentDraft,
-) -> Result<Vec<Alternative>, StoreError> {
-    let doctors = state.store.list_doctors().await?;
-    let from_date = draft.start_time.with_timezone(&state.tz()).date_naive();
-    let to_date = from_date
-        + chrono::Days::new(u64::from(
-            praxi_domain::scheduling::ALTERNATIVES_HORIZON_DAYS,
-        ));
-    let Some(period) = local_days(state, from_date, to_date) else {
-        return Ok(Vec::new());
-    };
-    let ids: Vec<i64> = doctors.iter().map(|d| d.id).collect();
-    let schedule = state
-        .store
-        .schedule(state.tz(), period, &ScheduleScope::people(ids.clone()))
-        .await?;
-    let Ok(duration) = SlotDuration::covering(draft.end_time - draft.start_time) else {
-        return Ok(Vec::new());
-    };
-    let user_ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
-    Ok(schedule
-        .alternatives(
-            &user_ids,
-            UserId(draft.doctor_id),
-            duration,
-            from_date,
-            state.now(),
-        )
-        .into_iter()
-        .filter_map(|alternative| {
-            let doctor = doctors.iter().find(|d| d.id == alternative.doctor.0)?;
-            Some(Alternative {
-                doctor: doctor.clone(),
-                start: alternative.slot.start(),
-            })
-        })
-        .collect())
-}
-
-/// A failed [`save`].
-#[derive(Debug)]
-pub(crate) enum SaveError {
-    /// The scheduling engine refused the booking.
-    Refused(Refusal),
-    Store(StoreError),
-}
-
-impl From<StoreError> for SaveError {
-    fn from(error: StoreError) -> Self {
-        SaveError::Store(error)
-    }
-}
-
-/// Whether an update needs the engine: only a change of time, doctor, patient, resources or
-/// a revival from "cancelled" does (api.md §5 item 7: status/notes edits of old appointments
-/// always work).
-pub(crate) fn needs_check(stored: &AppointmentRecord, draft: &AppointmentDraft) -> ScheduleCheck {
-    let mut stored_resources: Vec<i64> = stored.resources.iter().map(|r| r.id).collect();
-    let mut draft_resources: Vec<i64> = draft.resources.iter().map(|(id, _)| *id).collect();
-    stored_resources.sort_unstable();
-    draft_resources.sort_unstable();
-    let moved = draft.start_time != stored.start_time
-        || draft.end_time != stored.end_time
-        || draft.doctor_id != stored.doctor_id
-        || draft.patient_id != stored.patient_id
-        || stored_resources != draft_resources
-        || (stored.status == "cancelled" && draft.status != "cancelled");
-    if moved {
-        ScheduleCheck::Check
-    } else {
-        ScheduleCheck::Skip
-    }
-}
-
-/// Creates (`id: None`) or updates an appointment through the store's locked booking path,
-/// audited as `appointment_create` / `appointment_update`, and tells the live boards.
-pub(crate) async fn save(
-    state: &AppState,
-    caller: &impl Caller,
-    id: Option<i32>,
-    draft: AppointmentDraft,
-    check: ScheduleCheck,
-) -> Result<AppointmentRecord, SaveError> {
-    let action = if id.is_some() {
-        "appointment_update"
-    } else {
-        "appointment_create"
-    };
-    let patient_id = draft.patient_id;
-    match state
-        .store
-        .save_appointment(id, draft.clone(), state.tz(), check, state.now(), |_| {
-            caller.audit_entry(action, Some(patient_id), None)
-        })
-        .await
-    {
-        Ok(record) => {
-            let event = if id.is_some() {
-                "appointment.updated"
-            } else {
-                "appointment.created"
-            };
-            state
-                .events
-                .notify(
-                    crate::events::Board::ResourceCalendar,
-                    event,
-                    i64::from(record.id),
-                    None,
-                )
-                .await;
-            Ok(record)
+        BookingConflict::Other(conflicts) => {
+            ApiError::BadRequest(scheduling_conflicts_json(&conflicts))
         }
-        Err(StoreError::Scheduling(conflicts)) => Err(SaveError::Refused(
-            refusal(state, caller, &draft, &conflicts).await?,
-        )),
-        Err(other) => Err(other.into()),
     }
-}
-
-async fn book(
-    state: &AppState,
-    auth: &AuthUser,
-    id: Option<i32>,
-    draft: AppointmentDraft,
-    check: ScheduleCheck,
-) -> ApiResult<AppointmentRecord> {
-    save(state, auth, id, draft, check)
-        .await
-        .map_err(|error| match error {
-            SaveError::Refused(refusal) => refusal_error(refusal, state),
-            SaveError::Store(error) => error.into(),
-        })
 }
 
 async fn create(
@@ -833,12 +440,13 @@ async fn create(
     auth: AuthUser,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    auth.require(Resource::Appointments, Action::Create, MODEL)?;
+    let decision = auth.require(Resource::Appointments, Action::Create, MODEL)?;
     let mut fields = Fields::new(body, state.tz());
     let input = read_input(&mut fields, true);
     fields.finish()?;
-    let draft = resolve(&state, &auth, input, None).await?;
-    let record = book(&state, &auth, None, draft, ScheduleCheck::Check).await?;
+    let record = appointments::book(&state, &caller(&auth), decision, input)
+        .await
+        .map_err(|failure| api_error(failure, &state))?;
     Ok((StatusCode::CREATED, Json(appointment_json(&record, &state))))
 }
 
@@ -846,134 +454,82 @@ async fn update_put(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
+    headers: HeaderMap,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    update(state, auth, id, body, true).await
+) -> ApiResult<Response> {
+    update(state, auth, id, &headers, body, true).await
 }
 
 async fn update_patch(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
+    headers: HeaderMap,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    update(state, auth, id, body, false).await
+) -> ApiResult<Response> {
+    update(state, auth, id, &headers, body, false).await
 }
 
 async fn update(
     state: AppState,
     auth: AuthUser,
     id: i64,
+    headers: &HeaderMap,
     body: JsonBody,
     full: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
-    let stored = find(&state, id).await?;
-    AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
+    let caller = caller(&auth);
+    let fail = |failure| api_error(failure, &state);
+    let stored = appointments::visible(&state, &caller, decision, id)
+        .await
+        .map_err(fail)?;
     let mut fields = Fields::new(body, state.tz());
     let input = read_input(&mut fields, full);
     fields.finish()?;
-    let draft = resolve(&state, &auth, input, Some(&stored)).await?;
-    let check = needs_check(&stored, &draft);
-    let record = book(&state, &auth, Some(stored.id), draft, check).await?;
-    Ok(Json(appointment_json(&record, &state)))
+    let if_match = IfMatch::from_headers(headers);
+    let record = appointments::change(&state, &caller, decision, &stored, input, &if_match)
+        .await
+        .map_err(fail)?;
+    Ok(tagged(&record, &state))
 }
 
 async fn delete(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let decision = auth.require(Resource::Appointments, Action::Delete, MODEL)?;
-    let stored = find(&state, id).await?;
-    AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
-    state
-        .store
-        .delete_appointment(
-            stored.id,
-            &auth.audit("appointment_delete", Some(stored.patient_id), None),
-        )
-        .await?;
-    state
-        .events
-        .notify(
-            crate::events::Board::ResourceCalendar,
-            "appointment.deleted",
-            i64::from(stored.id),
-            None,
-        )
-        .await;
+    let caller = caller(&auth);
+    let fail = |failure| api_error(failure, &state);
+    let stored = appointments::visible(&state, &caller, decision, id)
+        .await
+        .map_err(fail)?;
+    let if_match = IfMatch::from_headers(&headers);
+    appointments::delete(&state, &caller, decision, stored.id, &if_match)
+        .await
+        .map_err(fail)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Why an appointment cannot be marked as no-show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NoShowProblem {
-    /// It has not ended yet.
-    NotPast,
-    /// Only scheduled or confirmed appointments can be no-shows.
-    WrongStatus,
-}
-
-impl NoShowProblem {
-    /// The API's message.
-    fn message(self) -> &'static str {
-        match self {
-            NoShowProblem::NotPast => "No-Show kann nur für vergangene Termine gesetzt werden.",
-            NoShowProblem::WrongStatus => {
-                "Nur geplante oder bestätigte Termine können als No-Show markiert werden."
-            }
-        }
-    }
-}
-
-/// The no-show rule: only past appointments that are scheduled or confirmed (marking one
-/// again is allowed and changes nothing).
-pub(crate) fn no_show_problem(
-    stored: &AppointmentRecord,
-    now: DateTime<Utc>,
-) -> Option<NoShowProblem> {
-    if stored.end_time >= now {
-        return Some(NoShowProblem::NotPast);
-    }
-    if !stored.is_no_show && !["scheduled", "confirmed"].contains(&stored.status.as_str()) {
-        return Some(NoShowProblem::WrongStatus);
-    }
-    None
-}
-
-/// Marks a past appointment as no-show, audited as `appointment_mark_no_show`.
-pub(crate) async fn mark_as_no_show(
-    state: &AppState,
-    caller: &impl Caller,
-    stored: &AppointmentRecord,
-) -> Result<(), StoreError> {
-    let audit = caller.audit_entry(
-        "appointment_mark_no_show",
-        Some(stored.patient_id),
-        Some(json!({"appointment_id": stored.id})),
-    );
-    state
-        .store
-        .mark_no_show(stored.id, state.now(), &audit)
-        .await?;
-    Ok(())
 }
 
 async fn mark_no_show(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
-    let stored = find(&state, id).await?;
-    AuthUser::check_own(decision, stored.doctor_id == auth.user.id, MODEL)?;
-    if let Some(problem) = no_show_problem(&stored, state.now()) {
-        return Err(ApiError::Detail(problem.message().to_owned()));
-    }
-    mark_as_no_show(&state, &auth, &stored).await?;
-    let record = find(&state, id).await?;
-    Ok(Json(appointment_json(&record, &state)))
+    let caller = caller(&auth);
+    let fail = |failure| api_error(failure, &state);
+    let stored = appointments::visible(&state, &caller, decision, id)
+        .await
+        .map_err(fail)?;
+    let if_match = IfMatch::from_headers(&headers);
+    let record = appointments::mark_no_show(&state, &caller, decision, stored.id, &if_match)
+        .await
+        .map_err(fail)?;
+    Ok(tagged(&record, &state))
 }
 
 #[derive(Debug, Deserialize)]

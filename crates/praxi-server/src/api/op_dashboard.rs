@@ -12,12 +12,11 @@ use axum::extract::{RawQuery, State};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use praxi_domain::operation::{OperationStatus, TransitionError, check_transition};
+use praxi_domain::operation::TransitionError;
 use praxi_domain::rbac::{Action, Decision, Resource};
 use praxi_domain::scheduling::Interval;
-use praxi_store::StoreError;
 use praxi_store::op_board::{BoardView, progress};
-use praxi_store::operations::OperationRecord;
+use praxi_store::operations::{OperationRecord, STALE_STATUS};
 use serde_json::{Value, json};
 
 use crate::api::appointments::{local_days, resource_json};
@@ -26,8 +25,9 @@ use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody};
 use crate::error::{ApiError, ApiResult};
-use crate::events::Board;
 use crate::state::AppState;
+use crate::usecases::operations::{self, StatusRefusal, StatusRefused, StatusRequest};
+use crate::usecases::{Caller, Failure};
 use crate::wire;
 
 const MODEL: &str = "Operation";
@@ -168,74 +168,30 @@ async fn live(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<V
 
 // ---- status ----------------------------------------------------------------------------
 
-/// Why a status request is refused before anything is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Refusal {
-    /// No (or an empty) `status`.
-    StatusRequired,
-    /// A value that is no status at all: an invalid transition whatever the stored status.
-    UnknownStatus(String),
-    /// Refused by the transition table.
-    Transition(TransitionError),
-}
-
-/// Decides a requested status against the stored one with the one transition table.
-fn decide(
-    from: OperationStatus,
-    requested: Option<&str>,
-    start_time: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<OperationStatus, Refusal> {
-    let requested = requested
-        .filter(|text| !text.is_empty())
-        .ok_or(Refusal::StatusRequired)?;
-    let to = OperationStatus::parse(requested)
-        .ok_or_else(|| Refusal::UnknownStatus(requested.to_owned()))?;
-    check_transition(Some(from), to, start_time, now).map_err(Refusal::Transition)?;
-    Ok(to)
-}
-
-impl Refusal {
-    /// The original's audit `detail`.
-    fn audit_detail(&self) -> &'static str {
-        match self {
-            Refusal::StatusRequired => "status is required",
-            Refusal::UnknownStatus(_) => "invalid_transition",
-            Refusal::Transition(error) => error.code(),
+/// The original's 400 body of a refused status change (with an additive `code`).
+fn status_error(refused: StatusRefused, body_error: Option<ApiError>) -> ApiError {
+    let from = refused.record.as_ref().map(|r| r.status().as_str());
+    match refused.refusal {
+        StatusRefusal::NotFound => ApiError::NotFoundPlain,
+        StatusRefusal::InvalidBody => {
+            body_error.unwrap_or_else(|| ApiError::internal("body error missing"))
         }
-    }
-
-    /// The original's 400 body (with an additive `code`).
-    fn into_error(self, from: OperationStatus) -> ApiError {
-        let invalid = |to: &str| {
-            ApiError::BadRequest(json!({
-                "detail": "Invalid status transition.",
-                "from": from.as_str(),
-                "to": to,
-                "code": "invalid_transition",
-            }))
-        };
-        match self {
-            Refusal::StatusRequired => ApiError::BadRequest(json!({
-                "detail": STATUS_REQUIRED,
-                "code": "status_required",
-            })),
-            Refusal::UnknownStatus(to) => invalid(&to),
-            Refusal::Transition(TransitionError::NotAllowed { to, .. }) => invalid(to.as_str()),
-            Refusal::Transition(error @ TransitionError::RunningBeforeStart) => {
-                ApiError::BadRequest(json!({"detail": error.detail(), "code": error.code()}))
-            }
+        StatusRefusal::StatusRequired => ApiError::BadRequest(json!({
+            "detail": STATUS_REQUIRED,
+            "code": "status_required",
+        })),
+        StatusRefusal::InvalidTransition => ApiError::BadRequest(json!({
+            "detail": "Invalid status transition.",
+            "from": from,
+            "to": refused.to,
+            "code": "invalid_transition",
+        })),
+        StatusRefusal::RunningBeforeStart => {
+            let error = TransitionError::RunningBeforeStart;
+            ApiError::BadRequest(json!({"detail": error.detail(), "code": error.code()}))
         }
+        StatusRefusal::Stale => ApiError::field("status", STALE_STATUS),
     }
-}
-
-/// The `op_status_update` meta of one attempt.
-fn status_meta(from: OperationStatus, to: Option<&str>, failure: Option<&str>) -> Value {
-    let mut meta = json!({"from": from.as_str(), "to": to, "ok": failure.is_none()});
-    if let Some(detail) = failure {
-        meta["detail"] = json!(detail);
-    }
-    meta
 }
 
 /// The `status` of the body: `Ok(None)` when absent or null; a malformed body, a `status`
@@ -247,182 +203,26 @@ fn read_status(body: Result<JsonBody, ApiError>, state: &AppState) -> ApiResult<
     Ok(status)
 }
 
-/// `PATCH /api/op-dashboard/{id}/status/ {"status"}` (admin, assistant; no object check).
-/// Unknown id → 404 `{"detail": "Not found."}` without audit; every later outcome is audited.
+/// `PATCH /api/op-dashboard/{id}/status/ {"status"}` (admin, assistant; no object check):
+/// the `usecases::operations::change_status` use case.
 async fn change_status(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
-    auth.require(RESOURCE, Action::Update, MODEL)?;
-    let record = state
-        .store
-        .operation(id)
-        .await?
-        .ok_or(ApiError::NotFoundPlain)?;
-    let from = record.status();
-    let refused = |to: Option<&str>, detail: &str| {
-        auth.audit(
-            "op_status_update",
-            Some(record.patient_id),
-            Some(status_meta(from, to, Some(detail))),
-        )
+    let decision = auth.require(RESOURCE, Action::Update, MODEL)?;
+    let (requested, body_error) = match read_status(body, &state) {
+        Ok(requested) => (Ok(requested), None),
+        Err(error) => (Err(()), Some(error)),
     };
-
-    let requested = match read_status(body, &state) {
-        Ok(requested) => requested,
-        Err(error) => {
-            state
-                .store
-                .record_audit(&refused(None, "invalid_body"))
-                .await?;
-            return Err(error);
-        }
+    let request = StatusRequest {
+        requested,
+        seen: None,
     };
-    let now = state.now();
-    let to = match decide(from, requested.as_deref(), record.start_time, now) {
-        Ok(to) => to,
-        Err(refusal) => {
-            let to = requested.as_deref().filter(|text| !text.is_empty());
-            state
-                .store
-                .record_audit(&refused(to, refusal.audit_detail()))
-                .await?;
-            return Err(refusal.into_error(from));
-        }
-    };
-
-    let audit = auth.audit(
-        "op_status_update",
-        Some(record.patient_id),
-        Some(status_meta(from, Some(to.as_str()), None)),
-    );
-    let result = state
-        .store
-        .set_operation_status(id, from, to, Some(auth.user.id), now, &audit)
-        .await;
-    let updated = match result {
-        Ok(updated) => updated,
-        // The row changed (or vanished) between the lookup and the conditional update.
-        Err(error @ (StoreError::Invalid(_) | StoreError::NotFound(_))) => {
-            let gone = matches!(error, StoreError::NotFound(_));
-            let detail = if gone { "not_found" } else { "stale_status" };
-            state
-                .store
-                .record_audit(&refused(Some(to.as_str()), detail))
-                .await?;
-            return Err(if gone {
-                ApiError::NotFoundPlain
-            } else {
-                error.into()
-            });
-        }
-        Err(error) => return Err(error.into()),
-    };
-    state
-        .events
-        .notify(
-            Board::OpBoard,
-            "operation.status",
-            updated.id,
-            Some(updated.status.as_str()),
-        )
-        .await;
-    Ok(Json(item_json(&updated, &state, now)))
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-    use praxi_domain::operation::OperationStatus::*;
-
-    use super::*;
-
-    #[test]
-    fn requests_are_decided_with_the_one_transition_table() {
-        let start = Utc.with_ymd_and_hms(2030, 1, 14, 10, 0, 0).unwrap();
-        let (before, after) = (start - chrono::Duration::minutes(1), start);
-        let not_allowed = |from, to| {
-            Err(Refusal::Transition(TransitionError::NotAllowed {
-                from: Some(from),
-                to,
-            }))
-        };
-        let cases = [
-            (Planned, None, after, Err(Refusal::StatusRequired)),
-            (Planned, Some(""), after, Err(Refusal::StatusRequired)),
-            (
-                Planned,
-                Some("bogus"),
-                after,
-                Err(Refusal::UnknownStatus("bogus".to_owned())),
-            ),
-            // Exact values only: the stored and wire values are lowercase.
-            (
-                Planned,
-                Some("Confirmed"),
-                after,
-                Err(Refusal::UnknownStatus("Confirmed".to_owned())),
-            ),
-            (Planned, Some("confirmed"), before, Ok(Confirmed)),
-            (
-                Planned,
-                Some("planned"),
-                after,
-                not_allowed(Planned, Planned),
-            ),
-            (
-                Planned,
-                Some("running"),
-                after,
-                not_allowed(Planned, Running),
-            ),
-            (
-                Confirmed,
-                Some("running"),
-                before,
-                Err(Refusal::Transition(TransitionError::RunningBeforeStart)),
-            ),
-            (Confirmed, Some("running"), after, Ok(Running)),
-            (Running, Some("done"), after, Ok(Done)),
-            (Running, Some("cancelled"), after, Ok(Cancelled)),
-            (Done, Some("cancelled"), after, not_allowed(Done, Cancelled)),
-            (
-                Cancelled,
-                Some("cancelled"),
-                after,
-                not_allowed(Cancelled, Cancelled),
-            ),
-        ];
-        for (from, requested, now, expected) in cases {
-            assert_eq!(
-                decide(from, requested, start, now),
-                expected,
-                "{from:?} -> {requested:?} at {now}"
-            );
-        }
-    }
-
-    #[test]
-    fn refusals_carry_the_original_audit_details() {
-        let cases = [
-            (Refusal::StatusRequired, "status is required"),
-            (Refusal::UnknownStatus("x".to_owned()), "invalid_transition"),
-            (
-                Refusal::Transition(TransitionError::NotAllowed {
-                    from: Some(Done),
-                    to: Cancelled,
-                }),
-                "invalid_transition",
-            ),
-            (
-                Refusal::Transition(TransitionError::RunningBeforeStart),
-                "running_before_start",
-            ),
-        ];
-        for (refusal, detail) in cases {
-            assert_eq!(refusal.audit_detail(), detail, "{refusal:?}");
-        }
+    match operations::change_status(&state, &Caller::from(&auth), decision, id, request).await {
+        Ok(updated) => Ok(Json(item_json(&updated, &state, state.now()))),
+        Err(Failure::Refused(refused)) => Err(status_error(refused, body_error)),
+        Err(Failure::Store(error)) => Err(error.into()),
     }
 }

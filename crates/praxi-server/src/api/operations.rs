@@ -7,7 +7,8 @@
 //! additive `code`.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -42,6 +43,8 @@ use crate::body::{Fields, JsonBody, parse_date_str};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Board;
 use crate::state::AppState;
+use crate::usecases::IfMatch;
+use crate::usecases::operations::operation_etag;
 use crate::wire;
 
 const MODEL: &str = "Operation";
@@ -211,7 +214,7 @@ async fn detail(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let decision = auth.require(RESOURCE, Action::Read, MODEL)?;
     let record = find(&state, id).await?;
     AuthUser::check_own(decision, record.has_member(auth.user.id), MODEL)?;
@@ -219,7 +222,50 @@ async fn detail(
         .store
         .record_audit(&auth.audit("operation_view", Some(record.patient_id), None))
         .await?;
-    Ok(Json(operation_json(&record, &state)))
+    Ok(tagged(&record, &state))
+}
+
+/// A response with the operation's `ETag`.
+fn tagged(record: &OperationRecord, state: &AppState) -> Response {
+    let mut response = Json(operation_json(record, state)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&operation_etag(record)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// The answer to a stale `If-Match`.
+fn precondition_failed() -> ApiError {
+    ApiError::PreconditionFailed(
+        "The operation was changed in the meantime (If-Match does not match); reload it and \
+         try again."
+            .to_owned(),
+    )
+}
+
+/// How often an edit is recomputed when the row changed between its read and its write.
+const EDIT_ATTEMPTS: usize = 3;
+
+/// What the precondition of an edit found on the row re-read under its lock.
+enum Precondition {
+    /// `If-Match` names another state: 412.
+    Stale,
+    /// The row changed since the edit was computed from it: compute again.
+    Changed,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Precondition {
+    fn from(error: StoreError) -> Self {
+        Precondition::Store(error)
+    }
+}
+
+/// The guard of an edit: the caller's `If-Match`, and the tag of the row the edit was
+/// computed from (the re-read row must still have it, or the edit is computed again).
+struct Guard<'a> {
+    if_match: &'a IfMatch,
+    read_tag: String,
 }
 
 // ---- body ------------------------------------------------------------------------------
@@ -237,7 +283,7 @@ const READ_ONLY: [&str; 8] = [
 ];
 
 /// The writable fields as sent (`None` = absent).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct OperationInput {
     patient_id: Option<i32>,
     primary_surgeon: Option<i64>,
@@ -643,12 +689,14 @@ fn is_patient_conflict(conflict: &Conflict) -> bool {
 
 /// Saves the draft; an engine refusal becomes the original's body: the first conflict's
 /// reason, or the stage-2 "Scheduling conflicts detected" body when only the patient is busy.
+/// `Ok(None)`: the row changed since `stored` was read (compute the edit again).
 async fn save(
     state: &AppState,
     auth: &AuthUser,
     stored: Option<&OperationRecord>,
     resolved: Resolved,
-) -> ApiResult<OperationRecord> {
+    guard: Option<&Guard<'_>>,
+) -> ApiResult<Option<OperationRecord>> {
     let Resolved { draft, check } = resolved;
     let (action, meta) = match stored {
         None => ("operation_create", None),
@@ -665,18 +713,37 @@ async fn save(
     });
     let result = state
         .store
-        .save_operation(
+        .save_operation_checked(
             stored_state,
             draft,
             state.tz(),
             check,
             Some(auth.user.id),
             state.now(),
+            |row| match guard {
+                None => Ok(()),
+                Some(guard) => {
+                    let tag = operation_etag(row);
+                    if !guard.if_match.allows(&tag) {
+                        Err(Precondition::Stale)
+                    } else if tag != guard.read_tag {
+                        Err(Precondition::Changed)
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
             |_| auth.audit(action, Some(patient_id), meta),
         )
         .await;
-    match result {
+    let result = match result {
         Ok(record) => Ok(record),
+        Err(Precondition::Stale) => return Err(precondition_failed()),
+        Err(Precondition::Changed) => return Ok(None),
+        Err(Precondition::Store(error)) => Err(error),
+    };
+    match result {
+        Ok(record) => Ok(Some(record)),
         Err(StoreError::Scheduling(conflicts)) => {
             let first = conflicts.first();
             if is_patient_conflict(first) {
@@ -706,9 +773,10 @@ async fn write(
     auth: &AuthUser,
     input: OperationInput,
     stored: Option<&OperationRecord>,
-) -> ApiResult<OperationRecord> {
+    guard: Option<&Guard<'_>>,
+) -> ApiResult<Option<OperationRecord>> {
     match resolve(state, input, stored).await {
-        Ok(resolved) => save(state, auth, stored, resolved).await,
+        Ok(resolved) => save(state, auth, stored, resolved, guard).await,
         Err(Refusal::Api(error)) => Err(error),
         Err(Refusal::InvalidDuration(patient_id)) => {
             Err(operation_conflict(state, auth, patient_id, "invalid_duration", None).await)
@@ -727,7 +795,9 @@ async fn create(
     let mut fields = Fields::new(body, state.tz());
     let input = read_input(&mut fields, true);
     fields.finish()?;
-    let record = write(&state, &auth, input, None).await?;
+    let record = write(&state, &auth, input, None, None)
+        .await?
+        .ok_or_else(|| ApiError::internal("a create has no precondition"))?;
     publish(&state, "operation.created", &record).await;
     Ok((StatusCode::CREATED, Json(operation_json(&record, &state))))
 }
@@ -736,46 +806,86 @@ async fn update_put(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
+    headers: HeaderMap,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    update(state, auth, id, body, true).await
+) -> ApiResult<Response> {
+    update(state, auth, id, &headers, body, true).await
 }
 
 async fn update_patch(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
+    headers: HeaderMap,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    update(state, auth, id, body, false).await
+) -> ApiResult<Response> {
+    update(state, auth, id, &headers, body, false).await
 }
 
+/// An edit is computed from the row as read and written only if the row re-read under its
+/// lock inside the transaction is still that row (else it is computed again from the new
+/// row, so a concurrent move is never undone); `If-Match` is checked on the re-read row.
 async fn update(
     state: AppState,
     auth: AuthUser,
     id: i64,
+    headers: &HeaderMap,
     body: JsonBody,
     full: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     auth.require(RESOURCE, Action::Update, MODEL)?;
-    let stored = find(&state, id).await?;
+    let mut stored = find(&state, id).await?;
     let mut fields = Fields::new(body, state.tz());
     let input = read_input(&mut fields, full);
     fields.finish()?;
-    let record = write(&state, &auth, input, Some(&stored)).await?;
-    publish(&state, "operation.updated", &record).await;
-    Ok(Json(operation_json(&record, &state)))
+    let if_match = IfMatch::from_headers(headers);
+    for _ in 0..EDIT_ATTEMPTS {
+        let guard = Guard {
+            if_match: &if_match,
+            read_tag: operation_etag(&stored),
+        };
+        if let Some(record) =
+            write(&state, &auth, input.clone(), Some(&stored), Some(&guard)).await?
+        {
+            publish(&state, "operation.updated", &record).await;
+            return Ok(tagged(&record, &state));
+        }
+        stored = find(&state, id).await?;
+    }
+    Err(ApiError::Unavailable {
+        retry_after_secs: 1,
+    })
 }
 
 async fn delete(
     State(state): State<AppState>,
     auth: AuthUser,
     PathId(id): PathId,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     auth.require(RESOURCE, Action::Delete, MODEL)?;
     let stored = find(&state, id).await?;
     let audit = auth.audit("operation_delete", Some(stored.patient_id), None);
-    state.store.delete_operation(stored.id, &audit).await?;
+    let if_match = IfMatch::from_headers(&headers);
+    state
+        .store
+        .delete_operation_checked(
+            stored.id,
+            |row| {
+                if if_match.allows(&operation_etag(row)) {
+                    Ok(())
+                } else {
+                    Err(Precondition::Stale)
+                }
+            },
+            &audit,
+        )
+        .await
+        .map_err(|error| match error {
+            Precondition::Stale => precondition_failed(),
+            Precondition::Changed => ApiError::internal("delete has no read tag"),
+            Precondition::Store(error) => error.into(),
+        })?;
     publish(&state, "operation.deleted", &stored).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -27,6 +27,8 @@ use crate::body::{Fields, JsonBody, parse_date_str};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Board;
 use crate::state::AppState;
+use crate::usecases::flow::{self, FlowRefusal};
+use crate::usecases::{Caller, Failure};
 use crate::wire;
 
 const MODEL: &str = "PatientFlow";
@@ -333,15 +335,28 @@ async fn create(
 }
 
 /// A `done` flow is read-only: admin and assistant are refused by the object permission (403),
-/// doctors by the field rule (400), as in the original (api.md §2.2).
-fn refuse_done(auth: &AuthUser, record: &FlowRecord) -> ApiResult<()> {
-    if !record.status.is_terminal() {
-        return Ok(());
-    }
-    if auth.actor.is_doctor() {
-        Err(TransitionError::ReadOnly.into_validation().into())
-    } else {
-        Err(ApiError::Forbidden)
+/// callers the policy restricts to their own flows (doctors) by the field rule (400), as in
+/// the original (api.md §2.2).
+fn refuse_done(decision: Decision, record: &FlowRecord) -> ApiResult<()> {
+    flow::writable(decision, record).map_err(flow_error)
+}
+
+/// Renders a refusal of the patient-flow use cases as the original's answer.
+fn flow_error(refusal: FlowRefusal) -> ApiError {
+    match refusal {
+        FlowRefusal::NotFound => ApiError::NotFound(MODEL),
+        FlowRefusal::Denied(denial) => ApiError::from_denial(denial, MODEL),
+        FlowRefusal::ReadOnly {
+            by_field_rule: true,
+        } => TransitionError::ReadOnly.into_validation().into(),
+        FlowRefusal::ReadOnly {
+            by_field_rule: false,
+        } => ApiError::Forbidden,
+        FlowRefusal::Transition(error) => error.into_validation().into(),
+        FlowRefusal::Stale => ApiError::field("status", "stale"),
+        FlowRefusal::Unlinked => {
+            ApiError::internal("patient flow without appointment or operation")
+        }
     }
 }
 
@@ -355,7 +370,7 @@ async fn update(
 ) -> ApiResult<Json<Value>> {
     let decision = auth.require(RESOURCE, Action::Update, MODEL)?;
     let current = find(&state, &auth, decision, id).await?;
-    refuse_done(&auth, &current)?;
+    refuse_done(decision, &current)?;
     let stored_link = current
         .link()
         .ok_or_else(|| ApiError::internal("patient flow without appointment or operation"))?;
@@ -411,31 +426,16 @@ async fn change_status(
 ) -> ApiResult<Json<Value>> {
     let decision = auth.require(RESOURCE, Action::Update, MODEL)?;
     let current = find(&state, &auth, decision, id).await?;
-    refuse_done(&auth, &current)?;
-    let link = current
-        .link()
-        .ok_or_else(|| ApiError::internal("patient flow without appointment or operation"))?;
+    refuse_done(decision, &current)?;
     let mut fields = Fields::new(body, state.tz());
-    let update = FlowUpdate {
-        status: read_status(&mut fields),
-        ..Default::default()
-    };
+    let to = read_status(&mut fields);
     fields.finish()?;
-    let (record, transition) = state
-        .store
-        .update_patient_flow(
-            &current,
-            link,
-            update,
-            FlowWrite::Status,
-            Some(auth.user.id),
-            state.now(),
-            auditor(&auth),
-        )
-        .await?;
-    if transition.is_change() {
-        publish(&state, "flow.status", &record).await;
-    }
+    let record = flow::change_status(&state, &Caller::from(&auth), decision, &current, to, None)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Refused(refusal) => flow_error(refusal),
+            Failure::Store(error) => error.into(),
+        })?;
     Ok(Json(flow_json(&record, &state)))
 }
 

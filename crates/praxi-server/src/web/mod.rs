@@ -80,14 +80,11 @@ impl Chrome {
             ("nav.operations", "/operations/", Resource::OpDashboard),
             ("nav.flow", "/flow/", Resource::PatientFlow),
             ("nav.resources", "/resources/", Resource::ResourceCalendar),
-            ("nav.admin", "/admin/", Resource::Resources),
+            ("nav.admin", "/admin/", Resource::Administration),
         ];
         let nav = entries
             .into_iter()
-            .filter(|(key, _, resource)| {
-                user.can(*resource, Action::List)
-                    && (*key != "nav.admin" || !user.actor.is_doctor())
-            })
+            .filter(|(_, _, resource)| user.can(*resource, Action::List))
             .map(|(key, href, _)| NavItem {
                 key,
                 href,

@@ -323,6 +323,27 @@ impl Client<'_> {
         self.send(reqwest::Method::GET, path, None).await
     }
 
+    /// A request with extra headers (e.g. `If-Match`).
+    pub(crate) async fn send_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = self.app.http.request(method, self.app.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        into_response(request.send().await.expect("request")).await
+    }
+
     pub(crate) async fn post(&self, path: &str, body: &Value) -> TestResponse {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }

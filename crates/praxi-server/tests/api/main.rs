@@ -8,6 +8,7 @@ mod calendar;
 mod calendar_feeds;
 mod catalog;
 mod catalogue;
+mod concurrency_edit;
 mod errors;
 mod events;
 mod fixtures;

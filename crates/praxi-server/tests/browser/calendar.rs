@@ -493,7 +493,7 @@ async fn doctors_see_only_their_own_appointments_and_others_are_forbidden() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.status, "scheduled");
+    assert_eq!(stored.status.as_str(), "scheduled");
     // The own appointment opens.
     let res = app
         .http

@@ -561,7 +561,7 @@ fn appointment_status_chart(
     let parts: Vec<Part> = APPOINTMENT_ORDER
         .iter()
         .map(|(status, colour)| Part {
-            label: lang.t(status_key(status.as_str())).to_owned(),
+            label: lang.t(status_key(*status)).to_owned(),
             value: counts
                 .iter()
                 .find(|(s, _)| s == status)
@@ -583,7 +583,7 @@ fn operation_status_chart(
     let parts: Vec<Part> = OPERATION_ORDER
         .iter()
         .map(|(status, colour)| Part {
-            label: lang.t(operation_status_key(status.as_str())).to_owned(),
+            label: lang.t(operation_status_key(*status)).to_owned(),
             value: counts
                 .iter()
                 .find(|(s, _)| s == status)

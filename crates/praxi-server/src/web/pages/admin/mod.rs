@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use praxi_domain::FieldErrors;
-use praxi_domain::rbac::{Action, Denial, Resource};
+use praxi_domain::rbac::{Action, Decision, Denial, Resource};
 use praxi_store::StoreError;
 use praxi_store::admin_lists::{AdminPage, Window};
 use praxi_store::audit::AuditEntry;
@@ -567,7 +567,10 @@ pub(crate) fn t(user: &WebUser, key: &str) -> String {
     reason = "the error is the finished error page"
 )]
 fn gate(user: &WebUser) -> Result<(), Response> {
-    if user.actor.is_doctor() {
+    if matches!(
+        user.actor.decide(Resource::Administration, Action::List),
+        Decision::Deny(_)
+    ) {
         Err(error_page(
             user.lang,
             StatusCode::FORBIDDEN,

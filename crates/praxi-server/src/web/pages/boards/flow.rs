@@ -23,16 +23,15 @@ use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
-use praxi_domain::flow::{
-    FlowLink, FlowStatus, FlowTimes, FlowUpdate, TransitionError, initial_state, transition,
-};
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::flow::{FlowLink, FlowStatus, FlowTimes, TransitionError, initial_state};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Decision, Resource};
 use praxi_domain::scheduling::local_day;
 use praxi_store::StoreError;
 use praxi_store::appointments::{AppointmentFilter, AppointmentRecord};
 use praxi_store::audit::AuditEntry;
-use praxi_store::flow::{FlowFilter, FlowRecord, FlowWrite, LiveWindow, NewFlow};
+use praxi_store::flow::{FlowFilter, FlowRecord, LiveWindow, NewFlow};
 use praxi_store::flow_board::FinishedFlow;
 use praxi_store::resource_calendar::person_name;
 use serde::Deserialize;
@@ -41,6 +40,8 @@ use serde_json::{Value, json};
 use super::{Flash, denial_page, fmt_time, internal, own_denial, param};
 use crate::events::Board;
 use crate::state::AppState;
+use crate::usecases::flow::{self, FlowRefusal};
+use crate::usecases::{Caller, Failure};
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
 use crate::web::{Chrome, render};
@@ -382,14 +383,15 @@ fn day_row(
         &appointment.patient_last_name,
         None,
     );
-    let cancelled = appointment.status == "cancelled";
-    let expected = !cancelled && !appointment.is_no_show && appointment.status != "completed";
+    let cancelled = appointment.status == AppointmentStatus::Cancelled;
+    let expected =
+        !cancelled && !appointment.is_no_show && appointment.status != AppointmentStatus::Completed;
     let (state, arrive) = match flow_status {
         Some(Some(status)) => (lang.t(status_key(status)).to_owned(), false),
         Some(None) => (lang.t("flow.day.recorded").to_owned(), false),
         None if cancelled => (lang.t("flow.day.cancelled").to_owned(), false),
         None if appointment.is_no_show => (lang.t("flow.day.no_show").to_owned(), false),
-        None if appointment.status == "completed" => {
+        None if appointment.status == AppointmentStatus::Completed => {
             (lang.t("flow.day.completed").to_owned(), false)
         }
         None => (
@@ -608,53 +610,38 @@ pub(super) async fn change_status(
     let Ok(id) = id.parse::<i64>() else {
         return back(Err(Refusal::Gone));
     };
-    let current = match state.store.patient_flow(id).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return back(Err(Refusal::Gone)),
-        Err(error) => return internal(lang, error),
+    let caller = Caller::from(&user);
+    let current = match flow::visible(&state, &caller, decision, id).await {
+        Ok(current) => current,
+        Err(failure) => return refused(lang, failure),
     };
-    if let Some(denial) = own_denial(decision, current.is_own(user.user.id)) {
-        return denial_page(lang, denial);
-    }
     let Some(to) = FlowStatus::parse(&form.status) else {
         return back(Err(Refusal::BadRequest));
     };
-    if !form.from.is_empty() && form.from != current.status.as_str() {
-        return back(Err(Refusal::Stale));
+    let seen = Some(form.from.as_str());
+    match flow::change_status(&state, &caller, decision, &current, Some(to), seen).await {
+        Ok(record) => back(Ok(format!("ok=moved&to={}", record.status.as_str()))),
+        Err(failure) => refused(lang, failure),
     }
-    if let Err(error) = transition(Some(current.status), to) {
-        return back(Err(Refusal::of_transition(error)));
-    }
-    let Some(link) = current.link() else {
-        return internal(lang, "patient flow without appointment or operation");
-    };
-    let update = FlowUpdate {
-        status: Some(to),
-        ..Default::default()
-    };
-    let result = state
-        .store
-        .update_patient_flow(
-            &current,
-            link,
-            update,
-            FlowWrite::Status,
-            Some(user.user.id),
-            state.now(),
-            auditor(&user),
-        )
-        .await;
-    match result {
-        Ok((record, transition)) => {
-            if transition.is_change() {
-                publish(&state, "flow.status", record.id, record.status).await;
+}
+
+/// How the board answers a refused flow use case: a flash, or the denial / error page.
+fn refused(lang: Lang, failure: Failure<FlowRefusal>) -> Response {
+    match failure {
+        Failure::Refused(refusal) => match refusal {
+            FlowRefusal::NotFound => back(Err(Refusal::Gone)),
+            FlowRefusal::Denied(denial) => denial_page(lang, denial),
+            FlowRefusal::Stale => back(Err(Refusal::Stale)),
+            FlowRefusal::ReadOnly { .. } => back(Err(Refusal::ReadOnly)),
+            FlowRefusal::Transition(error) => back(Err(Refusal::of_transition(error))),
+            FlowRefusal::Unlinked => {
+                internal(lang, "patient flow without appointment or operation")
             }
-            back(Ok(format!("ok=moved&to={}", record.status.as_str())))
-        }
-        Err(StoreError::NotFound(_)) => back(Err(Refusal::Gone)),
-        // After the checks above only a concurrent change is left.
-        Err(StoreError::Invalid(_)) => back(Err(Refusal::Stale)),
-        Err(error) => internal(lang, error),
+        },
+        Failure::Store(StoreError::NotFound(_)) => back(Err(Refusal::Gone)),
+        // After the use case's checks only a concurrent change is left.
+        Failure::Store(StoreError::Invalid(_)) => back(Err(Refusal::Stale)),
+        Failure::Store(error) => internal(lang, error),
     }
 }
 
@@ -684,7 +671,7 @@ pub(super) async fn arrive(
     if let Some(denial) = own_denial(decision, appointment.doctor_id == user.user.id) {
         return denial_page(lang, denial);
     }
-    if appointment.status == "cancelled" || appointment.is_no_show {
+    if appointment.status == AppointmentStatus::Cancelled || appointment.is_no_show {
         return back(Err(Refusal::NotExpected));
     }
     match state.store.appointment_has_flow(appointment_id).await {

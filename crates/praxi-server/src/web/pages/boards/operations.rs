@@ -6,9 +6,9 @@
 //!   (`Store::op_board(BoardView::DashboardDay)`, as `GET /api/op-dashboard/?date=`; doctors
 //!   see only operations in whose team they are), every active OP room even when empty; audited
 //!   as `op_dashboard_view` `{date}`. Like the API item it shows no patient data.
-//! * `POST /operations/{id}/status/` — decided with the one transition table
-//!   (`check_transition`) and written through `Store::set_operation_status` exactly like
-//!   `PATCH /api/op-dashboard/{id}/status/`; every attempt after the lookup is audited as
+//! * `POST /operations/{id}/status/` — the `usecases::operations::change_status` use case,
+//!   exactly like `PATCH /api/op-dashboard/{id}/status/`; every attempt after the lookup is
+//!   audited as
 //!   `op_status_update` `{from, to, ok, detail?}` and a refusal is shown as a flash with its
 //!   reason.
 
@@ -18,20 +18,20 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use praxi_domain::operation::{OperationStatus, TransitionError, check_transition};
+use praxi_domain::operation::{OperationStatus, check_transition};
 use praxi_domain::rbac::{Action, Decision, Resource};
-use praxi_store::StoreError;
 use praxi_store::op_board::{
     BoardView, RoomOperations, group_by_room, progress, read_active_rooms,
 };
 use praxi_store::operations::OperationRecord;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::timeline::{self, Day, Item, Timeline};
 use super::{Flash, fmt_day, fmt_time, internal, param, parse_date, safe_colour, shift};
-use crate::events::Board;
 use crate::state::AppState;
+use crate::usecases::operations::{self, StatusRefusal, StatusRequest};
+use crate::usecases::{Caller, Failure};
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
 use crate::web::{Chrome, render};
@@ -84,56 +84,6 @@ pub(crate) fn shown_progress(status: OperationStatus, running_progress: f64) -> 
 
 // ---- flash --------------------------------------------------------------------------------
 
-/// Why a status request was refused (the flash code and the audit `detail`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    StatusRequired,
-    InvalidTransition,
-    RunningBeforeStart,
-    Stale,
-    NotFound,
-}
-
-impl Refusal {
-    /// The code in the redirect; also the original's audit `detail`.
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            Refusal::StatusRequired => "status_required",
-            Refusal::InvalidTransition => "invalid_transition",
-            Refusal::RunningBeforeStart => "running_before_start",
-            Refusal::Stale => "stale_status",
-            Refusal::NotFound => "not_found",
-        }
-    }
-
-    fn audit_detail(self) -> &'static str {
-        match self {
-            // The API's text for a missing status.
-            Refusal::StatusRequired => "status is required",
-            refusal => refusal.code(),
-        }
-    }
-
-    pub(crate) fn parse(code: &str) -> Option<Refusal> {
-        [
-            Refusal::StatusRequired,
-            Refusal::InvalidTransition,
-            Refusal::RunningBeforeStart,
-            Refusal::Stale,
-            Refusal::NotFound,
-        ]
-        .into_iter()
-        .find(|refusal| refusal.code() == code)
-    }
-
-    fn of(error: TransitionError) -> Refusal {
-        match error {
-            TransitionError::NotAllowed { .. } => Refusal::InvalidTransition,
-            TransitionError::RunningBeforeStart => Refusal::RunningBeforeStart,
-        }
-    }
-}
-
 /// A quoted text: „…“ in German, "…" in English.
 fn quote(lang: Lang, text: &str) -> String {
     match lang {
@@ -146,8 +96,8 @@ fn quote(lang: Lang, text: &str) -> String {
 pub(crate) fn flash_of(pairs: &[(String, String)], lang: Lang) -> Option<Flash> {
     let status = |name: &str| param(pairs, name).and_then(|text| OperationStatus::parse(&text));
     if let Some(code) = param(pairs, "error") {
-        let text = match Refusal::parse(&code)? {
-            Refusal::InvalidTransition => match (status("from"), status("to")) {
+        let text = match StatusRefusal::parse(&code)? {
+            StatusRefusal::InvalidTransition => match (status("from"), status("to")) {
                 (Some(from), Some(to)) => format!(
                     "{}: {} → {}.",
                     lang.t("ops.error.invalid_transition"),
@@ -156,10 +106,14 @@ pub(crate) fn flash_of(pairs: &[(String, String)], lang: Lang) -> Option<Flash> 
                 ),
                 _ => format!("{}.", lang.t("ops.error.invalid_transition")),
             },
-            Refusal::RunningBeforeStart => lang.t("ops.error.running_before_start").to_owned(),
-            Refusal::Stale => lang.t("ops.error.stale").to_owned(),
-            Refusal::NotFound => lang.t("ops.error.not_found").to_owned(),
-            Refusal::StatusRequired => lang.t("ops.error.status_required").to_owned(),
+            StatusRefusal::RunningBeforeStart => {
+                lang.t("ops.error.running_before_start").to_owned()
+            }
+            StatusRefusal::Stale => lang.t("ops.error.stale").to_owned(),
+            StatusRefusal::NotFound => lang.t("ops.error.not_found").to_owned(),
+            StatusRefusal::StatusRequired | StatusRefusal::InvalidBody => {
+                lang.t("ops.error.status_required").to_owned()
+            }
         };
         return Some(Flash { ok: false, text });
     }
@@ -462,20 +416,12 @@ pub(super) struct StatusForm {
     from: String,
 }
 
-/// The `op_status_update` meta of one attempt (the API's shape).
-fn status_meta(from: OperationStatus, to: Option<&str>, failure: Option<&str>) -> Value {
-    let mut meta = json!({"from": from.as_str(), "to": to, "ok": failure.is_none()});
-    if let Some(detail) = failure {
-        meta["detail"] = json!(detail);
-    }
-    meta
-}
-
 fn back(date: NaiveDate, outcome: &str) -> Response {
     Redirect::to(&format!("{}&{outcome}", board_href(date))).into_response()
 }
 
-/// `POST /operations/{id}/status/`.
+/// `POST /operations/{id}/status/`: the `usecases::operations::change_status` use case (like
+/// `PATCH /api/op-dashboard/{id}/status/`), answered with a redirect and a flash.
 pub(super) async fn change_status(
     State(state): State<AppState>,
     user: WebUser,
@@ -486,96 +432,45 @@ pub(super) async fn change_status(
     if let Err(response) = user.check_csrf(&form.csrf_token) {
         return response;
     }
-    if let Err(response) = user.require(Resource::OpDashboard, Action::Update) {
-        return response;
-    }
-    let (tz, now) = (state.tz(), state.now());
+    let decision = match user.require(Resource::OpDashboard, Action::Update) {
+        Ok(decision) => decision,
+        Err(response) => return response,
+    };
+    let tz = state.tz();
     let gone = || {
         back(
             state.today(),
-            &format!("error={}", Refusal::NotFound.code()),
+            &format!("error={}", StatusRefusal::NotFound.code()),
         )
     };
     let Ok(id) = id.parse::<i64>() else {
         return gone();
     };
-    let record = match state.store.operation(id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return gone(),
-        Err(error) => return internal(lang, error),
+    let request = StatusRequest {
+        requested: Ok(Some(form.status.trim().to_owned())),
+        seen: Some(form.from.clone()),
     };
-    let date = record.start_time.with_timezone(&tz).date_naive();
-    let from = record.status();
-    let requested = form.status.trim();
-    let refuse = |refusal: Refusal, to: Option<&str>| {
-        let audit = user.audit(
-            "op_status_update",
-            Some(record.patient_id),
-            Some(status_meta(from, to, Some(refusal.audit_detail()))),
-        );
-        let mut outcome = format!("error={}&from={}", refusal.code(), from.as_str());
-        if let Some(to) = to.and_then(OperationStatus::parse) {
-            outcome.push_str(&format!("&to={}", to.as_str()));
-        }
-        (audit, outcome)
-    };
-    let decided = if requested.is_empty() {
-        Err(refuse(Refusal::StatusRequired, None))
-    } else if !form.from.is_empty() && form.from != from.as_str() {
-        Err(refuse(Refusal::Stale, Some(requested)))
-    } else {
-        match OperationStatus::parse(requested) {
-            None => Err(refuse(Refusal::InvalidTransition, Some(requested))),
-            Some(to) => check_transition(Some(from), to, record.start_time, now)
-                .map(|()| to)
-                .map_err(|error| refuse(Refusal::of(error), Some(requested))),
-        }
-    };
-    let to = match decided {
-        Ok(to) => to,
-        Err((audit, outcome)) => {
-            if let Err(error) = state.store.record_audit(&audit).await {
-                return internal(lang, error);
-            }
-            return back(date, &outcome);
-        }
-    };
-    let audit = user.audit(
-        "op_status_update",
-        Some(record.patient_id),
-        Some(status_meta(from, Some(to.as_str()), None)),
-    );
-    match state
-        .store
-        .set_operation_status(id, from, to, Some(user.user.id), now, &audit)
-        .await
-    {
+    match operations::change_status(&state, &Caller::from(&user), decision, id, request).await {
         Ok(updated) => {
-            state
-                .events
-                .notify(
-                    Board::OpBoard,
-                    "operation.status",
-                    updated.id,
-                    Some(updated.status.as_str()),
-                )
-                .await;
-            back(date, &format!("ok=status&to={}", to.as_str()))
+            let date = updated.start_time.with_timezone(&tz).date_naive();
+            back(date, &format!("ok=status&to={}", updated.status.as_str()))
         }
-        // The row changed (or vanished) between the lookup and the conditional update.
-        Err(error @ (StoreError::Invalid(_) | StoreError::NotFound(_))) => {
-            let refusal = if matches!(error, StoreError::NotFound(_)) {
-                Refusal::NotFound
-            } else {
-                Refusal::Stale
+        Err(Failure::Refused(refused)) => {
+            let Some(record) = refused.record else {
+                return gone();
             };
-            let (audit, outcome) = refuse(refusal, Some(to.as_str()));
-            if let Err(error) = state.store.record_audit(&audit).await {
-                return internal(lang, error);
+            let date = record.start_time.with_timezone(&tz).date_naive();
+            let mut outcome = format!(
+                "error={}&from={}",
+                refused.refusal.code(),
+                record.status().as_str()
+            );
+            if let Some(to) = refused.to.as_deref().and_then(OperationStatus::parse) {
+                outcome.push_str(&format!("&to={}", to.as_str()));
             }
             back(date, &outcome)
         }
-        Err(error) => internal(lang, error),
+        Err(Failure::Store(error)) => internal(lang, error),
     }
 }
 
@@ -728,32 +623,6 @@ mod tests {
             });
             assert_eq!(flash_of(&pairs(query), lang), expected, "{query}");
         }
-    }
-
-    #[test]
-    fn refusal_codes_round_trip_and_audit_like_the_api() {
-        for refusal in [
-            Refusal::StatusRequired,
-            Refusal::InvalidTransition,
-            Refusal::RunningBeforeStart,
-            Refusal::Stale,
-            Refusal::NotFound,
-        ] {
-            assert_eq!(Refusal::parse(refusal.code()), Some(refusal));
-        }
-        assert_eq!(Refusal::StatusRequired.audit_detail(), "status is required");
-        assert_eq!(
-            Refusal::RunningBeforeStart.audit_detail(),
-            "running_before_start"
-        );
-        assert_eq!(
-            status_meta(Planned, Some("running"), Some("invalid_transition")),
-            json!({"from": "planned", "to": "running", "ok": false, "detail": "invalid_transition"})
-        );
-        assert_eq!(
-            status_meta(Planned, Some("confirmed"), None),
-            json!({"from": "planned", "to": "confirmed", "ok": true})
-        );
     }
 
     #[test]

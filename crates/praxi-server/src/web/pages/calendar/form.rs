@@ -6,9 +6,9 @@
 //!   resources, type, status, notes); read-only for billing.
 //! * `POST …/cancel/` (status cancelled) and `POST …/no-show/` (past appointments).
 //!
-//! Every write goes through `api::appointments::{resolve, save}` — the exact path of
-//! `POST`/`PATCH /api/appointments/` — so the same references, the doctor-only-own rule and the
-//! scheduling engine decide. Refusals are explained inline in words, with free alternatives as
+//! Every write goes through `usecases::appointments` (`book`, `change`, `cancel`,
+//! `mark_no_show`) — the exact path of `POST`/`PATCH /api/appointments/` — so the same
+//! references, the policy's own-only decision and the scheduling engine decide. Refusals are explained inline in words, with free alternatives as
 //! links that prefill the form.
 
 use askama::Template;
@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
+use praxi_domain::appointment::{AppointmentStatus, NoShowProblem};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Decision, Denial, Resource};
 use praxi_domain::scheduling::{
@@ -26,7 +27,7 @@ use praxi_domain::scheduling::{
 };
 use praxi_store::StoreError;
 use praxi_store::admin_lists::{PatientQuery, PatientSort, Window};
-use praxi_store::appointments::{AppointmentDraft, AppointmentRecord, ResourceInfo, ScheduleCheck};
+use praxi_store::appointments::{AppointmentDraft, AppointmentRecord, ResourceInfo};
 use praxi_store::patients::PatientRecord;
 use praxi_store::schedule::ScheduleScope;
 use praxi_store::users::UserRecord;
@@ -37,11 +38,12 @@ use super::{
     CalendarQuery, Scope, View, enc, fmt_date, fmt_day, fmt_time, internal, param, parse_date,
     parse_time, status_key,
 };
-use crate::api::appointments::{
-    AppointmentInput, DraftProblem, NoShowProblem, Refusal, ResolveError, STATUSES, SaveError,
-    local_days, mark_as_no_show, needs_check, no_show_problem, resolve, save,
-};
 use crate::state::AppState;
+use crate::usecases::appointments::{
+    self, AppointmentInput, AppointmentRefusal, BookingConflict, DraftProblem, books_only_own,
+    can_mark_no_show,
+};
+use crate::usecases::{Caller, Failure, IfMatch, local_days};
 use crate::web::session::WebUser;
 use crate::web::{Chrome, error_page, render_status};
 use crate::wire;
@@ -125,7 +127,7 @@ impl FormValues {
             end: fmt_time(end.time()),
             resource_ids: record.resources.iter().map(|r| r.id).collect(),
             notes: record.notes.clone().unwrap_or_default(),
-            status: record.status.clone(),
+            status: record.status.as_str().to_owned(),
             view: String::new(),
             by_doctor: false,
             room_id: String::new(),
@@ -227,7 +229,7 @@ struct Parsed {
     type_id: Option<i64>,
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
-    status: Option<String>,
+    status: Option<AppointmentStatus>,
 }
 
 /// Reads the form; `full` = booking (patient required), else an edit (patient fixed). An
@@ -286,8 +288,8 @@ fn parse_form(
     parsed.start = instant("start", &values.start, true);
     parsed.end = instant("end", &values.end, false);
     if !full {
-        if STATUSES.contains(&values.status.as_str()) {
-            parsed.status = Some(values.status.clone());
+        if let Some(status) = AppointmentStatus::parse(&values.status) {
+            parsed.status = Some(status);
         } else {
             errors.add("status", t("calendar.err.choice"));
         }
@@ -431,7 +433,7 @@ async fn choices(
     values: &FormValues,
     stored: Option<&AppointmentRecord>,
 ) -> Result<(Vec<Choice>, Vec<Choice>, Vec<ResourceBox>, Vec<ResourceBox>), StoreError> {
-    let mut doctors: Vec<(i64, String)> = if user.actor.is_doctor() {
+    let mut doctors: Vec<(i64, String)> = if books_only_own(&user.actor) {
         vec![(user.user.id, user.user.display_name())]
     } else {
         state
@@ -618,7 +620,7 @@ fn nearest(
 async fn explain(
     state: &AppState,
     chrome: &Chrome,
-    refusal: &Refusal,
+    refusal: &BookingConflict,
     draft: &AppointmentDraft,
     values: &FormValues,
     moving: Option<i32>,
@@ -635,10 +637,10 @@ async fn explain(
     };
     let local = |instant: DateTime<Utc>| instant.with_timezone(&tz);
     let mut lines = Vec::new();
-    let intro = matches!(refusal, Refusal::DoctorUnavailable { .. })
+    let intro = matches!(refusal, BookingConflict::DoctorUnavailable { .. })
         .then(|| t("calendar.conflict.doctor_unavailable"));
     match refusal {
-        Refusal::DoctorUnavailable { first, .. } => {
+        BookingConflict::DoctorUnavailable { first, .. } => {
             lines.push(match first {
                 Conflict::Hours(hours) => {
                     let doctor = name_of(hours.person.0);
@@ -688,7 +690,7 @@ async fn explain(
                 ),
             });
         }
-        Refusal::Resource { resource_ids } => {
+        BookingConflict::Resource { resource_ids } => {
             let resources = state
                 .store
                 .calendar_resources(None)
@@ -709,8 +711,8 @@ async fn explain(
                 names.join(", ")
             ));
         }
-        Refusal::Patient => lines.push(t("calendar.conflict.patient")),
-        Refusal::Other(conflicts) => {
+        BookingConflict::Patient => lines.push(t("calendar.conflict.patient")),
+        BookingConflict::Other(conflicts) => {
             for conflict in conflicts {
                 let line = match conflict {
                     Conflict::Booking(b) if b.kind == ConflictKind::Doctor => format!(
@@ -750,7 +752,7 @@ async fn explain(
         }
     };
     let alternatives = match refusal {
-        Refusal::DoctorUnavailable { alternatives, .. } => alternatives
+        BookingConflict::DoctorUnavailable { alternatives, .. } => alternatives
             .iter()
             .map(|alternative| {
                 let start = local(alternative.start);
@@ -953,7 +955,7 @@ pub(super) async fn new_form(
     if values.date.is_empty() {
         values.date = state.today().format("%Y-%m-%d").to_string();
     }
-    if user.actor.is_doctor() {
+    if books_only_own(&user.actor) {
         values.doctor_id = user.user.id.to_string();
     }
     let q = param(&pairs, "q").unwrap_or_default();
@@ -976,9 +978,10 @@ fn body_pairs(body: &Bytes) -> Vec<(String, String)> {
 
 /// `POST /calendar/new/`: books through the API's path.
 pub(super) async fn create(State(state): State<AppState>, user: WebUser, body: Bytes) -> Response {
-    if let Err(response) = user.require(Resource::Appointments, Action::Create) {
-        return response;
-    }
+    let decision = match user.require(Resource::Appointments, Action::Create) {
+        Ok(decision) => decision,
+        Err(response) => return response,
+    };
     let pairs = body_pairs(&body);
     if let Err(response) = user.check_csrf(&param(&pairs, "csrf_token").unwrap_or_default()) {
         return response;
@@ -1005,24 +1008,18 @@ pub(super) async fn create(State(state): State<AppState>, user: WebUser, body: B
             status: None,
             notes: Some(Some(values.notes.clone())),
         };
-        match resolve(&state, &user, input, None).await {
-            Ok(draft) => match save(&state, &user, None, draft.clone(), ScheduleCheck::Check).await
-            {
-                Ok(record) => {
-                    return Redirect::to(&return_href(&values, &record, tz, "created"))
-                        .into_response();
-                }
-                Err(SaveError::Refused(refusal)) => {
+        match appointments::book(&state, &Caller::from(&user), decision, input).await {
+            Ok(record) => {
+                return Redirect::to(&return_href(&values, &record, tz, "created")).into_response();
+            }
+            Err(failure) => match refused(&user, failure) {
+                Ok(Refused::Conflict(refusal, draft)) => {
                     conflict =
                         Some(explain(&state, &chrome, &refusal, &draft, &values, None).await);
                 }
-                Err(SaveError::Store(error)) => return internal(user.lang, error),
+                Ok(Refused::Form(field, key)) => errors.add(field, chrome.t(key)),
+                Err(response) => return response,
             },
-            Err(ResolveError::Invalid(problem)) => {
-                let (field, key) = problem_message(&problem);
-                errors.add(field, chrome.t(key));
-            }
-            Err(ResolveError::Store(error)) => return internal(user.lang, error),
         }
     }
     let status = if conflict.is_some() {
@@ -1123,7 +1120,7 @@ async fn edit_page(
             full.trim().to_owned()
         }
     };
-    let mut status_text = chrome.t(status_key(&record.status));
+    let mut status_text = chrome.t(status_key(record.status));
     if record.is_no_show {
         status_text = format!("{status_text}, {}", chrome.t("calendar.no_show"));
     }
@@ -1159,17 +1156,16 @@ async fn edit_page(
             record.notes.clone().unwrap_or_default(),
         ),
     ];
-    let statuses = STATUSES
+    let statuses = AppointmentStatus::ALL
         .iter()
         .map(|status| Choice {
-            value: (*status).to_owned(),
-            label: chrome.t(status_key(status)),
-            selected: values.status == *status,
+            value: status.as_str().to_owned(),
+            label: chrome.t(status_key(*status)),
+            selected: values.status == status.as_str(),
         })
         .collect();
-    let can_cancel = editable && record.status != "cancelled";
-    let can_no_show =
-        editable && !record.is_no_show && no_show_problem(record, state.now()).is_none();
+    let can_cancel = editable && record.status != AppointmentStatus::Cancelled;
+    let can_no_show = editable && !record.is_no_show && can_mark_no_show(record, state.now());
     let mut back = values.clone();
     back.date = start.date_naive().format("%Y-%m-%d").to_string();
     let page = FormPage {
@@ -1242,12 +1238,55 @@ async fn writable(
     user: &WebUser,
     id: &str,
     pairs: &[(String, String)],
-) -> Result<AppointmentRecord, Response> {
+) -> Result<(Decision, AppointmentRecord), Response> {
     let decision = user.require(Resource::Appointments, Action::Update)?;
     let record = find(state, user, id).await?;
     check_own(user, decision, &record)?;
     user.check_csrf(&param(pairs, "csrf_token").unwrap_or_default())?;
-    Ok(record)
+    Ok((decision, record))
+}
+
+/// How a page shows a refused appointment use case.
+enum Refused {
+    /// The engine refused: explain it with alternatives.
+    Conflict(BookingConflict, AppointmentDraft),
+    /// A field rule: the field and the text key.
+    Form(&'static str, &'static str),
+}
+
+/// Sorts a failed use case into what the form shows, or the finished error page.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished error page"
+)]
+fn refused(user: &WebUser, failure: Failure<AppointmentRefusal>) -> Result<Refused, Response> {
+    match failure {
+        Failure::Store(error) => Err(internal(user.lang, error)),
+        Failure::Refused(refusal) => match refusal {
+            AppointmentRefusal::Conflict { conflict, draft } => {
+                Ok(Refused::Conflict(conflict, *draft))
+            }
+            AppointmentRefusal::Invalid(problem) => {
+                let (field, key) = problem_message(&problem);
+                Ok(Refused::Form(field, key))
+            }
+            AppointmentRefusal::NoShow(NoShowProblem::NotPast) => {
+                Ok(Refused::Form("form", "calendar.err.no_show_future"))
+            }
+            AppointmentRefusal::NoShow(NoShowProblem::WrongStatus) => {
+                Ok(Refused::Form("form", "calendar.err.no_show_status"))
+            }
+            AppointmentRefusal::Stale => Ok(Refused::Form("form", "calendar.err.stale")),
+            AppointmentRefusal::NotFound | AppointmentRefusal::Denied(Denial::NotFound) => Err(
+                error_page(user.lang, StatusCode::NOT_FOUND, "error.not_found"),
+            ),
+            AppointmentRefusal::Denied(_) => Err(error_page(
+                user.lang,
+                StatusCode::FORBIDDEN,
+                "error.forbidden",
+            )),
+        },
+    }
 }
 
 /// `POST /calendar/appointments/{id}/`: moves/changes through the API's update path.
@@ -1258,8 +1297,8 @@ pub(super) async fn update(
     body: Bytes,
 ) -> Response {
     let pairs = body_pairs(&body);
-    let stored = match writable(&state, &user, &id, &pairs).await {
-        Ok(record) => record,
+    let (decision, stored) = match writable(&state, &user, &id, &pairs).await {
+        Ok(writable) => writable,
         Err(response) => return response,
     };
     let tz = state.tz();
@@ -1292,28 +1331,29 @@ pub(super) async fn update(
             status: parsed.status,
             notes: Some(Some(values.notes.clone())),
         };
-        match resolve(&state, &user, input, Some(&stored)).await {
-            Ok(draft) => {
-                let check = needs_check(&stored, &draft);
-                match save(&state, &user, Some(stored.id), draft.clone(), check).await {
-                    Ok(record) => {
-                        return Redirect::to(&return_href(&values, &record, tz, "updated"))
-                            .into_response();
-                    }
-                    Err(SaveError::Refused(refusal)) => {
-                        conflict = Some(
-                            explain(&state, &chrome, &refusal, &draft, &values, Some(stored.id))
-                                .await,
-                        );
-                    }
-                    Err(SaveError::Store(error)) => return internal(user.lang, error),
+        let caller = Caller::from(&user);
+        let result = appointments::change(
+            &state,
+            &caller,
+            decision,
+            &stored,
+            input,
+            &IfMatch::default(),
+        )
+        .await;
+        match result {
+            Ok(record) => {
+                return Redirect::to(&return_href(&values, &record, tz, "updated")).into_response();
+            }
+            Err(failure) => match refused(&user, failure) {
+                Ok(Refused::Conflict(refusal, draft)) => {
+                    conflict = Some(
+                        explain(&state, &chrome, &refusal, &draft, &values, Some(stored.id)).await,
+                    );
                 }
-            }
-            Err(ResolveError::Invalid(problem)) => {
-                let (field, key) = problem_message(&problem);
-                errors.add(field, chrome.t(key));
-            }
-            Err(ResolveError::Store(error)) => return internal(user.lang, error),
+                Ok(Refused::Form(field, key)) => errors.add(field, chrome.t(key)),
+                Err(response) => return response,
+            },
         }
     }
     let status = if conflict.is_some() {
@@ -1324,95 +1364,97 @@ pub(super) async fn update(
     edit_page(&state, &user, &stored, values, errors, conflict, status).await
 }
 
-/// `POST /calendar/appointments/{id}/cancel/`: status "cancelled" through the update path.
+/// `POST /calendar/appointments/{id}/cancel/`: status cancelled through the update path.
 pub(super) async fn cancel(
     State(state): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let pairs = body_pairs(&body);
-    let stored = match writable(&state, &user, &id, &pairs).await {
-        Ok(record) => record,
-        Err(response) => return response,
-    };
-    let mut values = FormValues::from_record(&stored, state.tz());
-    values.view = param(&pairs, "view").unwrap_or_default();
-    let input = AppointmentInput {
-        status: Some("cancelled".to_owned()),
-        ..AppointmentInput::default()
-    };
-    let result = match resolve(&state, &user, input, Some(&stored)).await {
-        Ok(draft) => {
-            let check = needs_check(&stored, &draft);
-            save(&state, &user, Some(stored.id), draft, check).await
-        }
-        Err(ResolveError::Invalid(problem)) => {
-            let chrome = Chrome::new(&user, "nav.calendar", "calendar.form.edit_title");
-            let (field, key) = problem_message(&problem);
-            let mut errors = FormErrors::default();
-            errors.add(field, chrome.t(key));
-            return edit_page(
-                &state,
-                &user,
-                &stored,
-                values,
-                errors,
-                None,
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
-        }
-        Err(ResolveError::Store(error)) => return internal(user.lang, error),
-    };
-    match result {
-        Ok(record) => {
-            Redirect::to(&return_href(&values, &record, state.tz(), "cancelled")).into_response()
-        }
-        Err(SaveError::Store(error)) => internal(user.lang, error),
-        Err(SaveError::Refused(_)) => internal(user.lang, "cancelling was refused by the engine"),
-    }
+    one_button(&state, &user, &id, &body, Button::Cancel).await
 }
 
-/// `POST /calendar/appointments/{id}/no-show/`: the API's no-show rule and store call.
+/// `POST /calendar/appointments/{id}/no-show/`: the no-show use case.
 pub(super) async fn no_show(
     State(state): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let pairs = body_pairs(&body);
-    let stored = match writable(&state, &user, &id, &pairs).await {
-        Ok(record) => record,
+    one_button(&state, &user, &id, &body, Button::NoShow).await
+}
+
+/// The one-button actions of the edit page.
+#[derive(Debug, Clone, Copy)]
+enum Button {
+    Cancel,
+    NoShow,
+}
+
+async fn one_button(
+    state: &AppState,
+    user: &WebUser,
+    id: &str,
+    body: &Bytes,
+    button: Button,
+) -> Response {
+    let pairs = body_pairs(body);
+    let (decision, stored) = match writable(state, user, id, &pairs).await {
+        Ok(writable) => writable,
         Err(response) => return response,
     };
     let mut values = FormValues::from_record(&stored, state.tz());
     values.view = param(&pairs, "view").unwrap_or_default();
-    if let Some(problem) = no_show_problem(&stored, state.now()) {
-        let chrome = Chrome::new(&user, "nav.calendar", "calendar.form.edit_title");
-        let key = match problem {
-            NoShowProblem::NotPast => "calendar.err.no_show_future",
-            NoShowProblem::WrongStatus => "calendar.err.no_show_status",
-        };
-        let mut errors = FormErrors::default();
-        errors.add("form", chrome.t(key));
-        return edit_page(
-            &state,
-            &user,
-            &stored,
-            values,
-            errors,
-            None,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
-    }
-    match mark_as_no_show(&state, &user, &stored).await {
-        Ok(()) => {
-            Redirect::to(&return_href(&values, &stored, state.tz(), "no_show")).into_response()
+    let caller = Caller::from(user);
+    let if_match = IfMatch::default();
+    let (result, flash) = match button {
+        Button::Cancel => (
+            appointments::cancel(state, &caller, decision, &stored, &if_match).await,
+            "cancelled",
+        ),
+        Button::NoShow => (
+            appointments::mark_no_show(state, &caller, decision, stored.id, &if_match).await,
+            "no_show",
+        ),
+    };
+    finish(state, user, &stored, values, result, flash).await
+}
+
+/// After a one-button action: back to the calendar with a flash, or the edit page explaining
+/// the refusal.
+async fn finish(
+    state: &AppState,
+    user: &WebUser,
+    stored: &AppointmentRecord,
+    values: FormValues,
+    result: Result<AppointmentRecord, Failure<AppointmentRefusal>>,
+    flash: &str,
+) -> Response {
+    let key = match result {
+        Ok(record) => {
+            return Redirect::to(&return_href(&values, &record, state.tz(), flash)).into_response();
         }
-        Err(error) => internal(user.lang, error),
-    }
+        Err(failure) => match refused(user, failure) {
+            Ok(Refused::Form(field, key)) => (field, key),
+            Ok(Refused::Conflict(..)) => {
+                return internal(user.lang, "a status-only change was refused by the engine");
+            }
+            Err(response) => return response,
+        },
+    };
+    let chrome = Chrome::new(user, "nav.calendar", "calendar.form.edit_title");
+    let mut errors = FormErrors::default();
+    errors.add(key.0, chrome.t(key.1));
+    edit_page(
+        state,
+        user,
+        stored,
+        values,
+        errors,
+        None,
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 #[cfg(test)]

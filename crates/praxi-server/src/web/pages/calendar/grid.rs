@@ -14,6 +14,8 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::operation::OperationStatus;
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Decision, Resource};
 use praxi_domain::scheduling::{Interval, RangeAvailability, UnavailableReason, local_day};
@@ -258,8 +260,8 @@ impl Context<'_> {
         let tz = self.tz;
         let start = record.start_time.with_timezone(&tz);
         let end = record.end_time.with_timezone(&tz);
-        let cancelled = record.status == "cancelled";
-        let mut status = self.t(status_key(&record.status));
+        let cancelled = record.status == AppointmentStatus::Cancelled;
+        let mut status = self.t(status_key(record.status));
         if record.is_no_show {
             status = format!("{status}, {}", self.t("calendar.no_show"));
         }
@@ -310,7 +312,7 @@ impl Context<'_> {
         let tz = self.tz;
         let start = record.start_time.with_timezone(&tz);
         let end = record.end_time.with_timezone(&tz);
-        let cancelled = record.status == "cancelled";
+        let cancelled = record.status() == OperationStatus::Cancelled;
         let mut classes = format!("appt op doc-{}", record.primary_surgeon.id);
         if cancelled {
             classes.push_str(" cancelled");
@@ -330,7 +332,7 @@ impl Context<'_> {
             kind: format!("{}: {}", self.t("calendar.operation"), record.op_type.name),
             who: record.primary_surgeon.display_name(),
             place: record.room.name.clone(),
-            status: self.t(operation_status_key(&record.status)),
+            status: self.t(operation_status_key(record.status())),
             struck: cancelled,
         }
     }

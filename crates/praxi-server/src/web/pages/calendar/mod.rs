@@ -3,7 +3,7 @@
 //!
 //! Everything here uses the API's policy, rules and store calls: the grid reads
 //! `Store::calendar` (audited like `/api/calendar/…/`), bookings and moves go through
-//! `api::appointments::{resolve, save}` exactly like `POST`/`PATCH /api/appointments/`, and the
+//! `usecases::appointments::{book, change}` exactly like `POST`/`PATCH /api/appointments/`, and the
 //! print view is audited as an appointment list read.
 //!
 //! * `grid` — the calendar page (`GET /calendar/`).
@@ -21,15 +21,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, Months, NaiveDate, NaiveTime, Weekday};
-use praxi_domain::rbac::Actor;
-use praxi_store::audit::AuditEntry;
-use serde_json::Value;
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::operation::OperationStatus;
 
-use crate::api::appointments::Caller;
 use crate::state::AppState;
 use crate::web::error_page;
 use crate::web::i18n::Lang;
-use crate::web::session::WebUser;
 use crate::web::url_encode;
 
 /// The calendar routes.
@@ -44,21 +41,6 @@ pub fn router() -> Router<AppState> {
         .route("/calendar/appointments/{id}/cancel/", post(form::cancel))
         .route("/calendar/appointments/{id}/no-show/", post(form::no_show))
         .route("/calendar/print/", get(print::page))
-}
-
-impl Caller for WebUser {
-    fn actor(&self) -> Actor {
-        self.actor
-    }
-
-    fn audit_entry(
-        &self,
-        action: &str,
-        patient_id: Option<i32>,
-        meta: Option<Value>,
-    ) -> AuditEntry {
-        self.audit(action, patient_id, meta)
-    }
 }
 
 /// The three views of the calendar.
@@ -336,25 +318,23 @@ pub(crate) fn fmt_month(lang: Lang, date: NaiveDate) -> String {
 }
 
 /// The label of an appointment status.
-pub(crate) fn status_key(status: &str) -> &'static str {
+pub(crate) fn status_key(status: AppointmentStatus) -> &'static str {
     match status {
-        "scheduled" => "calendar.status.scheduled",
-        "confirmed" => "calendar.status.confirmed",
-        "cancelled" => "calendar.status.cancelled",
-        "completed" => "calendar.status.completed",
-        _ => "calendar.status.unknown",
+        AppointmentStatus::Scheduled => "calendar.status.scheduled",
+        AppointmentStatus::Confirmed => "calendar.status.confirmed",
+        AppointmentStatus::Cancelled => "calendar.status.cancelled",
+        AppointmentStatus::Completed => "calendar.status.completed",
     }
 }
 
 /// The label of an operation status.
-pub(crate) fn operation_status_key(status: &str) -> &'static str {
+pub(crate) fn operation_status_key(status: OperationStatus) -> &'static str {
     match status {
-        "planned" => "calendar.op_status.planned",
-        "confirmed" => "calendar.op_status.confirmed",
-        "running" => "calendar.op_status.running",
-        "done" => "calendar.op_status.done",
-        "cancelled" => "calendar.op_status.cancelled",
-        _ => "calendar.status.unknown",
+        OperationStatus::Planned => "calendar.op_status.planned",
+        OperationStatus::Confirmed => "calendar.op_status.confirmed",
+        OperationStatus::Running => "calendar.op_status.running",
+        OperationStatus::Done => "calendar.op_status.done",
+        OperationStatus::Cancelled => "calendar.op_status.cancelled",
     }
 }
 
@@ -574,6 +554,10 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.err.no_show_future" => (
             "„Nicht erschienen“ geht nur für vergangene Termine.",
             "Only past appointments can be marked as no-show.",
+        ),
+        "calendar.err.stale" => (
+            "Der Termin wurde inzwischen geändert. Bitte neu laden und erneut versuchen.",
+            "The appointment was changed in the meantime. Please reload and try again.",
         ),
         "calendar.err.no_show_status" => (
             "Nur geplante oder bestätigte Termine können als „nicht erschienen“ markiert werden.",

@@ -6,6 +6,8 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::operation::OperationStatus;
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Decision, Resource};
 use praxi_store::StoreError;
@@ -155,7 +157,7 @@ async fn build(
             &record.doctor_username,
         )];
         place.extend(record.resources.iter().map(|r| r.name.clone()));
-        let mut status = chrome.t(status_key(&record.status));
+        let mut status = chrome.t(status_key(record.status));
         if record.is_no_show {
             status = format!("{status}, {}", chrome.t("calendar.no_show"));
         }
@@ -175,7 +177,7 @@ async fn build(
             place: place.join(" · "),
             notes: record.notes.clone().unwrap_or_default(),
             status,
-            struck: record.status == "cancelled",
+            struck: record.status == AppointmentStatus::Cancelled,
         });
     }
     let operations: Vec<_> = data
@@ -206,8 +208,8 @@ async fn build(
                 record.room.name
             ),
             notes: record.notes.clone().unwrap_or_default(),
-            status: chrome.t(operation_status_key(&record.status)),
-            struck: record.status == "cancelled",
+            status: chrome.t(operation_status_key(record.status())),
+            struck: record.status() == OperationStatus::Cancelled,
         });
     }
     rows.sort_by_key(|row| row.start);

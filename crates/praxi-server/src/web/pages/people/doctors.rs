@@ -31,8 +31,8 @@ use praxi_store::users::UserRecord;
 use serde_json::json;
 
 use super::{
-    Scope, appointment_status_key, colour_css, failure, fmt_date, fmt_datetime, fmt_percent,
-    fmt_time, not_found, swatch_class,
+    Scope, appointment_status_class, appointment_status_key, colour_css, failure, fmt_date,
+    fmt_datetime, fmt_percent, fmt_time, not_found, swatch_class,
 };
 use crate::state::AppState;
 use crate::web::session::WebUser;
@@ -293,12 +293,7 @@ impl FigureText {
             statuses: figures
                 .statuses
                 .iter()
-                .map(|(status, count)| {
-                    (
-                        lang.t(appointment_status_key(status.as_str())).to_owned(),
-                        *count,
-                    )
-                })
+                .map(|(status, count)| (lang.t(appointment_status_key(*status)).to_owned(), *count))
                 .collect(),
         }
     }
@@ -706,13 +701,8 @@ async fn detail_page(
                     .as_ref()
                     .map(|kind| kind.name.clone())
                     .unwrap_or_else(|| "–".to_owned()),
-                status: t(appointment_status_key(&record.status)),
-                status_class: match record.status.as_str() {
-                    "cancelled" => "cancelled",
-                    "completed" => "ok",
-                    "confirmed" => "info",
-                    _ => "",
-                },
+                status: t(appointment_status_key(record.status)),
+                status_class: appointment_status_class(record.status),
                 no_show: record.is_no_show,
             })
             .collect();

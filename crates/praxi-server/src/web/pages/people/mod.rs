@@ -19,6 +19,7 @@ use axum::routing::get;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use praxi_domain::FieldErrors;
+use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::rbac::{Action, Decision, Resource};
 use praxi_domain::validation::is_hex_colour;
 use praxi_store::StoreError;
@@ -197,12 +198,22 @@ pub(super) fn colour_css<'a>(colours: impl IntoIterator<Item = &'a str>) -> Stri
 }
 
 /// The text key of a stored appointment status.
-pub(super) fn appointment_status_key(status: &str) -> &'static str {
+pub(super) fn appointment_status_key(status: AppointmentStatus) -> &'static str {
     match status {
-        "confirmed" => "people.appt.confirmed",
-        "cancelled" => "people.appt.cancelled",
-        "completed" => "people.appt.completed",
-        _ => "people.appt.scheduled",
+        AppointmentStatus::Confirmed => "people.appt.confirmed",
+        AppointmentStatus::Cancelled => "people.appt.cancelled",
+        AppointmentStatus::Completed => "people.appt.completed",
+        AppointmentStatus::Scheduled => "people.appt.scheduled",
+    }
+}
+
+/// The CSS class of an appointment status in the people pages' tables.
+pub(super) fn appointment_status_class(status: AppointmentStatus) -> &'static str {
+    match status {
+        AppointmentStatus::Cancelled => "cancelled",
+        AppointmentStatus::Completed => "ok",
+        AppointmentStatus::Confirmed => "info",
+        AppointmentStatus::Scheduled => "",
     }
 }
 
@@ -533,7 +544,7 @@ mod tests {
         keys.extend(
             AppointmentStatus::ALL
                 .iter()
-                .map(|s| appointment_status_key(s.as_str()).to_owned()),
+                .map(|s| appointment_status_key(*s).to_owned()),
         );
         keys.extend(
             OperationStatus::ALL

@@ -18,6 +18,7 @@ use axum::{Form, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use praxi_domain::FieldErrors;
 use praxi_domain::kpi::{AppointmentFact, AppointmentStatus, completion, no_shows};
+use praxi_domain::operation::OperationStatus;
 use praxi_domain::patient::{PatientChanges, PatientFields, PatientId, display_name};
 use praxi_domain::rbac::{Action, Resource};
 use praxi_domain::scheduling::Interval;
@@ -30,8 +31,9 @@ use praxi_store::people::{FlowEventRecord, FlowVisit, appointment_fact};
 use serde_json::json;
 
 use super::{
-    Flash, FormField, FormInput, In, Pager, Scope, age, appointment_status_key, attach_errors,
-    colour_css, failure, fmt_date, fmt_datetime, fmt_percent, not_found, page_number, swatch_class,
+    Flash, FormField, FormInput, In, Pager, Scope, age, appointment_status_class,
+    appointment_status_key, attach_errors, colour_css, failure, fmt_date, fmt_datetime,
+    fmt_percent, not_found, page_number, swatch_class,
 };
 use crate::body::Fields;
 use crate::error::ApiError;
@@ -865,11 +867,7 @@ async fn detail_page(
             let mut past = Vec::new();
             for record in list {
                 colours.push(record.doctor_color.clone());
-                let status = AppointmentStatus::parse(&record.status);
-                let is_open = matches!(
-                    status,
-                    Some(AppointmentStatus::Scheduled | AppointmentStatus::Confirmed)
-                );
+                let is_open = record.status.is_open();
                 let flag = if record.is_no_show {
                     Some(t("people.no_show"))
                 } else if is_open && record.end_time <= now {
@@ -890,8 +888,8 @@ async fn detail_page(
                         .appointment_type
                         .as_ref()
                         .map(|kind| kind.name.clone()),
-                    status: t(appointment_status_key(&record.status)),
-                    status_class: status_class(&record.status),
+                    status: t(appointment_status_key(record.status)),
+                    status_class: appointment_status_class(record.status),
                     flag,
                 };
                 if is_open && record.start_time >= now {
@@ -938,9 +936,9 @@ async fn detail_page(
                 room: record.room.name.clone(),
                 surgeon: record.primary_surgeon.display_name(),
                 status: t(&format!("people.op.{}", record.status().as_str())),
-                status_class: match record.status().as_str() {
-                    "cancelled" => "cancelled",
-                    "done" => "ok",
+                status_class: match record.status() {
+                    OperationStatus::Cancelled => "cancelled",
+                    OperationStatus::Done => "ok",
                     _ => "info",
                 },
             })
@@ -1045,15 +1043,6 @@ fn doctor_name(record: &AppointmentRecord) -> String {
 
 /// The badge class of an appointment status (the text says the status; the class only
 /// adds colour).
-fn status_class(status: &str) -> &'static str {
-    match status {
-        "cancelled" => "cancelled",
-        "completed" => "ok",
-        "confirmed" => "info",
-        _ => "",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
