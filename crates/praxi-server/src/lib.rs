@@ -9,6 +9,7 @@ pub mod body;
 pub mod error;
 pub mod events;
 pub mod redis;
+pub mod resilience;
 pub mod state;
 pub mod throttle;
 pub mod web;
@@ -16,21 +17,26 @@ pub mod wire;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderValue, Request, header};
+use axum::middleware::{from_fn, map_request};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use resilience::REQUEST_ID;
 pub use state::{AppState, Clock, ServerConfig};
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete application router with its middleware.
 pub fn app(state: AppState) -> Router {
-    api::router()
-        .merge(web::router())
+    let mut api = api::router().layer(from_fn(resilience::reject_invalid_query));
+    if let Some(cors) = resilience::cors(&state.config.cors_origins) {
+        api = api.layer(cors);
+    }
+    api.merge(web::router())
         .fallback(api::not_found)
         .with_state(state)
+        .layer(from_fn(resilience::retry_contention))
+        .layer(from_fn(resilience::detach))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -57,6 +63,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(map_request(resilience::sanitize_request_id))
 }
 
 /// Serves the app on a bound listener until `shutdown` resolves.

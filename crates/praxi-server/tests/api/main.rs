@@ -17,5 +17,6 @@ mod operations;
 mod patient_flow;
 mod patients;
 mod resource_calendar;
+mod robustness;
 mod stats;
 mod users;
