@@ -28,7 +28,7 @@ pub use state::{AppState, Clock, ServerConfig};
 
 /// The complete application router with its middleware.
 pub fn app(state: AppState) -> Router {
-    let mut api = api::router().layer(from_fn(resilience::reject_invalid_query));
+    let mut api = api::router();
     if let Some(cors) = resilience::cors(&state.config.cors_origins) {
         api = api.layer(cors);
     }
@@ -36,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(api::not_found)
         .with_state(state)
         .layer(from_fn(resilience::retry_contention))
+        .layer(from_fn(resilience::reject_invalid_query))
         .layer(from_fn(resilience::detach))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -8,7 +8,7 @@
 //! - [`sanitize_request_id`]: only a short printable `X-Request-Id` is kept; anything else is
 //!   replaced by a generated one, so a header can never fail a request.
 //! - [`reject_invalid_query`]: a query parameter with NUL or invalid percent-encoded UTF-8 is
-//!   a 400 naming the parameter (PostgreSQL cannot store NUL in text).
+//!   a 400 naming the parameter (PostgreSQL cannot store NUL in text), on every route.
 //! - [`cors`]: the `--cors-origins` allow-list.
 
 use std::time::Duration;
@@ -126,12 +126,20 @@ pub(crate) async fn sanitize_request_id(mut request: Request) -> Request {
 }
 
 /// Refuses a request whose query string has a parameter that is not valid text: 400
-/// `{"<param>": ["..."]}`.
+/// `{"<param>": ["..."]}` under `/api/`, a plain 400 for the web pages.
 pub(crate) async fn reject_invalid_query(request: Request, next: Next) -> Response {
     if let Some(query) = request.uri().query()
         && let Err(errors) = check_query(query)
     {
-        return ApiError::Validation(errors).into_response();
+        if request.uri().path().starts_with("/api/") {
+            return ApiError::Validation(errors).into_response();
+        }
+        let names: Vec<&str> = errors.fields().keys().map(String::as_str).collect();
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("Bad request: invalid query parameter {}", names.join(", ")),
+        )
+            .into_response();
     }
     next.run(request).await
 }
@@ -149,7 +157,10 @@ pub fn check_query(query: &str) -> Result<(), FieldErrors> {
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name_bytes = percent_decode(raw_name);
         let name = String::from_utf8_lossy(&name_bytes).replace('\0', "\u{FFFD}");
-        let message = match (String::from_utf8(name_bytes), String::from_utf8(percent_decode(raw_value))) {
+        let message = match (
+            String::from_utf8(name_bytes),
+            String::from_utf8(percent_decode(raw_value)),
+        ) {
             (Err(_), _) | (_, Err(_)) => Some(INVALID_UTF8_MESSAGE),
             (Ok(name), Ok(value)) if name.contains('\0') || value.contains('\0') => {
                 Some(NUL_MESSAGE)
@@ -162,7 +173,11 @@ pub fn check_query(query: &str) -> Result<(), FieldErrors> {
             errors.add(&name, message);
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// Form decoding as the query extractors do it: `+` is a space, `%XX` a byte, and a `%` not
@@ -174,15 +189,13 @@ fn percent_decode(text: &str) -> Vec<u8> {
     while idx < bytes.len() {
         match bytes[idx] {
             b'+' => out.push(b' '),
-            b'%' if idx + 2 < bytes.len() => {
-                match (hex(bytes[idx + 1]), hex(bytes[idx + 2])) {
-                    (Some(high), Some(low)) => {
-                        out.push(high << 4 | low);
-                        idx += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if idx + 2 < bytes.len() => match (hex(bytes[idx + 1]), hex(bytes[idx + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    idx += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             byte => out.push(byte),
         }
         idx += 1;

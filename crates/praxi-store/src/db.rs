@@ -172,11 +172,10 @@ async fn release_outside_transaction(
     conn: &mut sea_orm::sqlx::postgres::PgConnection,
 ) -> Result<bool, sea_orm::sqlx::Error> {
     use sea_orm::sqlx;
-    let in_transaction = sqlx::query_scalar::<_, bool>(
-        "SELECT transaction_timestamp() <> statement_timestamp()",
-    )
-    .fetch_one(&mut *conn)
-    .await;
+    let in_transaction =
+        sqlx::query_scalar::<_, bool>("SELECT transaction_timestamp() <> statement_timestamp()")
+            .fetch_one(&mut *conn)
+            .await;
     match in_transaction {
         Ok(false) => Ok(true),
         Ok(true) => {

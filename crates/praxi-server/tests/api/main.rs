@@ -10,6 +10,7 @@ mod catalogue;
 mod errors;
 mod events;
 mod fixtures;
+mod fuzz;
 mod helpers;
 mod hours;
 mod op_board;
