@@ -148,7 +148,7 @@ prop_compose! {
                 1 => Occupant::Person { user: A, role: PersonRole::Anesthesist },
                 2 => Occupant::Person { user: B, role: PersonRole::AppointmentDoctor },
                 3 => Occupant::Resource(R),
-                4 => Occupant::Patient(Q),
+                4 => Occupant::Patient(P),
                 _ => Occupant::Resource(V),
             };
             input.busy.push(BusyInterval {
