@@ -371,10 +371,10 @@ fn parse_time(value: &Value) -> Result<NaiveTime, String> {
 pub fn parse_datetime_str(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(aware) = DateTime::parse_from_rfc3339(text) {
-        return Some(aware.with_timezone(&Utc));
+        return Some(aware.with_timezone(&Utc)).filter(|instant| in_supported_years(*instant, tz));
     }
     if let Ok(aware) = DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M%:z") {
-        return Some(aware.with_timezone(&Utc));
+        return Some(aware.with_timezone(&Utc)).filter(|instant| in_supported_years(*instant, tz));
     }
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
@@ -385,6 +385,17 @@ pub fn parse_datetime_str(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
         .and_local_timezone(tz)
         .earliest()
         .map(|local| local.with_timezone(&Utc))
+        .filter(|instant| in_supported_years(*instant, tz))
+}
+
+/// Years 1–9999 in UTC and in the practice zone and no leap second, as the original
+/// (Python's `datetime`) accepts; outside them a value could not be rendered back.
+fn in_supported_years(instant: DateTime<Utc>, tz: Tz) -> bool {
+    use chrono::{Datelike, Timelike};
+    let years = 1..=9999;
+    years.contains(&instant.year())
+        && years.contains(&instant.with_timezone(&tz).year())
+        && instant.nanosecond() < 1_000_000_000
 }
 
 fn parse_datetime(value: &Value, tz: Tz) -> Result<DateTime<Utc>, String> {

@@ -12,6 +12,7 @@ pub mod ical;
 pub mod legacy_password;
 pub mod metrics;
 pub mod redis;
+pub mod resilience;
 pub mod state;
 pub mod throttle;
 pub mod usecases;
@@ -20,25 +21,31 @@ pub mod wire;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderValue, Request, header};
+use axum::middleware::{from_fn, map_request};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use resilience::REQUEST_ID;
 pub use state::{AppState, Clock, ServerConfig};
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete application router with its middleware.
 pub fn app(state: AppState) -> Router {
     metrics::install();
-    api::router()
-        .merge(web::router())
+    let mut api = api::router();
+    if let Some(cors) = resilience::cors(&state.config.cors_origins) {
+        api = api.layer(cors);
+    }
+    api.merge(web::router())
         .merge(metrics::route())
         .merge(ical::router())
         .fallback(api::not_found)
         .with_state(state)
-        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(from_fn(resilience::retry_contention))
+        .layer(from_fn(resilience::reject_invalid_query))
+        .layer(from_fn(resilience::detach))
+        .layer(from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -65,6 +72,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(map_request(resilience::sanitize_request_id))
 }
 
 /// Serves the app on a bound listener until `shutdown` resolves.

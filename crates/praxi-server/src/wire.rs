@@ -17,7 +17,9 @@ pub fn datetime(instant: DateTime<Utc>, tz: Tz) -> String {
     } else {
         SecondsFormat::Micros
     };
-    if local.offset().fix().local_minus_utc() == 0 {
+    // An offset with seconds (local mean time before ~1900) has no RFC 3339 form: use UTC.
+    let offset_seconds = local.offset().fix().local_minus_utc();
+    if offset_seconds == 0 || offset_seconds % 60 != 0 {
         instant.to_rfc3339_opts(seconds_format, true)
     } else {
         local.to_rfc3339_opts(seconds_format, false)
@@ -148,7 +150,11 @@ fn decode(text: &str) -> String {
     while idx < bytes.len() {
         match bytes[idx] {
             b'+' => out.push(b' '),
-            b'%' if idx + 2 < bytes.len() => {
+            // Two hex digits exactly (`from_str_radix` alone would also take a sign: "%+0").
+            b'%' if idx + 2 < bytes.len()
+                && bytes[idx + 1].is_ascii_hexdigit()
+                && bytes[idx + 2].is_ascii_hexdigit() =>
+            {
                 let hex = std::str::from_utf8(&bytes[idx + 1..idx + 3]).unwrap_or("");
                 match u8::from_str_radix(hex, 16) {
                     Ok(byte) => {

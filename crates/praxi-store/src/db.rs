@@ -4,8 +4,14 @@
 //! `BEGIN IMMEDIATE`, so a write transaction never fails half-way with `SQLITE_BUSY`; other
 //! processes on the same file wait on the busy timeout. PostgreSQL writes take advisory
 //! transaction locks where bookings need them.
+//!
+//! A pooled PostgreSQL connection never goes back into service inside a transaction: see
+//! [`release_outside_transaction`]. [`UnitOfWork`] records, per request, whether a write
+//! committed and whether the database refused work because of contention, so the server can
+//! re-run a request that changed nothing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use sea_orm::{
@@ -42,7 +48,9 @@ pub struct WriteTx {
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.txn.commit().await.map_err(StoreError::from)
+        self.txn.commit().await.map_err(StoreError::from)?;
+        UnitOfWork::note_commit();
+        Ok(())
     }
 }
 
@@ -75,7 +83,12 @@ impl Store {
                         .create_if_missing(true)
                 });
         } else {
-            options.max_connections(20).min_connections(1);
+            options
+                .max_connections(20)
+                .min_connections(1)
+                .map_sqlx_postgres_pool_opts(|pool| {
+                    pool.after_release(|conn, _meta| Box::pin(release_outside_transaction(conn)))
+                });
         }
         let db = Database::connect(options).await?;
         Ok(Store {
@@ -133,6 +146,103 @@ impl Store {
     /// Closes the pool.
     pub async fn close(self) -> Result<(), StoreError> {
         self.db.close().await.map_err(StoreError::from)
+    }
+}
+
+/// The pool's `after_release` hook on PostgreSQL: a connection that comes back inside a
+/// transaction block is rolled back before anyone else can use it; one that cannot answer
+/// (e.g. a transaction in the failed state) is discarded.
+///
+/// sqlx 0.9.0 could hand back a connection whose cancelled `BEGIN` had already reached the
+/// server (sqlx issues 4385/4393): every later statement on it then ran inside that stray
+/// transaction, and after the first error answered "current transaction is aborted" until the
+/// process restarted. The request layer no longer cancels database work halfway, and sqlx
+/// 0.9.1 fixes the driver, but the pool must not depend on either.
+///
+/// The check costs one extra round trip per release, off the request's path (sqlx returns
+/// connections to the pool in a background task). It cannot look at the protocol's
+/// transaction status (sqlx keeps it private), so it asks the server: inside a transaction
+/// block `transaction_timestamp()` is the time of the `BEGIN`, while outside one every statement
+/// is its own transaction and the two timestamps are the same value. sqlx drains the answer of
+/// any unfinished statement before sending this query, so a pending `BEGIN` has been processed
+/// a full round trip earlier and its timestamp differs. An unconditional `ROLLBACK` would be
+/// just as cheap and correct, but outside a transaction PostgreSQL answers it with a warning
+/// that would land in the server log for every pooled statement.
+async fn release_outside_transaction(
+    conn: &mut sea_orm::sqlx::postgres::PgConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx;
+    let in_transaction =
+        sqlx::query_scalar::<_, bool>("SELECT transaction_timestamp() <> statement_timestamp()")
+            .fetch_one(&mut *conn)
+            .await;
+    match in_transaction {
+        Ok(false) => Ok(true),
+        Ok(true) => {
+            tracing::warn!("pooled connection released inside a transaction; rolling it back");
+            match sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await {
+                Ok(_) => Ok(true),
+                Err(error) => {
+                    tracing::warn!(%error, "rollback on release failed; discarding the connection");
+                    Ok(false)
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "pooled connection unusable on release; discarding it");
+            Ok(false)
+        }
+    }
+}
+
+tokio::task_local! {
+    static UNIT: Arc<UnitOfWork>;
+}
+
+/// What the store did while one unit of work (a request) ran: how many write transactions
+/// committed, and whether the database refused work because of contention.
+#[derive(Debug, Default)]
+pub struct UnitOfWork {
+    commits: AtomicU32,
+    contention: AtomicBool,
+}
+
+/// The outcome of [`UnitOfWork::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitReport {
+    /// Write transactions that committed.
+    pub commits: u32,
+    /// A statement failed with a deadlock, serialization failure, lock timeout or busy file.
+    pub contention: bool,
+}
+
+impl UnitReport {
+    /// `true` when the unit failed because of contention and changed nothing, so running it
+    /// again from the start is safe.
+    pub fn may_rerun(&self) -> bool {
+        self.contention && self.commits == 0
+    }
+}
+
+impl UnitOfWork {
+    /// Runs `work`, recording the store's commits and contention failures within it (also
+    /// across `.await`s, on this task only).
+    pub async fn run<F: Future>(work: F) -> (F::Output, UnitReport) {
+        let unit = Arc::new(UnitOfWork::default());
+        let output = UNIT.scope(unit.clone(), work).await;
+        let report = UnitReport {
+            commits: unit.commits.load(Ordering::SeqCst),
+            contention: unit.contention.load(Ordering::SeqCst),
+        };
+        (output, report)
+    }
+
+    fn note_commit() {
+        let _ = UNIT.try_with(|unit| unit.commits.fetch_add(1, Ordering::SeqCst));
+    }
+
+    pub(crate) fn note_contention() {
+        let _ = UNIT.try_with(|unit| unit.contention.store(true, Ordering::SeqCst));
     }
 }
 

@@ -42,7 +42,10 @@ impl StoreError {
 impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
         match DbFailure::of(&error) {
-            failure if failure.is_contention() => StoreError::Contention(failure),
+            failure if failure.is_contention() => {
+                crate::db::UnitOfWork::note_contention();
+                StoreError::Contention(failure)
+            }
             _ => StoreError::Db(error.to_string()),
         }
     }

@@ -32,5 +32,5 @@ pub mod stats;
 pub mod tokens;
 pub mod users;
 
-pub use db::{Store, WriteTx};
+pub use db::{Store, UnitOfWork, UnitReport, WriteTx};
 pub use error::{DbFailure, StoreError};

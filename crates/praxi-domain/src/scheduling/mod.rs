@@ -61,6 +61,8 @@ mod suggest;
 mod zone;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod testkit;
 
 pub use conflict::{
