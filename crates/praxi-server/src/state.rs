@@ -7,8 +7,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_store::Store;
 
+use crate::client_ip::TrustedProxy;
 use crate::events::EventBus;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{LoginThrottle, ThrottlePolicy};
 
 /// Server settings, built by the `praxi` binary from flags and environment.
 #[derive(Clone)]
@@ -23,6 +24,11 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Mark cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the socket peer is
+    /// the client).
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Failed-login throttling (docs/security.md).
+    pub login_throttle: ThrottlePolicy,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -34,6 +40,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("cors_origins", &self.cors_origins)
             .field("secure_cookies", &self.secure_cookies)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("login_throttle", &self.login_throttle)
             .finish()
     }
 }
@@ -48,6 +56,8 @@ impl ServerConfig {
             refresh_token_ttl: Duration::days(1),
             cors_origins: Vec::new(),
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            login_throttle: ThrottlePolicy::default(),
         }
     }
 }
@@ -87,13 +97,14 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> Self {
         let (shutdown_trigger, shutdown) = tokio::sync::watch::channel(false);
+        let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         AppState {
             shutdown,
             shutdown_trigger: Arc::new(shutdown_trigger),
             store,
             config: Arc::new(config),
             clock: Clock::default(),
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle,
             events: EventBus::in_process(),
         }
     }

@@ -16,6 +16,7 @@ pub mod flow;
 pub mod flow_board;
 pub mod hours;
 pub mod locks;
+pub mod login_throttle;
 pub mod migration;
 pub mod notify;
 pub mod op_board;

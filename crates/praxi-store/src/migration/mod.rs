@@ -18,6 +18,7 @@ mod m0005_flow_and_history;
 mod m0006_auth_sessions;
 mod m0007_pg_extras;
 mod m0008_booking_length;
+pub(crate) mod m0009_login_throttle;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_auth_sessions::Migration),
             Box::new(m0007_pg_extras::Migration),
             Box::new(m0008_booking_length::Migration),
+            Box::new(m0009_login_throttle::Migration),
         ]
     }
 }
