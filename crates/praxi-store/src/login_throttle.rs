@@ -193,7 +193,11 @@ impl Store {
                     .to_owned(),
             )
             .to_owned();
-        for scope in scopes {
+        // One global order of the keys: concurrent upserts never wait on each other in a cycle.
+        let mut sorted: Vec<&FailureScope> = scopes.iter().collect();
+        sorted.sort_by(|a, b| a.scope_key.cmp(&b.scope_key));
+        sorted.dedup_by(|a, b| a.scope_key == b.scope_key);
+        for scope in sorted {
             insert.values_panic([
                 scope.scope_key.clone().into(),
                 1.into(),
