@@ -153,15 +153,13 @@ impl EventBus {
                 Err(_) => false,
             },
             Relay::Redis(redis) => match serde_json::to_string(&event) {
-                Ok(payload) => {
-                    match redis.publish(crate::redis::CHANNEL, &payload).await {
-                        Ok(()) => true,
-                        Err(error) => {
-                            tracing::warn!(%error, "redis publish failed");
-                            false
-                        }
+                Ok(payload) => match redis.publish(crate::redis::CHANNEL, &payload).await {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::warn!(%error, "redis publish failed");
+                        false
                     }
-                }
+                },
                 Err(_) => false,
             },
         };

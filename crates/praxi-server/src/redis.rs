@@ -102,7 +102,8 @@ impl Redis {
         subscribed: &mut Option<tokio::sync::oneshot::Sender<()>>,
         was_subscribed: &mut bool,
     ) -> redis::RedisResult<()> {
-        let timed_out = || redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        let timed_out =
+            || redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
         let mut pubsub = tokio::time::timeout(TIMEOUT, self.client.get_async_pubsub())
             .await
             .map_err(|_| timed_out())??;

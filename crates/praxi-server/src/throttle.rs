@@ -359,7 +359,10 @@ mod tests {
         let now = Utc::now();
         let mine = attempt("u1", "nat");
         let theirs = attempt("u2", "nat");
-        let entries = [(theirs.pair_key(), 40, now), (theirs.account_key(), 40, now)];
+        let entries = [
+            (theirs.pair_key(), 40, now),
+            (theirs.account_key(), 40, now),
+        ];
         assert_eq!(
             throttle.decide(&mine, &snapshot(&entries, false), now),
             None
@@ -383,8 +386,7 @@ mod tests {
             Some([192, 0, 2, 1].into()),
         );
         assert_eq!(login, again);
-        let other_key =
-            LoginAttempt::new(b"other", None, "x", Some([192, 0, 2, 1].into()));
+        let other_key = LoginAttempt::new(b"other", None, "x", Some([192, 0, 2, 1].into()));
         assert_ne!(login.address, other_key.address);
     }
 }

@@ -268,7 +268,10 @@ impl Store {
     /// How many counter rows exist (tests and diagnostics).
     pub async fn count_login_throttle_rows(&self) -> Result<u64, StoreError> {
         let select = Query::select()
-            .expr_as(Expr::col(LoginThrottle::ScopeKey).count(), LoginThrottle::Failures)
+            .expr_as(
+                Expr::col(LoginThrottle::ScopeKey).count(),
+                LoginThrottle::Failures,
+            )
             .from(LoginThrottle::Table)
             .to_owned();
         let row = self.conn().query_one(&select).await?;

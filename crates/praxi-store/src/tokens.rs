@@ -132,7 +132,10 @@ impl Store {
     /// Uses a refresh token: rotates it (recording `new_jti` and the access token
     /// `new_access_jti` issued with it), or detects reuse and revokes the family, its access
     /// tokens included (denied until `access_expiry`, the latest expiry any of them can have).
-    #[allow(clippy::too_many_arguments, reason = "each value is a distinct part of the token")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each value is a distinct part of the token"
+    )]
     pub async fn rotate_refresh_token(
         &self,
         jti: &str,

@@ -75,7 +75,14 @@ async fn serve(data_dir: &std::path::Path, database_url: &str, redis_url: Option
 
 fn create_admin(data_dir: &std::path::Path, database_url: &str) {
     let mut child = praxi(data_dir, database_url, None)
-        .args(["user", "create", "events-admin", "--role", "admin", "--password-stdin"])
+        .args([
+            "user",
+            "create",
+            "events-admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -247,7 +254,9 @@ async fn an_event_on_one_process_reaches_the_other_through_redis() {
         "sqlite://{}?mode=rwc",
         dir.path().join("events.sqlite3").display()
     );
-    let url = pg.as_ref().map_or(sqlite.as_str(), |(url, _, _)| url.as_str());
+    let url = pg
+        .as_ref()
+        .map_or(sqlite.as_str(), |(url, _, _)| url.as_str());
     event_crosses_processes(url, Some(&redis)).await;
     if let Some((_, admin_url, name)) = pg {
         drop_database(&admin_url, &name).await;

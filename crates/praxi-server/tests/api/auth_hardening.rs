@@ -60,7 +60,10 @@ async fn delays_grow_per_account_and_address_and_are_answered_429_with_retry_aft
     app.create_user("dr.delay", Some(Role::Doctor)).await;
     let from = "203.0.113.7";
     for _ in 0..3 {
-        assert_eq!(login_from(&app, from, "dr.delay", "guess").await.status, 400);
+        assert_eq!(
+            login_from(&app, from, "dr.delay", "guess").await.status,
+            400
+        );
     }
     let res = login_from(&app, from, "dr.delay", "guess").await;
     assert_eq!(retry_after(&res), 1);
@@ -76,18 +79,26 @@ async fn delays_grow_per_account_and_address_and_are_answered_429_with_retry_aft
     // After waiting, the next failure doubles the delay: 2 s, then 4 s.
     for expected in [2, 4] {
         app.state.clock.advance(Duration::seconds(expected / 2));
-        assert_eq!(login_from(&app, from, "dr.delay", "guess").await.status, 400);
+        assert_eq!(
+            login_from(&app, from, "dr.delay", "guess").await.status,
+            400
+        );
         let res = login_from(&app, from, "dr.delay", "guess").await;
         assert_eq!(retry_after(&res), u64::try_from(expected).unwrap());
     }
     // Another address is not delayed by this pair's failures.
     assert_eq!(
-        login_from(&app, "198.51.100.1", "dr.delay", "guess").await.status,
+        login_from(&app, "198.51.100.1", "dr.delay", "guess")
+            .await
+            .status,
         400
     );
     // After the wait the owner gets in, and the success clears the pair's counter.
     app.state.clock.advance(Duration::seconds(4));
-    assert_eq!(login_from(&app, from, "dr.delay", PASSWORD).await.status, 200);
+    assert_eq!(
+        login_from(&app, from, "dr.delay", PASSWORD).await.status,
+        200
+    );
     assert_eq!(login_from(&app, from, "dr.delay", "typo").await.status, 400);
     app.stop().await;
 }
@@ -97,7 +108,10 @@ async fn the_owner_logs_in_from_a_known_address_while_the_account_is_hammered() 
     let app = spawn(|policy| policy.account_cap = 12).await;
     app.create_user("dr.target", Some(Role::Doctor)).await;
     let home = "198.51.100.10";
-    assert_eq!(login_from(&app, home, "dr.target", PASSWORD).await.status, 200);
+    assert_eq!(
+        login_from(&app, home, "dr.target", PASSWORD).await.status,
+        200
+    );
 
     // Attackers on many addresses, three guesses each (no delays yet), reach the cap.
     for attacker in 1..=4 {
@@ -119,13 +133,17 @@ async fn the_owner_logs_in_from_a_known_address_while_the_account_is_hammered() 
     // Other accounts are unaffected.
     app.create_user("dr.other", Some(Role::Doctor)).await;
     assert_eq!(
-        login_from(&app, "203.0.113.99", "dr.other", PASSWORD).await.status,
+        login_from(&app, "203.0.113.99", "dr.other", PASSWORD)
+            .await
+            .status,
         200
     );
     // The cap ends with its window.
     app.state.clock.advance(Duration::minutes(61));
     assert_eq!(
-        login_from(&app, "203.0.113.99", "dr.target", PASSWORD).await.status,
+        login_from(&app, "203.0.113.99", "dr.target", PASSWORD)
+            .await
+            .status,
         200
     );
     app.stop().await;
@@ -144,7 +162,10 @@ async fn one_users_failures_do_not_block_other_users_behind_the_same_address() {
     for _ in 0..3 {
         assert_eq!(login_from(&app, nat, "anna", "wrong").await.status, 400);
     }
-    assert_eq!(retry_after(&login_from(&app, nat, "anna", PASSWORD).await), 1);
+    assert_eq!(
+        retry_after(&login_from(&app, nat, "anna", PASSWORD).await),
+        1
+    );
     // ... which does not touch Ben or Carla (who never logged in from here).
     assert_eq!(login_from(&app, nat, "ben", PASSWORD).await.status, 200);
     assert_eq!(login_from(&app, nat, "carla", PASSWORD).await.status, 200);
@@ -296,7 +317,10 @@ async fn forwarded_for_is_ignored_without_trusted_proxies() {
     app.create_user("spoofed", Some(Role::Admin)).await;
     for idx in 0..3 {
         let from = format!("203.0.113.{idx}");
-        assert_eq!(login_from(&app, &from, "spoofed", "guess").await.status, 400);
+        assert_eq!(
+            login_from(&app, &from, "spoofed", "guess").await.status,
+            400
+        );
     }
     // Every attempt came from 127.0.0.1 whatever the header said.
     let res = login_from(&app, "203.0.113.200", "spoofed", "guess").await;
@@ -385,13 +409,23 @@ async fn logout_revokes_every_access_token_of_the_family() {
     let creds = json!({"username": "leaver2", "password": PASSWORD});
     let first = post(&app, "/api/auth/login/", &creds).await.body;
     let other_login = post(&app, "/api/auth/login/", &creds).await.body;
-    let rotated = post(&app, "/api/auth/refresh/", &json!({"refresh": first["refresh"]})).await;
+    let rotated = post(
+        &app,
+        "/api/auth/refresh/",
+        &json!({"refresh": first["refresh"]}),
+    )
+    .await;
     assert_eq!(rotated.status, 200, "{}", rotated.text);
     let rotated = rotated.body;
     assert_eq!(me(&app, &first["access"]).await.status, 200);
     assert_eq!(me(&app, &rotated["access"]).await.status, 200);
 
-    let res = post(&app, "/api/auth/logout/", &json!({"refresh": rotated["refresh"]})).await;
+    let res = post(
+        &app,
+        "/api/auth/logout/",
+        &json!({"refresh": rotated["refresh"]}),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.text);
     // Both access tokens of the family stop working at once, before they expire ...
     assert_revoked(&me(&app, &first["access"]).await);
@@ -436,11 +470,21 @@ async fn refresh_token_reuse_revokes_the_familys_access_tokens() {
     let login = post(&app, "/api/auth/login/", &creds).await.body;
     let other_login = post(&app, "/api/auth/login/", &creds).await.body;
     // The thief rotates first ...
-    let thief = post(&app, "/api/auth/refresh/", &json!({"refresh": login["refresh"]})).await;
+    let thief = post(
+        &app,
+        "/api/auth/refresh/",
+        &json!({"refresh": login["refresh"]}),
+    )
+    .await;
     assert_eq!(thief.status, 200, "{}", thief.text);
     assert_eq!(me(&app, &thief.body["access"]).await.status, 200);
     // ... the owner's reuse of the spent token revokes the family, access tokens included.
-    let reuse = post(&app, "/api/auth/refresh/", &json!({"refresh": login["refresh"]})).await;
+    let reuse = post(
+        &app,
+        "/api/auth/refresh/",
+        &json!({"refresh": login["refresh"]}),
+    )
+    .await;
     assert_eq!(reuse.status, 400);
     assert_revoked(&me(&app, &thief.body["access"]).await);
     assert_revoked(&me(&app, &login["access"]).await);

@@ -196,3 +196,87 @@ async fn postgres_notify_relays_events_between_processes() {
     drop(second);
     app.stop().await;
 }
+
+/// A TCP proxy to `target` whose connections can all be cut at once (a Redis restart or a
+/// network failure, without touching the shared Redis server).
+async fn cuttable_proxy(target: String) -> (String, tokio::sync::watch::Sender<u64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (cut, generation) = tokio::sync::watch::channel(0_u64);
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            let mut generation = generation.clone();
+            tokio::spawn(async move {
+                let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                generation.borrow_and_update();
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    _ = generation.changed() => {}
+                }
+            });
+        }
+    });
+    (format!("redis://{address}"), cut)
+}
+
+/// Publishes fresh events on `from` until one arrives on `to` (`true`) or 10 s pass.
+async fn relayed_eventually(from: &EventBus, to: &EventBus) -> bool {
+    let mut receiver = to.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let base = i64::from(std::process::id()) * 1_000_000 + 500_000;
+    for attempt in 0.. {
+        let id = base + attempt;
+        from.notify(Board::OpBoard, "operation.status", id, None)
+            .await;
+        let until = (tokio::time::Instant::now() + Duration::from_millis(300)).min(deadline);
+        while let Ok(Ok(event)) = tokio::time::timeout_at(until, receiver.recv()).await {
+            if event.id >= base && event.id <= id && event.kind == "operation.status" {
+                return true;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+    }
+    false
+}
+
+/// Both Redis connections recover after they break: the subscription is renewed and the
+/// managed publish connection reconnects.
+#[tokio::test]
+async fn redis_relay_recovers_after_its_connections_are_cut() {
+    let Some(url) = test_redis_url().await else {
+        return;
+    };
+    let target = url.trim_start_matches("redis://").to_owned();
+    let target = target.split('/').next().unwrap_or_default().to_owned();
+    if target.contains('@') {
+        eprintln!("redis url with credentials: proxy test skipped");
+        return;
+    }
+    let (proxied_url, cut) = cuttable_proxy(target).await;
+    let proxied = EventBus::via_redis(&proxied_url).await.unwrap();
+    let direct = EventBus::via_redis(&url).await.unwrap();
+    assert!(
+        relayed_eventually(&direct, &proxied).await,
+        "before the cut"
+    );
+    assert!(
+        relayed_eventually(&proxied, &direct).await,
+        "before the cut"
+    );
+    cut.send_modify(|generation| *generation += 1);
+    // The subscriber behind the proxy re-subscribes ...
+    assert!(
+        relayed_eventually(&direct, &proxied).await,
+        "subscription renewed after the cut"
+    );
+    // ... and the publisher behind it reconnects.
+    assert!(
+        relayed_eventually(&proxied, &direct).await,
+        "publishing works again after the cut"
+    );
+}
