@@ -113,9 +113,10 @@ async fn login(
     let user = match user {
         Some(user) if password_ok && user.is_active => user,
         _ => {
+            // Stamped after the (slow) verification: the next delay runs from here.
             state
                 .throttle
-                .record_failure(&state.store, &attempt, now)
+                .record_failure(&state.store, &attempt, state.now())
                 .await?;
             return Err(ApiError::field("non_field_errors", "Invalid credentials."));
         }

@@ -313,7 +313,7 @@ async fn login(
         _ => {
             if state
                 .throttle
-                .record_failure(&state.store, &attempt, now)
+                .record_failure(&state.store, &attempt, state.now())
                 .await
                 .is_err()
             {
