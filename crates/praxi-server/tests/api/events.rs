@@ -200,8 +200,10 @@ async fn postgres_notify_relays_events_between_processes() {
 /// A TCP proxy to `target` whose connections can all be cut at once (a Redis restart or a
 /// network failure, without touching the shared Redis server).
 async fn cuttable_proxy(target: String) -> (String, tokio::sync::watch::Sender<u64>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
     let (cut, generation) = tokio::sync::watch::channel(0_u64);
     tokio::spawn(async move {
         while let Ok((mut inbound, _)) = listener.accept().await {
