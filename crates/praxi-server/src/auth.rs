@@ -103,7 +103,12 @@ pub fn access_token(
     user: &UserRecord,
     now: DateTime<Utc>,
 ) -> Result<String, ApiError> {
-    let claims = Claims {
+    encode_token(state, &access_claims(state, user, now))
+}
+
+/// The claims of a new access token (a fresh `jti`).
+pub fn access_claims(state: &AppState, user: &UserRecord, now: DateTime<Utc>) -> Claims {
+    Claims {
         token_type: "access".to_owned(),
         exp: (now + state.config.access_token_ttl).timestamp(),
         iat: now.timestamp(),
@@ -112,8 +117,7 @@ pub fn access_token(
         role: user.role.as_ref().map(|role| role.name.clone()),
         ver: user.token_version,
         fam: None,
-    };
-    encode_token(state, &claims)
+    }
 }
 
 /// Hashes a password with argon2id (on a blocking thread: it is deliberately slow).
@@ -288,23 +292,30 @@ pub fn request_id_from_headers(headers: &axum::http::HeaderMap) -> Option<String
         .map(str::to_owned)
 }
 
-/// The client's address (the socket peer; proxies are not trusted).
-pub fn client_address(parts: &Parts) -> Option<IpAddr> {
-    parts
+/// The client's address: the socket peer, or the forwarded client when the peer is a trusted
+/// proxy (`ServerConfig::trusted_proxies`, see `client_ip`).
+pub fn client_address(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
+        .map(|info| info.0.ip());
+    crate::client_ip::client_ip(peer, &parts.headers, &state.config.trusted_proxies)
 }
 
 /// The client's address as an extractor that never fails.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl<S> FromRequestParts<S> for ClientAddress
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(client_address(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        Ok(ClientAddress(client_address(parts, &state)))
     }
 }
 
@@ -316,11 +327,16 @@ pub async fn user_from_access_token(state: &AppState, token: &str) -> Result<Use
         .user_id
         .parse()
         .map_err(|_| ApiError::InvalidToken(TokenProblem::Invalid.message().to_owned()))?;
-    let user = state
+    // One statement: the user and the deny-list entry of this token (logout, family
+    // revocation).
+    let (user, revoked) = state
         .store
-        .user_by_id(user_id)
+        .user_for_access_token(user_id, &claims.jti)
         .await?
         .ok_or(ApiError::UserUnusable("not_found"))?;
+    if revoked {
+        return Err(ApiError::InvalidToken("Token is blacklisted".to_owned()));
+    }
     if !user.is_active {
         return Err(ApiError::UserUnusable("inactive"));
     }

@@ -63,7 +63,7 @@ pub struct BoardEvent {
 enum Relay {
     None,
     Postgres(Store),
-    Redis(Arc<crate::redis::RedisConfig>),
+    Redis(Arc<crate::redis::Redis>),
 }
 
 /// Publishes and fans out board events.
@@ -107,22 +107,33 @@ impl EventBus {
         Ok(bus)
     }
 
-    /// Relays through Redis pub/sub; starts the subscriber task (reconnecting on errors).
-    pub fn via_redis(url: &str) -> Result<EventBus, String> {
-        let config = Arc::new(crate::redis::RedisConfig::parse(url)?);
+    /// Relays through Redis pub/sub; starts the subscriber task (re-subscribing on errors)
+    /// and waits up to five seconds for its first subscription, so that a process that
+    /// starts serving also receives. Redis being down is not an error: the task keeps trying.
+    pub async fn via_redis(url: &str) -> Result<EventBus, String> {
+        let redis = Arc::new(crate::redis::Redis::open(url)?);
         let bus = EventBus {
             local: broadcast::channel(1024).0,
-            relay: Relay::Redis(config.clone()),
+            relay: Relay::Redis(redis.clone()),
         };
         let local = bus.local.clone();
+        let (subscribed, first_subscription) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
-            crate::redis::subscribe_forever(&config, crate::redis::CHANNEL, move |payload| {
+            let on_message = move |payload: String| {
                 if let Ok(event) = serde_json::from_str::<BoardEvent>(&payload) {
                     let _ = local.send(event);
                 }
-            })
-            .await;
+            };
+            redis
+                .subscribe_forever(crate::redis::CHANNEL, on_message, subscribed)
+                .await;
         });
+        if tokio::time::timeout(std::time::Duration::from_secs(5), first_subscription)
+            .await
+            .is_err()
+        {
+            tracing::warn!("redis not reachable yet: board events stay local until it is");
+        }
         Ok(bus)
     }
 
@@ -141,16 +152,14 @@ impl EventBus {
                 },
                 Err(_) => false,
             },
-            Relay::Redis(config) => match serde_json::to_string(&event) {
-                Ok(payload) => {
-                    match crate::redis::publish(config, crate::redis::CHANNEL, &payload).await {
-                        Ok(()) => true,
-                        Err(error) => {
-                            tracing::warn!(%error, "redis publish failed");
-                            false
-                        }
+            Relay::Redis(redis) => match serde_json::to_string(&event) {
+                Ok(payload) => match redis.publish(crate::redis::CHANNEL, &payload).await {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::warn!(%error, "redis publish failed");
+                        false
                     }
-                }
+                },
                 Err(_) => false,
             },
         };

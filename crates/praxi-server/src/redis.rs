@@ -1,162 +1,127 @@
-//! A minimal Redis client for pub/sub (RESP2 over TCP): `PUBLISH` and `SUBSCRIBE`. Praxi needs
-//! nothing else from Redis, so this avoids a large dependency.
+//! Redis pub/sub for board events across processes, on the maintained `redis` crate.
+//!
+//! Publishing goes through one managed, multiplexed connection (`ConnectionManager`: opened
+//! once, shared by every request, reconnected when it breaks). Subscribing uses a dedicated
+//! pub/sub connection in a background task that re-subscribes after any error, with a growing
+//! pause (up to 30 s). Events published while the subscription is down are not replayed
+//! (board clients re-read their board when their stream reconnects).
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
 
 /// The pub/sub channel for board events.
 pub const CHANNEL: &str = "praxi:events";
 
-/// Where Redis runs (`redis://[:password@]host[:port][/db]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RedisConfig {
-    pub address: String,
-    pub password: Option<String>,
+/// How long a connect or a command may take before it counts as failed.
+const TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest pause between two subscription attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A Redis server used for publishing and subscribing.
+pub struct Redis {
+    client: redis::Client,
+    publisher: OnceCell<ConnectionManager>,
 }
 
-impl RedisConfig {
-    pub fn parse(url: &str) -> Result<RedisConfig, String> {
-        let rest = url
-            .strip_prefix("redis://")
-            .ok_or_else(|| "redis url must start with redis://".to_owned())?;
-        let rest = rest.split('/').next().unwrap_or(rest);
-        let (password, host) = match rest.rsplit_once('@') {
-            Some((auth, host)) => {
-                let password = auth.rsplit(':').next().unwrap_or(auth);
-                (Some(password.to_owned()).filter(|p| !p.is_empty()), host)
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("Redis").finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// Parses `redis://[:password@]host[:port][/db]` (no connection yet).
+    pub fn open(url: &str) -> Result<Redis, String> {
+        let client = redis::Client::open(url).map_err(|error| error.to_string())?;
+        Ok(Redis {
+            client,
+            publisher: OnceCell::new(),
+        })
+    }
+
+    /// The shared publishing connection, opened on first use (and retried on the next use
+    /// when opening fails).
+    async fn publisher(&self) -> redis::RedisResult<ConnectionManager> {
+        self.publisher
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(TIMEOUT))
+                    .set_response_timeout(Some(TIMEOUT))
+                    .set_number_of_retries(2);
+                ConnectionManager::new_with_config(self.client.clone(), config).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// `PUBLISH channel payload` on the managed connection.
+    pub async fn publish(&self, channel: &str, payload: &str) -> redis::RedisResult<()> {
+        let mut connection = self.publisher().await?;
+        let _receivers: i64 = connection.publish(channel, payload).await?;
+        Ok(())
+    }
+
+    /// Subscribes to `channel` and calls `on_message` for every payload, re-subscribing after
+    /// errors; runs until the process ends. `subscribed` fires after the first successful
+    /// subscription.
+    pub async fn subscribe_forever(
+        &self,
+        channel: &str,
+        on_message: impl Fn(String),
+        subscribed: tokio::sync::oneshot::Sender<()>,
+    ) {
+        let mut subscribed = Some(subscribed);
+        let first_pause = Duration::from_millis(250);
+        let mut backoff = first_pause;
+        loop {
+            let mut was_subscribed = false;
+            let outcome = self
+                .subscribe_once(channel, &on_message, &mut subscribed, &mut was_subscribed)
+                .await;
+            match outcome {
+                Ok(()) => tracing::warn!("redis subscription ended; re-subscribing"),
+                Err(error) => tracing::warn!(%error, "redis subscription lost; re-subscribing"),
             }
-            None => (None, rest),
-        };
-        if host.is_empty() {
-            return Err("redis url has no host".to_owned());
-        }
-        let address = if host.contains(':') {
-            host.to_owned()
-        } else {
-            format!("{host}:6379")
-        };
-        Ok(RedisConfig { address, password })
-    }
-}
-
-fn command(parts: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", parts.len()).into_bytes();
-    for part in parts {
-        out.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
-        out.extend_from_slice(part.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// A RESP value (only what pub/sub answers).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Reply {
-    Simple(String),
-    Error(String),
-    Integer(i64),
-    Bulk(Option<String>),
-    Array(Vec<Reply>),
-}
-
-async fn read_reply<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Reply> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).await? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    let line = line.trim_end_matches("\r\n");
-    let (kind, rest) = line.split_at(line.len().min(1));
-    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad redis reply");
-    match kind {
-        "+" => Ok(Reply::Simple(rest.to_owned())),
-        "-" => Ok(Reply::Error(rest.to_owned())),
-        ":" => rest.parse().map(Reply::Integer).map_err(|_| invalid()),
-        "$" => {
-            let len: i64 = rest.parse().map_err(|_| invalid())?;
-            if len < 0 {
-                return Ok(Reply::Bulk(None));
+            if was_subscribed {
+                backoff = first_pause;
             }
-            let len = usize::try_from(len).map_err(|_| invalid())?;
-            let mut buffer = vec![0; len + 2];
-            reader.read_exact(&mut buffer).await?;
-            buffer.truncate(len);
-            Ok(Reply::Bulk(Some(
-                String::from_utf8_lossy(&buffer).into_owned(),
-            )))
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
-        "*" => {
-            let len: i64 = rest.parse().map_err(|_| invalid())?;
-            let mut items = Vec::new();
-            for _ in 0..len.max(0) {
-                items.push(Box::pin(read_reply(reader)).await?);
+    }
+
+    async fn subscribe_once(
+        &self,
+        channel: &str,
+        on_message: &impl Fn(String),
+        subscribed: &mut Option<tokio::sync::oneshot::Sender<()>>,
+        was_subscribed: &mut bool,
+    ) -> redis::RedisResult<()> {
+        let timed_out =
+            || redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        let mut pubsub = tokio::time::timeout(TIMEOUT, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| timed_out())??;
+        tokio::time::timeout(TIMEOUT, pubsub.subscribe(channel))
+            .await
+            .map_err(|_| timed_out())??;
+        *was_subscribed = true;
+        if let Some(subscribed) = subscribed.take() {
+            let _ = subscribed.send(());
+        }
+        let mut messages = pubsub.into_on_message();
+        while let Some(message) = messages.next().await {
+            match message.get_payload::<String>() {
+                Ok(payload) => on_message(payload),
+                Err(error) => tracing::warn!(%error, "unreadable redis message"),
             }
-            Ok(Reply::Array(items))
         }
-        _ => Err(invalid()),
-    }
-}
-
-async fn connect(config: &RedisConfig) -> std::io::Result<BufReader<TcpStream>> {
-    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&config.address))
-        .await
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    let mut reader = BufReader::new(stream);
-    if let Some(password) = &config.password {
-        reader
-            .get_mut()
-            .write_all(&command(&["AUTH", password]))
-            .await?;
-        if let Reply::Error(message) = read_reply(&mut reader).await? {
-            return Err(std::io::Error::other(message));
-        }
-    }
-    Ok(reader)
-}
-
-/// `PUBLISH channel payload` on a short-lived connection.
-pub async fn publish(config: &RedisConfig, channel: &str, payload: &str) -> std::io::Result<()> {
-    let mut reader = connect(config).await?;
-    reader
-        .get_mut()
-        .write_all(&command(&["PUBLISH", channel, payload]))
-        .await?;
-    match read_reply(&mut reader).await? {
-        Reply::Error(message) => Err(std::io::Error::other(message)),
-        _ => Ok(()),
-    }
-}
-
-/// Subscribes to `channel` and calls `on_message` for every payload, reconnecting after
-/// errors; runs until the process ends.
-pub async fn subscribe_forever(config: &RedisConfig, channel: &str, on_message: impl Fn(String)) {
-    loop {
-        match subscribe_once(config, channel, &on_message).await {
-            Ok(()) => {}
-            Err(error) => tracing::warn!(%error, "redis subscription lost; reconnecting"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-async fn subscribe_once(
-    config: &RedisConfig,
-    channel: &str,
-    on_message: &impl Fn(String),
-) -> std::io::Result<()> {
-    let mut reader = connect(config).await?;
-    reader
-        .get_mut()
-        .write_all(&command(&["SUBSCRIBE", channel]))
-        .await?;
-    loop {
-        if let Reply::Array(items) = read_reply(&mut reader).await?
-            && let [Reply::Bulk(Some(kind)), _, Reply::Bulk(Some(payload))] = items.as_slice()
-            && kind == "message"
-        {
-            on_message(payload.clone());
-        }
+        Ok(())
     }
 }
 
@@ -165,29 +130,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_parse() {
-        assert_eq!(
-            RedisConfig::parse("redis://127.0.0.1:6379/0").unwrap(),
-            RedisConfig {
-                address: "127.0.0.1:6379".into(),
-                password: None
-            }
-        );
-        assert_eq!(
-            RedisConfig::parse("redis://:s3cret@cache").unwrap(),
-            RedisConfig {
-                address: "cache:6379".into(),
-                password: Some("s3cret".into())
-            }
-        );
-        assert!(RedisConfig::parse("http://x").is_err());
+    fn urls_are_checked_without_connecting() {
+        assert!(Redis::open("redis://127.0.0.1:6379/0").is_ok());
+        assert!(Redis::open("redis://:s3cret@cache").is_ok());
+        assert!(Redis::open("http://x").is_err());
     }
 
     #[test]
-    fn commands_are_resp_arrays() {
-        assert_eq!(
-            command(&["PUBLISH", "c", "hi"]),
-            b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$2\r\nhi\r\n"
-        );
+    fn debug_output_hides_the_url() {
+        let redis = Redis::open("redis://:s3cret@cache").expect("url");
+        assert!(!format!("{redis:?}").contains("s3cret"));
     }
 }

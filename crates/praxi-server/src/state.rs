@@ -7,8 +7,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_store::Store;
 
+use crate::client_ip::TrustedProxy;
 use crate::events::EventBus;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{LoginThrottle, ThrottlePolicy};
 
 /// Server settings, built by the `praxi` binary from flags and environment.
 #[derive(Clone)]
@@ -25,6 +26,11 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Bearer token for `/metrics` on the main listener; without it that route is a 404.
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the socket peer is
+    /// the client).
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Failed-login throttling (docs/security.md).
+    pub login_throttle: ThrottlePolicy,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -40,6 +46,8 @@ impl std::fmt::Debug for ServerConfig {
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("login_throttle", &self.login_throttle)
             .finish()
     }
 }
@@ -55,6 +63,8 @@ impl ServerConfig {
             cors_origins: Vec::new(),
             secure_cookies: false,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
+            login_throttle: ThrottlePolicy::default(),
         }
     }
 }
@@ -94,13 +104,14 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> Self {
         let (shutdown_trigger, shutdown) = tokio::sync::watch::channel(false);
+        let throttle = Arc::new(LoginThrottle::new(config.login_throttle.clone()));
         AppState {
             shutdown,
             shutdown_trigger: Arc::new(shutdown_trigger),
             store,
             config: Arc::new(config),
             clock: Clock::default(),
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle,
             events: EventBus::in_process(),
         }
     }

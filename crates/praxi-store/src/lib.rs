@@ -17,6 +17,7 @@ pub mod flow_board;
 pub mod hours;
 pub mod locks;
 pub mod master_data;
+pub mod login_throttle;
 pub mod migration;
 pub mod notify;
 pub mod op_board;

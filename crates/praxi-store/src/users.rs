@@ -108,7 +108,7 @@ impl UserRecord {
 
 // No `Debug`: the row carries the password hash.
 #[derive(FromQueryResult)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     username: String,
     email: Option<String>,
@@ -733,6 +733,7 @@ impl Store {
         user_id: i64,
         jti: &str,
         family: &str,
+        access_jti: &str,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -743,7 +744,16 @@ impl Store {
             .and_where(Expr::col(CoreUser::Id).eq(user_id))
             .to_owned();
         tx.execute(&update).await?;
-        crate::tokens::insert_refresh(&*tx, user_id, jti, family, expires_at, now).await?;
+        crate::tokens::insert_refresh(
+            &*tx,
+            user_id,
+            jti,
+            family,
+            Some(access_jti),
+            expires_at,
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 }

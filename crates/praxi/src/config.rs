@@ -61,6 +61,17 @@ pub(crate) struct Config {
     #[arg(long, env = "PRAXI_REFRESH_HOURS", default_value_t = 24, global = true)]
     pub(crate) refresh_hours: i64,
 
+    /// Reverse proxies (addresses or CIDR networks, comma separated) whose `X-Forwarded-For`
+    /// header names the client, e.g. for login throttling. Empty: the socket peer is the
+    /// client and `X-Forwarded-For` is ignored.
+    #[arg(
+        long,
+        env = "PRAXI_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub(crate) trusted_proxies: Vec<praxi_server::client_ip::TrustedProxy>,
+
     /// Redis for live board events across several Praxi processes
     /// (`redis://[:password@]host[:port]`). Without it, PostgreSQL `LISTEN`/`NOTIFY` is used on
     /// PostgreSQL, and events stay in the process on SQLite.

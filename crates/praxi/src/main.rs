@@ -177,12 +177,14 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     server_config.timezone = tz;
     server_config.cors_origins = config.cors_origins.clone();
     server_config.secure_cookies = config.secure_cookies;
+    server_config.trusted_proxies = config.trusted_proxies.clone();
     server_config.access_token_ttl = chrono::Duration::minutes(config.access_minutes.max(1));
     server_config.refresh_token_ttl = chrono::Duration::hours(config.refresh_hours.max(1));
     server_config.metrics_token = config.metrics_token.as_ref().map(|token| token.0.clone());
     let mut state = AppState::new(store.clone(), server_config);
     state.events = match &config.redis_url {
         Some(url) => praxi_server::events::EventBus::via_redis(url)
+            .await
             .map_err(|error| anyhow::anyhow!("PRAXI_REDIS_URL: {error}"))?,
         None if store.supports_notify() => {
             praxi_server::events::EventBus::via_postgres(store.clone()).await?

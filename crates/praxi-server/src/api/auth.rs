@@ -4,7 +4,7 @@
 //! Presenting an already-used refresh token revokes its whole family (token theft detection).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use praxi_store::tokens::RefreshUse;
@@ -15,6 +15,7 @@ use crate::auth::{self, AuthUser, Claims, ClientAddress, decode_token, random_id
 use crate::body::{Fields, JsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::throttle::LoginAttempt;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -42,12 +43,16 @@ fn user_json(user: &UserRecord) -> Value {
     })
 }
 
+/// Freshly issued tokens.
+struct IssuedTokens {
+    access: String,
+    access_jti: String,
+    refresh: String,
+    refresh_jti: String,
+}
+
 /// Issues a fresh refresh token (new or continuing `family`) and an access token.
-async fn issue_tokens(
-    state: &AppState,
-    user: &UserRecord,
-    family: String,
-) -> ApiResult<(String, String, String)> {
+fn issue_tokens(state: &AppState, user: &UserRecord, family: String) -> ApiResult<IssuedTokens> {
     let now = state.now();
     let jti = random_id();
     let expires_at = now + state.config.refresh_token_ttl;
@@ -62,8 +67,20 @@ async fn issue_tokens(
         fam: Some(family),
     };
     let refresh = auth::encode_token(state, &claims)?;
-    let access = auth::access_token(state, user, now)?;
-    Ok((access, refresh, jti))
+    let access_claims = auth::access_claims(state, user, now);
+    let access = auth::encode_token(state, &access_claims)?;
+    Ok(IssuedTokens {
+        access,
+        access_jti: access_claims.jti,
+        refresh,
+        refresh_jti: jti,
+    })
+}
+
+/// The latest expiry an access token issued until now can have: how long a deny-list entry
+/// must live.
+fn access_expiry_bound(state: &AppState) -> chrono::DateTime<chrono::Utc> {
+    state.now() + state.config.access_token_ttl + chrono::Duration::minutes(1)
 }
 
 async fn login(
@@ -84,39 +101,49 @@ async fn login(
         return Err(ApiError::Detail("missing credentials".to_owned()));
     };
 
+    // Throttle check → verify → record (docs/security.md, "Login throttling").
     let now = state.now();
-    if let Some(retry_after_secs) = state.throttle.check(&username, address, now) {
+    let user = state.store.user_by_login(&username).await?;
+    let attempt = LoginAttempt::new(&state.config.secret_key, user.as_ref(), &username, address);
+    if let Some(retry_after_secs) = state.throttle.check(&state.store, &attempt, now).await? {
         return Err(ApiError::Throttled { retry_after_secs });
     }
-    let user = state.store.user_by_login(&username).await?;
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     let password_ok = auth::verify_password(password.clone(), hash).await;
     let user = match user {
         Some(user) if password_ok && user.is_active => user,
         _ => {
-            state.throttle.record_failure(&username, address, now);
+            // Stamped after the (slow) verification: the next delay runs from here.
+            state
+                .throttle
+                .record_failure(&state.store, &attempt, state.now())
+                .await?;
             return Err(ApiError::field("non_field_errors", "Invalid credentials."));
         }
     };
     auth::upgrade_legacy_hash(&state, &user, password).await;
-    state.throttle.record_success(&username);
+    state
+        .throttle
+        .record_success(&state.store, &attempt, now)
+        .await?;
 
     let family = random_id();
-    let (access, refresh, jti) = issue_tokens(&state, &user, family.clone()).await?;
+    let tokens = issue_tokens(&state, &user, family.clone())?;
     state
         .store
         .login_succeeded(
             user.id,
-            &jti,
+            &tokens.refresh_jti,
             &family,
+            &tokens.access_jti,
             now + state.config.refresh_token_ttl,
             now,
         )
         .await?;
     Ok(Json(json!({
         "user": user_json(&user),
-        "access": access,
-        "refresh": refresh,
+        "access": tokens.access,
+        "refresh": tokens.refresh,
     })))
 }
 
@@ -152,20 +179,24 @@ async fn refresh(State(state): State<AppState>, body: JsonBody) -> ApiResult<Jso
         .filter(|user| user.is_active && user.token_version == claims.ver)
         .ok_or_else(|| invalid_refresh("Token is blacklisted"))?;
 
-    let (access, refresh, new_jti) = issue_tokens(&state, &user, family.clone()).await?;
+    let tokens = issue_tokens(&state, &user, family.clone())?;
     let now = state.now();
     match state
         .store
         .rotate_refresh_token(
             &claims.jti,
-            &new_jti,
+            &tokens.refresh_jti,
+            &tokens.access_jti,
             &family,
             user.id,
             now + state.config.refresh_token_ttl,
+            access_expiry_bound(&state),
         )
         .await?
     {
-        RefreshUse::Rotated => Ok(Json(json!({"access": access, "refresh": refresh}))),
+        RefreshUse::Rotated => Ok(Json(
+            json!({"access": tokens.access, "refresh": tokens.refresh}),
+        )),
         RefreshUse::Reused => {
             tracing::warn!(user_id = user.id, "refresh token reused: family revoked");
             Err(invalid_refresh("Token is blacklisted"))
@@ -174,13 +205,32 @@ async fn refresh(State(state): State<AppState>, body: JsonBody) -> ApiResult<Jso
     }
 }
 
+/// Revokes the refresh token's family and every access token issued with it; an access token
+/// sent as bearer token is revoked too (it may stem from another login).
 async fn logout(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let claims = read_refresh(&state, body)?;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .and_then(|(_, token)| decode_token(&state, token.trim(), "access").ok())
+        .filter(|access| access.user_id == claims.user_id);
+    if let Some(access) = bearer {
+        state
+            .store
+            .revoke_access_tokens(&[access.jti.as_str()], access_expiry_bound(&state))
+            .await?;
+    }
     if let Some(family) = claims.fam.as_deref() {
-        state.store.revoke_token_family(family).await?;
+        state
+            .store
+            .revoke_token_family(family, access_expiry_bound(&state), state.now())
+            .await?;
     }
     Ok((
         StatusCode::OK,

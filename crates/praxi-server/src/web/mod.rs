@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use crate::auth::{self, ClientAddress, random_id};
 use crate::state::AppState;
+use crate::throttle::LoginAttempt;
 use i18n::{Lang, cookie};
 use session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE, WebUser, constant_time_eq, cookie_header, with_cookie,
@@ -284,27 +285,49 @@ async fn login(
         };
         render_status(&page, &page.nonce, status)
     };
+    // Throttle check → verify → record, as in the API (docs/security.md).
     let now = state.now();
-    if state.throttle.check(&form.username, address, now).is_some() {
-        return again("auth.throttled", StatusCode::TOO_MANY_REQUESTS);
+    let login = form.username.trim();
+    let Ok(user) = state.store.user_by_login(login).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let attempt = LoginAttempt::new(&state.config.secret_key, user.as_ref(), login, address);
+    match state.throttle.check(&state.store, &attempt, now).await {
+        Ok(None) => {}
+        Ok(Some(retry_after_secs)) => {
+            let mut response = again("auth.throttled", StatusCode::TOO_MANY_REQUESTS);
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-    let user = state
-        .store
-        .user_by_login(form.username.trim())
-        .await
-        .ok()
-        .flatten();
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     let password_ok = auth::verify_password(form.password.clone(), hash).await;
     let user = match user {
         Some(user) if password_ok && user.is_active => user,
         _ => {
-            state.throttle.record_failure(&form.username, address, now);
+            if state
+                .throttle
+                .record_failure(&state.store, &attempt, state.now())
+                .await
+                .is_err()
+            {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
             return again("auth.invalid", StatusCode::OK);
         }
     };
     auth::upgrade_legacy_hash(&state, &user, form.password.clone()).await;
-    state.throttle.record_success(&form.username);
+    if state
+        .throttle
+        .record_success(&state.store, &attempt, now)
+        .await
+        .is_err()
+    {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     if user.actor().effective_role().is_none() {
         return again("auth.no_role", StatusCode::FORBIDDEN);
     }

@@ -123,6 +123,8 @@ pub(crate) struct TestApp {
     pub(crate) http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// The test database's URL (a second server on it stands for a second process).
+    pub(crate) db_url: String,
     _db: TestDb,
 }
 
@@ -139,6 +141,7 @@ impl TestApp {
             .try_init();
         let (url, db) = fresh_database().await;
         let store = Store::connect(&url).await.expect("connect");
+        let db_url = url.clone();
         store.migrate().await.expect("migrate");
         store.ensure_roles().await.expect("roles");
         let mut config =
@@ -166,6 +169,7 @@ impl TestApp {
                 .expect("client"),
             shutdown: Some(shutdown),
             server: Some(server),
+            db_url,
             _db: db,
         }
     }

@@ -4,6 +4,7 @@
 mod absences;
 mod appointments;
 mod auth;
+mod auth_hardening;
 mod calendar;
 mod calendar_feeds;
 mod catalog;

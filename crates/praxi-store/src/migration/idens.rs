@@ -334,6 +334,8 @@ pub enum OutstandingToken {
     Family,
     CreatedAt,
     ExpiresAt,
+    /// The access token issued together with this refresh token (m0009).
+    AccessJti,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

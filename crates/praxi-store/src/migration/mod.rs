@@ -19,6 +19,7 @@ mod m0006_auth_sessions;
 mod m0007_pg_extras;
 mod m0008_booking_length;
 pub(crate) mod m0009_calendar_feeds;
+pub(crate) mod m0010_login_throttle;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_pg_extras::Migration),
             Box::new(m0008_booking_length::Migration),
             Box::new(m0009_calendar_feeds::Migration),
+            Box::new(m0010_login_throttle::Migration),
         ]
     }
 }
