@@ -46,6 +46,8 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use praxi_domain::Role;
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::operation::OperationStatus;
 use praxi_domain::scheduling::{
     Interval, SlotDuration, SlotQuery, SlotSpacing, UserId, local_day, local_to_utc,
 };
@@ -1252,10 +1254,10 @@ fn generate(plan: &Plan) -> anyhow::Result<Generated> {
                 operation_id += 1;
                 let past = end.timestamp() < now_ts;
                 let status = match (past, rng.below(50)) {
-                    (_, 0) => "cancelled",
-                    (true, _) => "done",
-                    (false, n) if n % 2 == 0 => "confirmed",
-                    (false, _) => "planned",
+                    (_, 0) => OperationStatus::Cancelled.as_str(),
+                    (true, _) => OperationStatus::Done.as_str(),
+                    (false, n) if n % 2 == 0 => OperationStatus::Confirmed.as_str(),
+                    (false, _) => OperationStatus::Planned.as_str(),
                 };
                 let devices = if k % 2 == 0 {
                     vec![*DEVICES.start() + in_half as i64]
@@ -1338,11 +1340,11 @@ fn generate(plan: &Plan) -> anyhow::Result<Generated> {
             let past = e < now_ts;
             let roll = rng.below(100);
             let (status, is_no_show) = match (past, roll) {
-                (_, 0..=4) => ("cancelled", false),
-                (true, 5..=7) => ("scheduled", true),
-                (true, _) => ("completed", false),
-                (false, 8..=44) => ("confirmed", false),
-                (false, _) => ("scheduled", false),
+                (_, 0..=4) => (AppointmentStatus::Cancelled, false),
+                (true, 5..=7) => (AppointmentStatus::Scheduled, true),
+                (true, _) => (AppointmentStatus::Completed, false),
+                (false, 8..=44) => (AppointmentStatus::Confirmed, false),
+                (false, _) => (AppointmentStatus::Scheduled, false),
             };
             appointment_id += 1;
             data.appointments.push(SeedAppointment {
@@ -1352,7 +1354,7 @@ fn generate(plan: &Plan) -> anyhow::Result<Generated> {
                 doctor_id: *doctor,
                 start,
                 end,
-                status,
+                status: status.as_str(),
                 is_no_show,
                 resources: booked_resources,
             });
@@ -1385,8 +1387,16 @@ fn generate(plan: &Plan) -> anyhow::Result<Generated> {
     let in_horizon =
         |start: DateTime<Utc>, end: DateTime<Utc>| start < period.end() && end > period.start();
     let measured = plan.doctors[0];
-    let active_appointments = || data.appointments.iter().filter(|a| a.status != "cancelled");
-    let active_operations = || data.operations.iter().filter(|o| o.status != "cancelled");
+    let active_appointments = || {
+        data.appointments
+            .iter()
+            .filter(|a| a.status != AppointmentStatus::Cancelled.as_str())
+    };
+    let active_operations = || {
+        data.operations
+            .iter()
+            .filter(|o| o.status != OperationStatus::Cancelled.as_str())
+    };
     let horizon_doctor_bookings = active_appointments()
         .filter(|a| a.doctor_id == measured && in_horizon(a.start, a.end))
         .count()

@@ -18,6 +18,6 @@ pub mod scheduling;
 pub mod user;
 pub mod validation;
 
-pub use rbac::{Action, Decision, Resource};
+pub use rbac::{Action, Area, Decision};
 pub use role::Role;
 pub use validation::{FieldErrors, ValidationError};

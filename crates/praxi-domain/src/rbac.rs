@@ -1,4 +1,4 @@
-//! The RBAC policy: one declarative table of resource × action × role → decision that every
+//! The RBAC policy: one declarative table of area × action × role → decision that every
 //! API handler and every dashboard page goes through.
 //!
 //! It reproduces the matrix of api.md §2.2 with the fixes of its §5 that change the matrix:
@@ -9,9 +9,10 @@
 
 use crate::role::Role;
 
-/// What is being accessed (an API area, not a table).
+/// What is being accessed: an API area or a web area such as the administration (not a table,
+/// and not a room or device: those are "resources" in the scheduling sense).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Resource {
+pub enum Area {
     Me,
     Appointments,
     AppointmentSuggest,
@@ -103,7 +104,7 @@ impl Actor {
     }
 
     /// The policy decision for this actor.
-    pub fn decide(&self, resource: Resource, action: Action) -> Decision {
+    pub fn decide(&self, resource: Area, action: Action) -> Decision {
         decide(resource, action, self.effective_role())
     }
 
@@ -132,9 +133,9 @@ const DOCTOR_WRITES_OWN_403: Row = [Allow, Allow, OwnOnly(Forbidden), DENY];
 const DOCTOR_WRITES_OWN_404: Row = [Allow, Allow, OwnOnly(NotFound), DENY];
 const NO_DOCTOR: Row = [Allow, Allow, DENY, Allow];
 
-fn row(resource: Resource, action: Action) -> Row {
+fn row(resource: Area, action: Action) -> Row {
     use Action::*;
-    use Resource::*;
+    use Area::*;
     match (resource, action) {
         (Me, _) => ALL,
 
@@ -205,14 +206,14 @@ fn row(resource: Resource, action: Action) -> Row {
 }
 
 /// The policy decision for a role (`None` = no API role).
-pub fn decide(resource: Resource, action: Action, role: Option<Role>) -> Decision {
+pub fn decide(resource: Area, action: Action, role: Option<Role>) -> Decision {
     let row = row(resource, action);
     match role {
         Some(Role::Admin) => row[0],
         Some(Role::Assistant) => row[1],
         Some(Role::Doctor) => row[2],
         Some(Role::Billing) => row[3],
-        None if resource == Resource::Me => Allow,
+        None if resource == Area::Me => Allow,
         None => DENY,
     }
 }
@@ -229,7 +230,7 @@ mod tests {
         None,
     ];
 
-    fn decisions(resource: Resource, action: Action) -> Vec<Decision> {
+    fn decisions(resource: Area, action: Action) -> Vec<Decision> {
         ROLES
             .iter()
             .map(|role| decide(resource, action, *role))
@@ -240,23 +241,23 @@ mod tests {
     fn patients_matrix_matches_the_spec() {
         use Action::*;
         assert_eq!(
-            decisions(Resource::Patients, List),
+            decisions(Area::Patients, List),
             [Allow, Allow, Allow, Allow, DENY]
         );
         assert_eq!(
-            decisions(Resource::Patients, Read),
+            decisions(Area::Patients, Read),
             [Allow, Allow, Allow, Allow, DENY]
         );
         assert_eq!(
-            decisions(Resource::Patients, Create),
+            decisions(Area::Patients, Create),
             [Allow, Allow, Allow, DENY, DENY]
         );
         assert_eq!(
-            decisions(Resource::Patients, Update),
+            decisions(Area::Patients, Update),
             [Allow, Allow, Allow, DENY, DENY]
         );
         assert_eq!(
-            decisions(Resource::Patients, Delete),
+            decisions(Area::Patients, Delete),
             [
                 Deny(MethodNotAllowed),
                 Deny(MethodNotAllowed),
@@ -270,19 +271,19 @@ mod tests {
     #[test]
     fn billing_never_writes() {
         let resources = [
-            Resource::Appointments,
-            Resource::AppointmentTypes,
-            Resource::Operations,
-            Resource::OperationTypes,
-            Resource::OpDashboard,
-            Resource::Resources,
-            Resource::PracticeHours,
-            Resource::DoctorHours,
-            Resource::DoctorAbsences,
-            Resource::DoctorBreaks,
-            Resource::PatientFlow,
-            Resource::Patients,
-            Resource::Users,
+            Area::Appointments,
+            Area::AppointmentTypes,
+            Area::Operations,
+            Area::OperationTypes,
+            Area::OpDashboard,
+            Area::Resources,
+            Area::PracticeHours,
+            Area::DoctorHours,
+            Area::DoctorAbsences,
+            Area::DoctorBreaks,
+            Area::PatientFlow,
+            Area::Patients,
+            Area::Users,
         ];
         for resource in resources {
             for action in [Action::Create, Action::Update, Action::Delete] {
@@ -296,10 +297,10 @@ mod tests {
 
     #[test]
     fn users_without_an_api_role_only_see_themselves() {
-        assert_eq!(decide(Resource::Me, Action::Read, None), Allow);
-        assert_eq!(decide(Resource::Appointments, Action::List, None), DENY);
-        assert_eq!(decide(Resource::Resources, Action::List, None), DENY);
-        assert_eq!(decide(Resource::Doctors, Action::List, None), DENY);
+        assert_eq!(decide(Area::Me, Action::Read, None), Allow);
+        assert_eq!(decide(Area::Appointments, Action::List, None), DENY);
+        assert_eq!(decide(Area::Resources, Action::List, None), DENY);
+        assert_eq!(decide(Area::Doctors, Action::List, None), DENY);
     }
 
     #[test]
@@ -309,31 +310,28 @@ mod tests {
             role: Some(Role::Billing),
             is_superuser: true,
         };
-        assert_eq!(
-            actor.decide(Resource::OperationTypes, Action::Create),
-            Allow
-        );
+        assert_eq!(actor.decide(Area::OperationTypes, Action::Create), Allow);
     }
 
     #[test]
     fn doctor_own_rules_use_the_status_of_the_spec() {
         let doctor = Some(Role::Doctor);
         assert_eq!(
-            decide(Resource::Appointments, Action::Read, doctor),
+            decide(Area::Appointments, Action::Read, doctor),
             OwnOnly(Forbidden)
         );
         assert_eq!(
-            decide(Resource::DoctorHours, Action::Read, doctor),
+            decide(Area::DoctorHours, Action::Read, doctor),
             OwnOnly(NotFound)
         );
-        assert_eq!(decide(Resource::DoctorHours, Action::Update, doctor), DENY);
+        assert_eq!(decide(Area::DoctorHours, Action::Update, doctor), DENY);
         assert_eq!(
-            decide(Resource::DoctorAbsences, Action::Update, doctor),
+            decide(Area::DoctorAbsences, Action::Update, doctor),
             OwnOnly(NotFound)
         );
-        assert_eq!(decide(Resource::OpStatsOther, Action::List, doctor), DENY);
+        assert_eq!(decide(Area::OpStatsOther, Action::List, doctor), DENY);
         assert_eq!(
-            decide(Resource::Availability, Action::List, Some(Role::Billing)),
+            decide(Area::Availability, Action::List, Some(Role::Billing)),
             DENY
         );
     }

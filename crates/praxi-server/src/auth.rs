@@ -13,7 +13,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use praxi_domain::rbac::{Action, Actor, Decision, Denial, Resource};
+use praxi_domain::rbac::{Action, Actor, Area, Decision, Denial};
 use praxi_store::audit::AuditEntry;
 use praxi_store::users::UserRecord;
 use serde::{Deserialize, Serialize};
@@ -229,7 +229,7 @@ impl AuthUser {
     /// handler can apply own-record filtering.
     pub fn require(
         &self,
-        resource: Resource,
+        resource: Area,
         action: Action,
         model: &'static str,
     ) -> Result<Decision, ApiError> {

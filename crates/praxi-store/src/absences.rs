@@ -8,6 +8,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use praxi_domain::absence::{AbsenceChanges, AbsenceFields, AbsenceSpan, VacationLedger};
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::operation::OperationStatus;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder,
@@ -283,7 +285,7 @@ impl Store {
     ) -> Result<Vec<AffectedBooking>, StoreError> {
         let appointments = appointment::Entity::find()
             .filter(appointment::Column::DoctorId.eq(doctor_id))
-            .filter(appointment::Column::Status.ne("cancelled"))
+            .filter(appointment::Column::Status.ne(AppointmentStatus::Cancelled.as_str()))
             .filter(appointment::Column::StartTime.lt(to))
             .filter(appointment::Column::EndTime.gt(from))
             .all(self.conn())
@@ -295,7 +297,7 @@ impl Store {
                     .add(operation::Column::AssistantId.eq(doctor_id))
                     .add(operation::Column::AnesthesistId.eq(doctor_id)),
             )
-            .filter(operation::Column::Status.ne("cancelled"))
+            .filter(operation::Column::Status.ne(OperationStatus::Cancelled.as_str()))
             .filter(operation::Column::StartTime.lt(to))
             .filter(operation::Column::EndTime.gt(from))
             .all(self.conn())

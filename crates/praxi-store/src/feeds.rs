@@ -9,7 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use blake2::{Blake2b512, Digest};
 use chrono::{DateTime, Utc};
+use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::hours::DoctorCandidate;
+use praxi_domain::operation::OperationStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
@@ -310,14 +312,14 @@ impl Store {
         };
         let appointments = appointment::Entity::find()
             .filter(appointment_scope)
-            .filter(appointment::Column::Status.ne("cancelled"))
+            .filter(appointment::Column::Status.ne(AppointmentStatus::Cancelled.as_str()))
             .filter(appointment::Column::StartTime.lt(to))
             .filter(appointment::Column::EndTime.gt(from))
             .all(self.conn())
             .await?;
         let operations = operation::Entity::find()
             .filter(operation_scope)
-            .filter(operation::Column::Status.ne("cancelled"))
+            .filter(operation::Column::Status.ne(OperationStatus::Cancelled.as_str()))
             .filter(operation::Column::StartTime.lt(to))
             .filter(operation::Column::EndTime.gt(from))
             .all(self.conn())

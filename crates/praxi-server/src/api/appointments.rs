@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use praxi_domain::appointment::{AppointmentStatus, NoShowProblem};
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::{ResourceId, SlotDuration, SlotQuery, SlotSpacing, UserId};
 use praxi_store::appointments::{AppointmentFilter, AppointmentRecord, ResourceInfo, TypeInfo};
 use praxi_store::schedule::ScheduleScope;
@@ -41,11 +41,11 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/appointments/",
             get(list)
                 .post(create)
-                .fallback(method_fallback(Resource::Appointments)),
+                .fallback(method_fallback(Area::Appointments)),
         )
         .route(
             "/api/appointments/suggest/",
-            get(suggest).fallback(method_fallback(Resource::AppointmentSuggest)),
+            get(suggest).fallback(method_fallback(Area::AppointmentSuggest)),
         )
         .route(
             "/api/appointments/{id}/",
@@ -53,11 +53,11 @@ pub(crate) fn router() -> Router<AppState> {
                 .put(update_put)
                 .patch(update_patch)
                 .delete(delete)
-                .fallback(method_fallback(Resource::Appointments)),
+                .fallback(method_fallback(Area::Appointments)),
         )
         .route(
             "/api/appointments/{id}/mark-no-show/",
-            post(mark_no_show).fallback(method_fallback(Resource::Appointments)),
+            post(mark_no_show).fallback(method_fallback(Area::Appointments)),
         )
 }
 
@@ -167,7 +167,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::Appointments, Action::List, MODEL)?;
+    let decision = auth.require(Area::Appointments, Action::List, MODEL)?;
     let date = query_date("date", query.date.as_deref())?;
     let start_date = query_date("start_date", query.start_date.as_deref())?;
     let end_date = query_date("end_date", query.end_date.as_deref())?;
@@ -290,7 +290,7 @@ async fn detail(
     auth: AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<Response> {
-    let decision = auth.require(Resource::Appointments, Action::Read, MODEL)?;
+    let decision = auth.require(Area::Appointments, Action::Read, MODEL)?;
     let record = appointments::visible(&state, &caller(&auth), decision, id)
         .await
         .map_err(|failure| api_error(failure, &state))?;
@@ -440,7 +440,7 @@ async fn create(
     auth: AuthUser,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let decision = auth.require(Resource::Appointments, Action::Create, MODEL)?;
+    let decision = auth.require(Area::Appointments, Action::Create, MODEL)?;
     let mut fields = Fields::new(body, state.tz());
     let input = read_input(&mut fields, true);
     fields.finish()?;
@@ -478,7 +478,7 @@ async fn update(
     body: JsonBody,
     full: bool,
 ) -> ApiResult<Response> {
-    let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
+    let decision = auth.require(Area::Appointments, Action::Update, MODEL)?;
     let caller = caller(&auth);
     let fail = |failure| api_error(failure, &state);
     let stored = appointments::visible(&state, &caller, decision, id)
@@ -500,7 +500,7 @@ async fn delete(
     PathId(id): PathId,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let decision = auth.require(Resource::Appointments, Action::Delete, MODEL)?;
+    let decision = auth.require(Area::Appointments, Action::Delete, MODEL)?;
     let caller = caller(&auth);
     let fail = |failure| api_error(failure, &state);
     let stored = appointments::visible(&state, &caller, decision, id)
@@ -519,7 +519,7 @@ async fn mark_no_show(
     PathId(id): PathId,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let decision = auth.require(Resource::Appointments, Action::Update, MODEL)?;
+    let decision = auth.require(Area::Appointments, Action::Update, MODEL)?;
     let caller = caller(&auth);
     let fail = |failure| api_error(failure, &state);
     let stored = appointments::visible(&state, &caller, decision, id)
@@ -563,7 +563,7 @@ async fn suggest(
     auth: AuthUser,
     Query(query): Query<SuggestQuery>,
 ) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::AppointmentSuggest, Action::List, MODEL)?;
+    let decision = auth.require(Area::AppointmentSuggest, Action::List, MODEL)?;
     let doctor_id = int_param("doctor_id", query.doctor_id.as_deref())?;
     if decision != Decision::Allow && doctor_id != Some(auth.user.id) {
         return Err(ApiError::Forbidden);

@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_domain::scheduling::{Interval, MAX_HORIZON_DAYS, local_day};
 use praxi_store::calendar::{AVAILABLE_PATIENTS_LIMIT, Availability, AvailabilityQuery};
 use serde_json::{Value, json};
@@ -34,7 +34,7 @@ const END_BEFORE_START: &str = "end_time must be after start_time";
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route(
         "/api/availability/",
-        get(availability).fallback(method_fallback(Resource::Availability)),
+        get(availability).fallback(method_fallback(Area::Availability)),
     )
 }
 
@@ -91,7 +91,7 @@ async fn availability(
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    auth.require(Resource::Availability, Action::List, MODEL)?;
+    auth.require(Area::Availability, Action::List, MODEL)?;
     let query = parse_query(query.as_deref(), state.tz())?;
     let found = state.store.availability(state.tz(), &query).await?;
     let meta = json!({

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use praxi_domain::absence::ABSENCE_COLOR;
 use praxi_domain::hours::BREAK_COLOR;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::{RangeAvailability, UnavailableReason};
 use praxi_store::calendar::{
     CalendarAbsence, CalendarBreak, CalendarData, CalendarFilter, CalendarRange, CalendarView,
@@ -39,15 +39,15 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/calendar/day/",
-            get(day).fallback(method_fallback(Resource::Appointments)),
+            get(day).fallback(method_fallback(Area::Appointments)),
         )
         .route(
             "/api/calendar/week/",
-            get(week).fallback(method_fallback(Resource::Appointments)),
+            get(week).fallback(method_fallback(Area::Appointments)),
         )
         .route(
             "/api/calendar/month/",
-            get(month).fallback(method_fallback(Resource::Appointments)),
+            get(month).fallback(method_fallback(Area::Appointments)),
         )
 }
 
@@ -112,7 +112,7 @@ async fn calendar(
     RawQuery(query): RawQuery,
     view: CalendarView,
 ) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::Calendar, Action::List, MODEL)?;
+    let decision = auth.require(Area::Calendar, Action::List, MODEL)?;
     let params = parse_params(query.as_deref())?;
     let tz = state.tz();
     let range = CalendarRange::new(view, params.date, tz)

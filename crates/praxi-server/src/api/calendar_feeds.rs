@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_store::feeds::{CalendarFeed, FeedKind, NewFeed, hash_feed_token};
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::wire;
 
 const MODEL: &str = "CalendarFeed";
-const RESOURCE: Resource = Resource::CalendarFeeds;
+const RESOURCE: Area = Area::CalendarFeeds;
 
 /// Length of a feed secret (alphanumeric, about 256 bits).
 const SECRET_LEN: usize = 43;

@@ -12,7 +12,7 @@ use axum::http::Uri;
 use axum::routing::get;
 use axum::{Json, Router};
 use praxi_domain::absence::{ABSENCE_COLOR, PreviewQuery, local_range};
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_store::absences::AffectedBooking;
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         // A literal segment: axum prefers it over `{id}`.
         .route(
             "/api/doctor-absences/preview/",
-            get(preview).fallback(method_fallback(Resource::AbsencePreview)),
+            get(preview).fallback(method_fallback(Area::AbsencePreview)),
         )
 }
 
@@ -106,7 +106,7 @@ async fn preview(
     auth: AuthUser,
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
-    auth.require(Resource::AbsencePreview, Action::List, Absences::MODEL)?;
+    auth.require(Area::AbsencePreview, Action::List, Absences::MODEL)?;
     let query = preview_query(&uri)?;
     let ledger = match query.doctor_id {
         Some(doctor_id) => state.store.vacation_ledger(doctor_id).await?,
@@ -114,7 +114,7 @@ async fn preview(
     };
     let numbers = query.preview(ledger.as_ref(), state.today());
     // Bookings follow the appointment list's rule: a doctor sees only their own.
-    let may_see = |doctor_id: i64| match auth.actor.decide(Resource::Appointments, Action::List) {
+    let may_see = |doctor_id: i64| match auth.actor.decide(Area::Appointments, Action::List) {
         Decision::Allow => true,
         Decision::Filtered | Decision::OwnOnly(_) => doctor_id == auth.user.id,
         Decision::Deny(_) => false,

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use serde_json::{Value, json};
 
 use crate::api::practice_hours::query_param;
@@ -27,7 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn list(State(state): State<AppState>, auth: AuthUser, uri: Uri) -> ApiResult<Json<Value>> {
-    auth.require(Resource::Doctors, Action::List, MODEL)?;
+    auth.require(Area::Doctors, Action::List, MODEL)?;
     let q = query_param(&uri, "q").unwrap_or_default();
     let doctors = state.store.doctor_choices(&q).await?;
     Ok(Json(Value::Array(
@@ -56,6 +56,6 @@ async fn other_method(auth: AuthUser, method: Method) -> ApiResult<Response> {
         );
         return Ok(response);
     }
-    auth.require(Resource::Doctors, Action::List, MODEL)?;
+    auth.require(Area::Doctors, Action::List, MODEL)?;
     Err(ApiError::MethodNotAllowed(method.to_string()))
 }

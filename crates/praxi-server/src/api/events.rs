@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
@@ -29,9 +29,9 @@ async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let board = Board::from_path(&board).ok_or(ApiError::NotFoundPlain)?;
     let resource = match board {
-        Board::OpBoard => Resource::OpDashboard,
-        Board::PatientFlow => Resource::PatientFlow,
-        Board::ResourceCalendar => Resource::ResourceCalendar,
+        Board::OpBoard => Area::OpDashboard,
+        Board::PatientFlow => Area::PatientFlow,
+        Board::ResourceCalendar => Area::ResourceCalendar,
     };
     auth.require(resource, Action::List, "Board")?;
     // Counted as a connected client until the stream is dropped.

@@ -17,7 +17,7 @@ use praxi_domain::kpi::{
     self, AverageDuration, Cancellations, KpiClock, KpiError, LEAD_TIME_BUCKETS, NoShows,
     OperationsKpis, Ratio, SchedulingKpis, Utilisation,
 };
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::{Interval, local_date};
 use praxi_store::appointments::ResourceInfo;
 use praxi_store::stats::{DoctorInfo, KpiScope, OperationsData, SchedulingData};
@@ -33,7 +33,7 @@ use crate::state::AppState;
 use crate::wire;
 
 const MODEL: &str = "Appointment";
-const RESOURCE: Resource = Resource::OpStatsOverview;
+const RESOURCE: Area = Area::OpStatsOverview;
 const DATE_FORMAT: &str = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
 const DAYS_DEFAULT: u32 = 30;
 

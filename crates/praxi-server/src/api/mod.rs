@@ -5,7 +5,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use serde_json::json;
 
 use crate::auth::AuthUser;
@@ -94,7 +94,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
 /// credentials, 403 when the caller may not write here, else 405. OPTIONS is answered 200 with
 /// an `Allow` header.
 pub(crate) fn method_fallback(
-    resource: Resource,
+    resource: Area,
 ) -> impl Fn(State<AppState>, Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
 + Clone
 + Send

@@ -13,7 +13,7 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use praxi_domain::operation::TransitionError;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::Interval;
 use praxi_store::op_board::{BoardView, progress};
 use praxi_store::operations::{OperationRecord, STALE_STATUS};
@@ -31,7 +31,7 @@ use crate::usecases::{Caller, Failure};
 use crate::wire;
 
 const MODEL: &str = "Operation";
-const RESOURCE: Resource = Resource::OpDashboard;
+const RESOURCE: Area = Area::OpDashboard;
 
 /// The original's messages (api.md §3.9, verified).
 const DATE_REQUIRED: &str = "date query parameter is required (YYYY-MM-DD).";

@@ -13,7 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use praxi_domain::kpi::{self, DateRange, OpStatsOptions, OperationFact};
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::Interval;
 use praxi_store::operations::{OperationRecord, TeamMember};
 use praxi_store::stats::operation_fact;
@@ -35,23 +35,23 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/op-stats/overview/",
-            get(overview).fallback(method_fallback(Resource::OpStatsOverview)),
+            get(overview).fallback(method_fallback(Area::OpStatsOverview)),
         )
         .route(
             "/api/op-stats/surgeons/",
-            get(surgeons).fallback(method_fallback(Resource::OpStatsSurgeons)),
+            get(surgeons).fallback(method_fallback(Area::OpStatsSurgeons)),
         )
         .route(
             "/api/op-stats/rooms/",
-            get(rooms).fallback(method_fallback(Resource::OpStatsOther)),
+            get(rooms).fallback(method_fallback(Area::OpStatsOther)),
         )
         .route(
             "/api/op-stats/devices/",
-            get(devices).fallback(method_fallback(Resource::OpStatsOther)),
+            get(devices).fallback(method_fallback(Area::OpStatsOther)),
         )
         .route(
             "/api/op-stats/types/",
-            get(types).fallback(method_fallback(Resource::OpStatsOther)),
+            get(types).fallback(method_fallback(Area::OpStatsOther)),
         )
 }
 
@@ -98,7 +98,7 @@ fn parse(state: &AppState, query: Option<&str>) -> ApiResult<StatsRequest> {
 async fn load(
     state: &AppState,
     auth: &AuthUser,
-    resource: Resource,
+    resource: Area,
     scope: &str,
     query: Option<&str>,
 ) -> ApiResult<(StatsRequest, Vec<OperationRecord>, Option<i64>)> {
@@ -148,7 +148,7 @@ async fn overview(
     let (request, records, _) = load(
         &state,
         &auth,
-        Resource::OpStatsOverview,
+        Area::OpStatsOverview,
         "overview",
         query.as_deref(),
     )
@@ -166,14 +166,8 @@ async fn rooms(
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let (request, records, _) = load(
-        &state,
-        &auth,
-        Resource::OpStatsOther,
-        "rooms",
-        query.as_deref(),
-    )
-    .await?;
+    let (request, records, _) =
+        load(&state, &auth, Area::OpStatsOther, "rooms", query.as_deref()).await?;
     let rooms: HashMap<i64, _> = records.iter().map(|r| (r.room.id, &r.room)).collect();
     let usage = kpi::op_rooms(
         &facts(&records),
@@ -206,7 +200,7 @@ async fn devices(
     let (request, records, _) = load(
         &state,
         &auth,
-        Resource::OpStatsOther,
+        Area::OpStatsOther,
         "devices",
         query.as_deref(),
     )
@@ -239,7 +233,7 @@ async fn surgeons(
     let (request, records, own) = load(
         &state,
         &auth,
-        Resource::OpStatsSurgeons,
+        Area::OpStatsSurgeons,
         "surgeons",
         query.as_deref(),
     )
@@ -271,14 +265,8 @@ async fn types(
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let (request, records, _) = load(
-        &state,
-        &auth,
-        Resource::OpStatsOther,
-        "types",
-        query.as_deref(),
-    )
-    .await?;
+    let (request, records, _) =
+        load(&state, &auth, Area::OpStatsOther, "types", query.as_deref()).await?;
     let types: HashMap<i64, _> = records.iter().map(|r| (r.op_type.id, &r.op_type)).collect();
     let durations = kpi::op_types(&facts(&records), &request.period, request.options);
     let items: Vec<Value> = durations

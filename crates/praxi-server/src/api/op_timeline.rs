@@ -12,7 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_store::appointments::ResourceInfo;
 use praxi_store::op_board::{BoardView, RoomOperations, group_by_room};
 use praxi_store::operations::OperationRecord;
@@ -27,7 +27,7 @@ use crate::state::AppState;
 use crate::wire;
 
 const MODEL: &str = "Operation";
-const RESOURCE: Resource = Resource::OpTimeline;
+const RESOURCE: Area = Area::OpTimeline;
 
 /// The original's messages (api.md §3.10, verified).
 const DATE_REQUIRED: &str = "Provide ?date=YYYY-MM-DD.";

@@ -19,7 +19,7 @@ use praxi_domain::operation::{
     needs_fresh_snapshot, status_update,
 };
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::{
     Conflict, ConflictKind, PatientId, PersonRole, ResourceId, SlotDuration, SlotQuery,
     SlotSpacing, SuggestError, local_day,
@@ -48,7 +48,7 @@ use crate::usecases::operations::operation_etag;
 use crate::wire;
 
 const MODEL: &str = "Operation";
-const RESOURCE: Resource = Resource::Operations;
+const RESOURCE: Area = Area::Operations;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -58,7 +58,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route(
             "/api/operations/suggest/",
-            get(suggest).fallback(method_fallback(Resource::OperationSuggest)),
+            get(suggest).fallback(method_fallback(Area::OperationSuggest)),
         )
         .route(
             "/api/operations/{id}/",
@@ -968,7 +968,7 @@ async fn suggest(
     auth: AuthUser,
     Query(query): Query<SuggestQuery>,
 ) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::OperationSuggest, Action::List, MODEL)?;
+    let decision = auth.require(Area::OperationSuggest, Action::List, MODEL)?;
     let lenient_surgeon =
         non_empty(query.primary_surgeon_id.as_deref()).and_then(|v| v.parse().ok());
     if decision != Decision::Allow && lenient_surgeon != Some(auth.user.id) {

@@ -14,7 +14,7 @@ use praxi_domain::FieldErrors;
 use praxi_domain::flow::{
     FlowLink, FlowStatus, FlowUpdate, Transition, TransitionError, initial_state, may_delete,
 };
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_store::flow::{FlowFilter, FlowRecord, FlowWrite, LiveWindow, NewFlow, invalid_pk};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -32,7 +32,7 @@ use crate::usecases::{Caller, Failure};
 use crate::wire;
 
 const MODEL: &str = "PatientFlow";
-const RESOURCE: Resource = Resource::PatientFlow;
+const RESOURCE: Area = Area::PatientFlow;
 
 /// How long a status change keeps a flow on today's live board (a patient registered late in
 /// the evening is still shown after midnight).

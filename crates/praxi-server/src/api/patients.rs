@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::get;
 use axum::{Json, Router};
 use praxi_domain::patient::{PatientChanges, PatientId};
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_store::patients::PatientRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -26,11 +26,11 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/patients/",
             get(list)
                 .post(create)
-                .fallback(method_fallback(Resource::Patients)),
+                .fallback(method_fallback(Area::Patients)),
         )
         .route(
             "/api/patients/search/",
-            get(search).fallback(method_fallback(Resource::Patients)),
+            get(search).fallback(method_fallback(Area::Patients)),
         )
         .route(
             "/api/patients/{id}/",
@@ -38,7 +38,7 @@ pub(crate) fn router() -> Router<AppState> {
                 .put(update_put)
                 .patch(update_patch)
                 .delete(delete)
-                .fallback(method_fallback(Resource::Patients)),
+                .fallback(method_fallback(Area::Patients)),
         )
 }
 
@@ -82,7 +82,7 @@ async fn list(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    auth.require(Resource::Patients, Action::List, MODEL)?;
+    auth.require(Area::Patients, Action::List, MODEL)?;
     let request = PageRequest::from_query(query.page.as_deref(), query.page_size.as_deref())?;
     let count = state.store.count_patients().await?;
     let (page, offset) = request.resolve(count)?;
@@ -120,7 +120,7 @@ async fn search(
     auth: AuthUser,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
-    auth.require(Resource::Patients, Action::List, MODEL)?;
+    auth.require(Area::Patients, Action::List, MODEL)?;
     let q = query.q.unwrap_or_default();
     let patients = state.store.search_patients(q.trim()).await?;
     let ids: Vec<i32> = patients.iter().map(|patient| patient.id).collect();
@@ -146,7 +146,7 @@ async fn detail(
     auth: AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<Json<Value>> {
-    auth.require(Resource::Patients, Action::Read, MODEL)?;
+    auth.require(Area::Patients, Action::Read, MODEL)?;
     let patient = find(&state, id).await?;
     state
         .store
@@ -184,7 +184,7 @@ async fn create(
     auth: AuthUser,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    auth.require(Resource::Patients, Action::Create, MODEL)?;
+    auth.require(Area::Patients, Action::Create, MODEL)?;
     let mut fields = Fields::new(body, state.tz());
     fields.ignore(&READ_ONLY);
     // Praxi allocates the next number when the client sends none (additive to the original).
@@ -242,7 +242,7 @@ async fn update(
     body: JsonBody,
     full: bool,
 ) -> ApiResult<Json<Value>> {
-    auth.require(Resource::Patients, Action::Update, MODEL)?;
+    auth.require(Area::Patients, Action::Update, MODEL)?;
     let existing = find(&state, id).await?;
     let mut fields = Fields::new(body, state.tz());
     fields.ignore(&READ_ONLY);
@@ -285,6 +285,6 @@ async fn update(
 }
 
 async fn delete(auth: AuthUser, PathId(_id): PathId) -> ApiResult<StatusCode> {
-    auth.require(Resource::Patients, Action::Delete, MODEL)?;
+    auth.require(Area::Patients, Action::Delete, MODEL)?;
     Err(ApiError::MethodNotAllowed("DELETE".to_owned()))
 }

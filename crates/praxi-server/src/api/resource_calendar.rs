@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_store::resource_calendar::{
     Booking, CalendarDays, MAX_DAYS, ResourceCalendarQuery, ResourceColumn,
 };
@@ -47,11 +47,11 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/resource-calendar/",
-            get(calendar).fallback(method_fallback(Resource::ResourceCalendar)),
+            get(calendar).fallback(method_fallback(Area::ResourceCalendar)),
         )
         .route(
             "/api/resource-calendar/resources/",
-            get(resources).fallback(method_fallback(Resource::ResourceCalendar)),
+            get(resources).fallback(method_fallback(Area::ResourceCalendar)),
         )
 }
 
@@ -170,7 +170,7 @@ async fn calendar(
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::ResourceCalendar, Action::List, MODEL)?;
+    let decision = auth.require(Area::ResourceCalendar, Action::List, MODEL)?;
     let params =
         parse_params(query.as_deref()).map_err(|message| ApiError::Detail(message.to_owned()))?;
     let days = CalendarDays::new(state.tz(), params.date, params.days)
@@ -208,7 +208,7 @@ async fn calendar(
 }
 
 async fn resources(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Value>> {
-    let decision = auth.require(Resource::ResourceCalendar, Action::List, MODEL)?;
+    let decision = auth.require(Area::ResourceCalendar, Action::List, MODEL)?;
     let own_doctor = (decision == Decision::Filtered).then_some(auth.user.id);
     let resources = state.store.calendar_resources(own_doctor).await?;
     state

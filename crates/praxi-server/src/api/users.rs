@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use praxi_domain::FieldErrors;
 use praxi_domain::Role;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_domain::user::{self, AccountDraft, PasswordContext, ProfileChanges, UserChanges};
 use praxi_domain::validation::REQUIRED;
 use praxi_store::users::{NewUser, UserFilter, UserRecord};
@@ -24,7 +24,7 @@ use crate::state::AppState;
 use crate::wire::{self, PageRequest};
 
 const MODEL: &str = "User";
-const RESOURCE: Resource = Resource::Users;
+const RESOURCE: Area = Area::Users;
 
 /// Read-only fields of the read shape that clients may echo back; ignored on writes.
 const READ_ONLY: [&str; 3] = ["id", "date_joined", "last_login"];

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use praxi_domain::appointment::{AppointmentStatus, NoShowProblem, no_show_problem};
-use praxi_domain::rbac::{Action, Actor, Decision, Denial, Resource};
+use praxi_domain::rbac::{Action, Actor, Area, Decision, Denial};
 use praxi_domain::scheduling::{
     BookingRef, Conflict, ConflictKind, ResourceKind, SchedulingConflicts, SlotDuration, UserId,
 };
@@ -492,7 +492,7 @@ pub(crate) async fn mark_no_show(
 /// decision for creating appointments: doctors).
 pub(crate) fn books_only_own(actor: &Actor) -> bool {
     matches!(
-        actor.decide(Resource::Appointments, Action::Create),
+        actor.decide(Area::Appointments, Action::Create),
         Decision::OwnOnly(_)
     )
 }

@@ -15,7 +15,7 @@ mod tables;
 
 use std::future::Future;
 
-use praxi_domain::rbac::{Decision, Denial, Resource};
+use praxi_domain::rbac::{Area, Decision, Denial};
 use praxi_domain::{FieldErrors, ValidationError};
 use praxi_store::StoreError;
 use praxi_store::admin_lists::Window;
@@ -109,7 +109,7 @@ pub(crate) trait MasterData: Send + Sync + 'static {
 
     /// The model name of errors (`No <Model> matches…`).
     const MODEL: &'static str = <Self::Table as MasterTable>::MODEL;
-    const RESOURCE: Resource;
+    const RESOURCE: Area;
     /// The audit action prefix: `<prefix>_list|view|create|update|delete`.
     const AUDIT: &'static str;
     /// The audit meta key naming the row (`{"<key>": id}`).

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use serde::Deserialize;
 
 use crate::auth::{self, ClientAddress, random_id};
@@ -73,15 +73,15 @@ impl Chrome {
     /// The frame for a page; `active` is the navigation key of the page.
     pub fn new(user: &WebUser, active: &str, title_key: &str) -> Chrome {
         let lang = user.lang;
-        let entries: [(&'static str, &'static str, Resource); 8] = [
-            ("nav.dashboard", "/dashboard/", Resource::OpStatsOverview),
-            ("nav.calendar", "/calendar/", Resource::Appointments),
-            ("nav.patients", "/patients/", Resource::Patients),
-            ("nav.doctors", "/doctors/", Resource::Doctors),
-            ("nav.operations", "/operations/", Resource::OpDashboard),
-            ("nav.flow", "/flow/", Resource::PatientFlow),
-            ("nav.resources", "/resources/", Resource::ResourceCalendar),
-            ("nav.admin", "/admin/", Resource::Administration),
+        let entries: [(&'static str, &'static str, Area); 8] = [
+            ("nav.dashboard", "/dashboard/", Area::OpStatsOverview),
+            ("nav.calendar", "/calendar/", Area::Appointments),
+            ("nav.patients", "/patients/", Area::Patients),
+            ("nav.doctors", "/doctors/", Area::Doctors),
+            ("nav.operations", "/operations/", Area::OpDashboard),
+            ("nav.flow", "/flow/", Area::PatientFlow),
+            ("nav.resources", "/resources/", Area::ResourceCalendar),
+            ("nav.admin", "/admin/", Area::Administration),
         ];
         let nav = entries
             .into_iter()

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
-use praxi_domain::rbac::{Action, Actor, Decision, Denial, Resource};
+use praxi_domain::rbac::{Action, Actor, Area, Decision, Denial};
 use praxi_store::audit::AuditEntry;
 use praxi_store::users::UserRecord;
 use serde_json::Value;
@@ -119,7 +119,7 @@ impl WebUser {
         clippy::result_large_err,
         reason = "the error is the finished error page"
     )]
-    pub fn require(&self, resource: Resource, action: Action) -> Result<Decision, Response> {
+    pub fn require(&self, resource: Area, action: Action) -> Result<Decision, Response> {
         match self.actor.decide(resource, action) {
             Decision::Deny(Denial::NotFound) => Err(crate::web::error_page(
                 self.lang,
@@ -136,7 +136,7 @@ impl WebUser {
     }
 
     /// `true` when the actor may do `action` on `resource` at all (for showing buttons).
-    pub fn can(&self, resource: Resource, action: Action) -> bool {
+    pub fn can(&self, resource: Area, action: Action) -> bool {
         !matches!(self.actor.decide(resource, action), Decision::Deny(_))
     }
 

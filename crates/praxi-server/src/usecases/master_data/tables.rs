@@ -7,7 +7,7 @@ use praxi_domain::catalog::{
     AppointmentTypeChanges, OperationTypeChanges, ResourceChanges, WriteMode,
 };
 use praxi_domain::hours::{BreakChanges, DoctorHoursChanges, HoursChanges};
-use praxi_domain::rbac::Resource;
+use praxi_domain::rbac::Area;
 use praxi_store::StoreError;
 use praxi_store::audit::AuditEntry;
 use praxi_store::master_data::{self as table, BreakOwner};
@@ -35,7 +35,7 @@ pub(crate) struct AppointmentTypes;
 impl MasterData for AppointmentTypes {
     type Table = table::AppointmentTypes;
     type Changes = AppointmentTypeChanges;
-    const RESOURCE: Resource = Resource::AppointmentTypes;
+    const RESOURCE: Area = Area::AppointmentTypes;
     const AUDIT: &'static str = "appointment_type";
     const AUDIT_ID: &'static str = "appointment_type_id";
 
@@ -96,7 +96,7 @@ pub(crate) struct OperationTypes;
 impl MasterData for OperationTypes {
     type Table = table::OperationTypes;
     type Changes = OperationTypeChanges;
-    const RESOURCE: Resource = Resource::OperationTypes;
+    const RESOURCE: Area = Area::OperationTypes;
     const AUDIT: &'static str = "operation_type";
     const AUDIT_ID: &'static str = "operation_type_id";
 
@@ -160,7 +160,7 @@ pub(crate) struct Resources;
 impl MasterData for Resources {
     type Table = table::Resources;
     type Changes = ResourceChanges;
-    const RESOURCE: Resource = Resource::Resources;
+    const RESOURCE: Area = Area::Resources;
     const AUDIT: &'static str = "resource";
     const AUDIT_ID: &'static str = "resource_id";
     const AUDIT_VIEW: bool = false;
@@ -233,7 +233,7 @@ pub(crate) struct PracticeHours;
 impl MasterData for PracticeHours {
     type Table = table::PracticeHours;
     type Changes = HoursChanges;
-    const RESOURCE: Resource = Resource::PracticeHours;
+    const RESOURCE: Area = Area::PracticeHours;
     const AUDIT: &'static str = "practice_hours";
 
     fn id(record: &Record<Self>) -> i64 {
@@ -290,7 +290,7 @@ pub(crate) struct DoctorHours;
 impl MasterData for DoctorHours {
     type Table = table::DoctorHours;
     type Changes = DoctorHoursChanges;
-    const RESOURCE: Resource = Resource::DoctorHours;
+    const RESOURCE: Area = Area::DoctorHours;
     const AUDIT: &'static str = "doctor_hours";
 
     fn id(record: &Record<Self>) -> i64 {
@@ -366,7 +366,7 @@ pub(crate) struct Breaks;
 impl MasterData for Breaks {
     type Table = table::Breaks;
     type Changes = BreakChanges;
-    const RESOURCE: Resource = Resource::DoctorBreaks;
+    const RESOURCE: Area = Area::DoctorBreaks;
     const AUDIT: &'static str = "doctor_break";
     const IGNORED: &'static [&'static str] = READ_ONLY_AND_COLOUR;
     const EVENT: Option<&'static str> = Some("break");
@@ -445,7 +445,7 @@ pub(crate) struct Absences;
 impl MasterData for Absences {
     type Table = table::Absences;
     type Changes = AbsenceChanges;
-    const RESOURCE: Resource = Resource::DoctorAbsences;
+    const RESOURCE: Area = Area::DoctorAbsences;
     const AUDIT: &'static str = "doctor_absence";
     const IGNORED: &'static [&'static str] = READ_ONLY_AND_COLOUR;
     const EVENT: Option<&'static str> = Some("absence");

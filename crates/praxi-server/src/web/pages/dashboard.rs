@@ -28,7 +28,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use praxi_domain::kpi::{AppointmentStatus, Utilisation};
 use praxi_domain::operation::OperationStatus;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::{Interval, local_date};
 use praxi_store::appointments::ResourceInfo;
 use praxi_store::stats::{DoctorInfo, KpiScope};
@@ -41,7 +41,7 @@ use crate::web::pages::calendar::{fmt_day, operation_status_key, status_key, wee
 use crate::web::session::WebUser;
 
 /// The policy row of every dashboard (as `/api/kpis/…`).
-const RESOURCE: Resource = Resource::OpStatsOverview;
+const RESOURCE: Area = Area::OpStatsOverview;
 
 /// The dashboard routes (plus the original's addresses, redirected).
 pub fn router() -> Router<AppState> {

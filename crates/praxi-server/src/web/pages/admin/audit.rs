@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_store::admin_lists::AuditFilter;
 use serde_json::json;
 
@@ -74,7 +74,7 @@ async fn list(
     user: WebUser,
     uri: Uri,
 ) -> Result<Response, Response> {
-    allow(&user, Resource::AuditLog, Action::List)?;
+    allow(&user, Area::AuditLog, Action::List)?;
     let query = ListQuery::from_uri(&uri);
     let tz = state.tz();
     let filter = AuditFilter {

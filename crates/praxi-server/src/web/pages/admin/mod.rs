@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use praxi_domain::FieldErrors;
-use praxi_domain::rbac::{Action, Decision, Denial, Resource};
+use praxi_domain::rbac::{Action, Area, Decision, Denial};
 use praxi_store::StoreError;
 use praxi_store::admin_lists::{AdminPage, Window};
 use praxi_store::audit::AuditEntry;
@@ -81,7 +81,7 @@ pub fn router() -> Router<AppState> {
 pub(crate) trait AdminEntity: Send + Sync + 'static {
     /// The URL segment under `/admin/`, also the text-key prefix (`admin.<slug>.title`).
     const SLUG: &'static str;
-    const RESOURCE: Resource;
+    const RESOURCE: Area;
     /// Whether the administration offers a create form.
     const CREATE: bool = true;
     /// Whether rows can be deleted (the API allows DELETE).
@@ -434,7 +434,7 @@ fn read_form<T: MasterAdmin>(
 
 impl<T: MasterAdmin> AdminEntity for T {
     const SLUG: &'static str = <T as MasterAdmin>::SLUG;
-    const RESOURCE: Resource = <T as MasterData>::RESOURCE;
+    const RESOURCE: Area = <T as MasterData>::RESOURCE;
     const DEFAULT_SORT: Option<&'static str> = <T as MasterAdmin>::DEFAULT_SORT;
     type Record = Record<T>;
 
@@ -568,7 +568,7 @@ pub(crate) fn t(user: &WebUser, key: &str) -> String {
 )]
 fn gate(user: &WebUser) -> Result<(), Response> {
     if matches!(
-        user.actor.decide(Resource::Administration, Action::List),
+        user.actor.decide(Area::Administration, Action::List),
         Decision::Deny(_)
     ) {
         Err(error_page(
@@ -586,7 +586,7 @@ fn gate(user: &WebUser) -> Result<(), Response> {
     clippy::result_large_err,
     reason = "the error is the finished error page"
 )]
-pub(crate) fn allow(user: &WebUser, resource: Resource, action: Action) -> Result<(), Response> {
+pub(crate) fn allow(user: &WebUser, resource: Area, action: Action) -> Result<(), Response> {
     gate(user)?;
     user.require(resource, action).map(|_| ())
 }
@@ -655,7 +655,7 @@ pub(crate) fn attach_errors(fields: &mut [Field], errors: &FieldErrors) -> Vec<S
 
 async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response, Response> {
     gate(&user)?;
-    if !user.can(Resource::Resources, Action::List) {
+    if !user.can(Area::Resources, Action::List) {
         return Err(error_page(
             user.lang,
             StatusCode::FORBIDDEN,
@@ -667,7 +667,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
         .admin_counts()
         .await
         .map_err(|error| failure(&user, error))?;
-    let users = if user.can(Resource::Users, Action::List) {
+    let users = if user.can(Area::Users, Action::List) {
         state
             .store
             .count_users()
@@ -676,43 +676,35 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
     } else {
         0
     };
-    let tile = |slug: &'static str,
-                resource: Resource,
-                count: Option<u64>,
-                create: bool|
-     -> Option<Tile> {
-        user.can(resource, Action::List).then(|| Tile {
-            slug,
-            title: t(&user, &format!("admin.{slug}.title")),
-            description: t(&user, &format!("admin.{slug}.description")),
-            count,
-            href: format!("/admin/{slug}/"),
-            create_href: (create && user.can(resource, Action::Create))
-                .then(|| format!("/admin/{slug}/new/")),
-        })
-    };
+    let tile =
+        |slug: &'static str, resource: Area, count: Option<u64>, create: bool| -> Option<Tile> {
+            user.can(resource, Action::List).then(|| Tile {
+                slug,
+                title: t(&user, &format!("admin.{slug}.title")),
+                description: t(&user, &format!("admin.{slug}.description")),
+                count,
+                href: format!("/admin/{slug}/"),
+                create_href: (create && user.can(resource, Action::Create))
+                    .then(|| format!("/admin/{slug}/new/")),
+            })
+        };
     let sections = [
         (
             "admin.section.catalog",
             vec![
                 tile(
                     "appointment-types",
-                    Resource::AppointmentTypes,
+                    Area::AppointmentTypes,
                     Some(counts.appointment_types),
                     true,
                 ),
                 tile(
                     "operation-types",
-                    Resource::OperationTypes,
+                    Area::OperationTypes,
                     Some(counts.operation_types),
                     true,
                 ),
-                tile(
-                    "resources",
-                    Resource::Resources,
-                    Some(counts.resources),
-                    true,
-                ),
+                tile("resources", Area::Resources, Some(counts.resources), true),
             ],
         ),
         (
@@ -720,20 +712,20 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
             vec![
                 tile(
                     "practice-hours",
-                    Resource::PracticeHours,
+                    Area::PracticeHours,
                     Some(counts.practice_hours),
                     true,
                 ),
                 tile(
                     "doctor-hours",
-                    Resource::DoctorHours,
+                    Area::DoctorHours,
                     Some(counts.doctor_hours),
                     true,
                 ),
-                tile("breaks", Resource::DoctorBreaks, Some(counts.breaks), true),
+                tile("breaks", Area::DoctorBreaks, Some(counts.breaks), true),
                 tile(
                     "absences",
-                    Resource::DoctorAbsences,
+                    Area::DoctorAbsences,
                     Some(counts.absences),
                     true,
                 ),
@@ -743,7 +735,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
             "admin.section.patients",
             vec![tile(
                 "patients",
-                Resource::Patients,
+                Area::Patients,
                 Some(counts.patients),
                 false,
             )],
@@ -751,8 +743,8 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
         (
             "admin.section.users",
             vec![
-                tile("users", Resource::Users, Some(users), true),
-                tile("audit-log", Resource::AuditLog, None, false),
+                tile("users", Area::Users, Some(users), true),
+                tile("audit-log", Area::AuditLog, None, false),
             ],
         ),
     ]

@@ -4,7 +4,7 @@
 //! query), `patient_view` for the edit form, `patient_updated` in the update's transaction.
 
 use praxi_domain::patient::{PatientChanges, display_name};
-use praxi_domain::rbac::Resource;
+use praxi_domain::rbac::Area;
 use praxi_store::StoreError;
 use praxi_store::admin_lists::{PatientQuery, PatientSort};
 use praxi_store::audit::AuditEntry;
@@ -48,7 +48,7 @@ fn name(record: &PatientRecord) -> String {
 
 impl AdminEntity for Patients {
     const SLUG: &'static str = "patients";
-    const RESOURCE: Resource = Resource::Patients;
+    const RESOURCE: Area = Area::Patients;
     const CREATE: bool = false;
     const DELETE: bool = false;
     const ACTIVE: bool = false;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Router};
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_domain::user::{
     self, AccountDraft, PasswordContext, ProfileChanges, USERNAME_MAX_CHARS, UserChanges,
 };
@@ -114,7 +114,7 @@ async fn hash(password: String) -> Result<String, StoreError> {
 
 impl AdminEntity for Users {
     const SLUG: &'static str = "users";
-    const RESOURCE: Resource = Resource::Users;
+    const RESOURCE: Area = Area::Users;
     const DELETE: bool = false;
     type Record = UserRecord;
 
@@ -466,7 +466,7 @@ async fn set_password(
     Path(raw_id): Path<String>,
     Form(input): Form<FormInput>,
 ) -> Result<Response, Response> {
-    allow(&user, Resource::Users, Action::Update)?;
+    allow(&user, Area::Users, Action::Update)?;
     user.check_csrf(input.get("csrf_token").unwrap_or(""))?;
     let record = super::load::<Users>(&state, &user, &raw_id).await?;
     let password = input.get("password").unwrap_or("").to_owned();

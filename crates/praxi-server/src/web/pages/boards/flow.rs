@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::flow::{FlowLink, FlowStatus, FlowTimes, TransitionError, initial_state};
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::local_day;
 use praxi_store::StoreError;
 use praxi_store::appointments::{AppointmentFilter, AppointmentRecord};
@@ -430,7 +430,7 @@ pub(super) async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let lang = user.lang;
-    let decision = match user.require(Resource::PatientFlow, Action::List) {
+    let decision = match user.require(Area::PatientFlow, Action::List) {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -457,7 +457,7 @@ pub(super) async fn page(
         Err(error) => return internal(lang, error),
     };
     // The day list: today's appointments (a doctor's own), as `GET /api/appointments/` lists them.
-    let appointments = match user.require(Resource::Appointments, Action::List) {
+    let appointments = match user.require(Area::Appointments, Action::List) {
         Ok(appointment_decision) => {
             let appointment_filter = AppointmentFilter {
                 period: Some(day),
@@ -492,8 +492,8 @@ pub(super) async fn page(
         return internal(lang, error);
     }
 
-    let can_write = user.can(Resource::PatientFlow, Action::Update);
-    let can_arrive = user.can(Resource::PatientFlow, Action::Create);
+    let can_write = user.can(Area::PatientFlow, Action::Update);
+    let can_arrive = user.can(Area::PatientFlow, Action::Create);
     let mut columns: Vec<Column> = FlowStatus::ALL
         .into_iter()
         .map(|status| Column {
@@ -603,7 +603,7 @@ pub(super) async fn change_status(
     if let Err(response) = user.check_csrf(&form.csrf_token) {
         return response;
     }
-    let decision = match user.require(Resource::PatientFlow, Action::Update) {
+    let decision = match user.require(Area::PatientFlow, Action::Update) {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -656,7 +656,7 @@ pub(super) async fn arrive(
     if let Err(response) = user.check_csrf(&form.csrf_token) {
         return response;
     }
-    let decision = match user.require(Resource::PatientFlow, Action::Create) {
+    let decision = match user.require(Area::PatientFlow, Action::Create) {
         Ok(decision) => decision,
         Err(response) => return response,
     };

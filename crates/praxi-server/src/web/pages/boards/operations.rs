@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_domain::operation::{OperationStatus, check_transition};
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_store::op_board::{
     BoardView, RoomOperations, group_by_room, progress, read_active_rooms,
 };
@@ -341,7 +341,7 @@ pub(super) async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let lang = user.lang;
-    let decision = match user.require(Resource::OpDashboard, Action::List) {
+    let decision = match user.require(Area::OpDashboard, Action::List) {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -380,7 +380,7 @@ pub(super) async fn page(
         return internal(lang, error);
     }
     let count = records.len();
-    let can_write = user.can(Resource::OpDashboard, Action::Update);
+    let can_write = user.can(Area::OpDashboard, Action::Update);
     let rooms = with_empty_rooms(group_by_room(records), active)
         .into_iter()
         .map(|group| room_row(group, &day, lang, tz, now, can_write))
@@ -432,7 +432,7 @@ pub(super) async fn change_status(
     if let Err(response) = user.check_csrf(&form.csrf_token) {
         return response;
     }
-    let decision = match user.require(Resource::OpDashboard, Action::Update) {
+    let decision = match user.require(Area::OpDashboard, Action::Update) {
         Ok(decision) => decision,
         Err(response) => return response,
     };

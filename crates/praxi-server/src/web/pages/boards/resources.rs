@@ -13,7 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_store::appointments::ResourceInfo;
 use praxi_store::resource_calendar::{
     Booking, BookingKind, CalendarDays, ResourceCalendarQuery, ResourceColumn,
@@ -300,7 +300,7 @@ pub(super) async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let lang = user.lang;
-    let decision = match user.require(Resource::ResourceCalendar, Action::List) {
+    let decision = match user.require(Area::ResourceCalendar, Action::List) {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -369,7 +369,7 @@ pub(super) async fn page(
         now,
         view,
         days: &day_list,
-        can_edit: user.can(Resource::Resources, Action::Update),
+        can_edit: user.can(Area::Resources, Action::Update),
     };
     let shared = shared_bookings(&columns);
     let mut groups = vec![

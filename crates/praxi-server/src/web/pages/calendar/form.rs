@@ -20,7 +20,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use praxi_domain::appointment::{AppointmentStatus, NoShowProblem};
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Decision, Denial, Resource};
+use praxi_domain::rbac::{Action, Area, Decision, Denial};
 use praxi_domain::scheduling::{
     AppointmentId, BookingRef, Conflict, ConflictKind, HoursReason, MAX_SUGGEST_LIMIT, PatientId,
     ResourceId, SlotDuration, SlotQuery, SlotSpacing, UserId, local_to_utc_strict,
@@ -947,7 +947,7 @@ pub(super) async fn new_form(
     user: WebUser,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = user.require(Resource::Appointments, Action::Create) {
+    if let Err(response) = user.require(Area::Appointments, Action::Create) {
         return response;
     }
     let pairs = wire::url_pairs(query.as_deref().unwrap_or(""));
@@ -978,7 +978,7 @@ fn body_pairs(body: &Bytes) -> Vec<(String, String)> {
 
 /// `POST /calendar/new/`: books through the API's path.
 pub(super) async fn create(State(state): State<AppState>, user: WebUser, body: Bytes) -> Response {
-    let decision = match user.require(Resource::Appointments, Action::Create) {
+    let decision = match user.require(Area::Appointments, Action::Create) {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -1085,7 +1085,7 @@ async fn edit_page(
     conflict: Option<ConflictView>,
     status: StatusCode,
 ) -> Response {
-    let editable = user.can(Resource::Appointments, Action::Update);
+    let editable = user.can(Area::Appointments, Action::Update);
     let title = if editable {
         "calendar.form.edit_title"
     } else {
@@ -1206,7 +1206,7 @@ pub(super) async fn edit_form(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let decision = match user.require(Resource::Appointments, Action::Read) {
+    let decision = match user.require(Area::Appointments, Action::Read) {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -1239,7 +1239,7 @@ async fn writable(
     id: &str,
     pairs: &[(String, String)],
 ) -> Result<(Decision, AppointmentRecord), Response> {
-    let decision = user.require(Resource::Appointments, Action::Update)?;
+    let decision = user.require(Area::Appointments, Action::Update)?;
     let record = find(state, user, id).await?;
     check_own(user, decision, &record)?;
     user.check_csrf(&param(pairs, "csrf_token").unwrap_or_default())?;

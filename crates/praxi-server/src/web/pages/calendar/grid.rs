@@ -17,7 +17,7 @@ use chrono_tz::Tz;
 use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::operation::OperationStatus;
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::{Interval, RangeAvailability, UnavailableReason, local_day};
 use praxi_store::StoreError;
 use praxi_store::appointments::AppointmentRecord;
@@ -746,7 +746,7 @@ pub(super) async fn page(
     user: WebUser,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let decision = match user.require(Resource::Calendar, Action::List) {
+    let decision = match user.require(Area::Calendar, Action::List) {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -821,7 +821,7 @@ async fn build(
         chrome: &chrome,
         tz,
         cal,
-        can_create: user.can(Resource::Appointments, Action::Create),
+        can_create: user.can(Area::Appointments, Action::Create),
         own,
         open,
         today,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::operation::OperationStatus;
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_store::StoreError;
 use praxi_store::calendar::CalendarFilter;
 use praxi_store::users::UserRecord;
@@ -57,7 +57,7 @@ pub(super) async fn page(
     user: WebUser,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let decision = match user.require(Resource::Appointments, Action::List) {
+    let decision = match user.require(Area::Appointments, Action::List) {
         Ok(decision) => decision,
         Err(response) => return response,
     };

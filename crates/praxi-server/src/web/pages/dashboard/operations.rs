@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use praxi_domain::flow::FlowStatus;
 use praxi_domain::kpi::{self, KpiClock, OperationsKpis};
 use praxi_domain::operation::OperationStatus;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_store::stats::OperationsData;
 
 use super::{
@@ -177,7 +177,7 @@ pub(super) async fn page(
     let kpis = kpi::operations_kpis(window, tz, &data.input);
     let chrome = Chrome::new(&user, "nav.dashboard", "dashboard.operations.title");
     let flow_link = user
-        .can(Resource::PatientFlow, Action::List)
+        .can(Area::PatientFlow, Action::List)
         .then_some("/flow/");
     let doctor_scope = matches!(scope, praxi_store::stats::KpiScope::Doctor(_));
     let view = View {

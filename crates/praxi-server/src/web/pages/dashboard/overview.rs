@@ -15,7 +15,7 @@ use praxi_domain::kpi::{
     self, AppointmentStatus, KpiClock, OpStatsOptions, SchedulingKpis, local_days,
 };
 use praxi_domain::operation::OperationStatus;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_store::operations::OperationRecord;
 use praxi_store::stats::{SchedulingData, operation_fact};
 use praxi_store::users::UserFilter;
@@ -170,7 +170,7 @@ pub(super) async fn page(State(state): State<AppState>, user: WebUser) -> Respon
         Ok(records) => records,
         Err(error) => return internal(lang, error),
     };
-    let counts = match counts(&state.store, user.can(Resource::Users, Action::List)).await {
+    let counts = match counts(&state.store, user.can(Area::Users, Action::List)).await {
         Ok(counts) => counts,
         Err(error) => return internal(lang, error),
     };
@@ -208,11 +208,11 @@ struct Links {
 impl Links {
     fn for_user(user: &WebUser) -> Links {
         Links {
-            calendar: user.can(Resource::Appointments, Action::List),
-            patients: user.can(Resource::Patients, Action::List),
-            operations: user.can(Resource::OpDashboard, Action::List),
-            users: user.can(Resource::Users, Action::List),
-            resources: user.can(Resource::ResourceCalendar, Action::List),
+            calendar: user.can(Area::Appointments, Action::List),
+            patients: user.can(Area::Patients, Action::List),
+            operations: user.can(Area::OpDashboard, Action::List),
+            users: user.can(Area::Users, Action::List),
+            resources: user.can(Area::ResourceCalendar, Action::List),
         }
     }
 }

@@ -21,7 +21,7 @@ use praxi_domain::kpi::{
     volume,
 };
 use praxi_domain::patient::display_name;
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_domain::scheduling::Interval;
 use praxi_store::StoreError;
 use praxi_store::absences::AbsenceRecord;
@@ -371,7 +371,7 @@ struct ListPage {
 }
 
 async fn list(State(state): State<AppState>, user: WebUser, RawQuery(query): RawQuery) -> Response {
-    if let Err(response) = user.require(Resource::Doctors, Action::List) {
+    if let Err(response) = user.require(Area::Doctors, Action::List) {
         return response;
     }
     let pairs = wire::url_pairs(query.as_deref().unwrap_or(""));
@@ -392,9 +392,9 @@ async fn list_page(state: &AppState, user: &WebUser, days: u32) -> Result<ListPa
     let tz = state.tz();
     let today = state.today();
     let (window, today_window, as_of) = period_window(state, days)?;
-    let appointment_scope = Scope::of(user, Resource::Appointments);
-    let hours_scope = Scope::of(user, Resource::DoctorHours);
-    let absence_scope = Scope::of(user, Resource::DoctorAbsences);
+    let appointment_scope = Scope::of(user, Area::Appointments);
+    let hours_scope = Scope::of(user, Area::DoctorHours);
+    let absence_scope = Scope::of(user, Area::DoctorAbsences);
 
     let doctors = state.store.list_doctors().await?;
     let hours = match hours_scope {
@@ -557,7 +557,7 @@ async fn detail(
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = user.require(Resource::Doctors, Action::Read) {
+    if let Err(response) = user.require(Area::Doctors, Action::Read) {
         return response;
     }
     let Some(id) = raw.parse::<i64>().ok().filter(|id| *id > 0) else {
@@ -591,9 +591,9 @@ async fn detail_page(
     let tz = state.tz();
     let today = state.today();
     let (window, today_window, as_of) = period_window(state, days)?;
-    let appointment_scope = Scope::of(user, Resource::Appointments);
-    let hours_scope = Scope::of(user, Resource::DoctorHours);
-    let absence_scope = Scope::of(user, Resource::DoctorAbsences);
+    let appointment_scope = Scope::of(user, Area::Appointments);
+    let hours_scope = Scope::of(user, Area::DoctorHours);
+    let absence_scope = Scope::of(user, Area::DoctorAbsences);
     let t = |key: &str| lang.t(key).to_owned();
 
     let week = if hours_scope.shows(doctor.id) {
@@ -673,7 +673,7 @@ async fn detail_page(
                 Some(json!({"count": records.len(), "doctor_id": doctor.id})),
             ))
             .await?;
-        let show_patients = user.can(Resource::Patients, Action::Read);
+        let show_patients = user.can(Area::Patients, Action::Read);
         let more = records.len() > APPOINTMENT_ROWS;
         let rows = records
             .iter()
@@ -732,7 +732,7 @@ async fn detail_page(
         appointments,
         more,
         hidden,
-        open_appointments: user.can(Resource::Appointments, Action::Read),
+        open_appointments: user.can(Area::Appointments, Action::Read),
         chrome,
     })
 }

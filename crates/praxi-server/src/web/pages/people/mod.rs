@@ -20,7 +20,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use praxi_domain::FieldErrors;
 use praxi_domain::appointment::AppointmentStatus;
-use praxi_domain::rbac::{Action, Decision, Resource};
+use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::validation::is_hex_colour;
 use praxi_store::StoreError;
 use serde_json::{Map, Value};
@@ -107,7 +107,7 @@ pub(super) enum Scope {
 
 impl Scope {
     /// The scope of `resource`'s list for this user.
-    pub(super) fn of(user: &WebUser, resource: Resource) -> Scope {
+    pub(super) fn of(user: &WebUser, resource: Area) -> Scope {
         match user.actor.decide(resource, Action::List) {
             Decision::Allow => Scope::All,
             Decision::Filtered | Decision::OwnOnly(_) => Scope::Own(user.user.id),

@@ -20,7 +20,7 @@ use praxi_domain::FieldErrors;
 use praxi_domain::kpi::{AppointmentFact, AppointmentStatus, completion, no_shows};
 use praxi_domain::operation::OperationStatus;
 use praxi_domain::patient::{PatientChanges, PatientFields, PatientId, display_name};
-use praxi_domain::rbac::{Action, Resource};
+use praxi_domain::rbac::{Action, Area};
 use praxi_domain::scheduling::Interval;
 use praxi_store::StoreError;
 use praxi_store::admin_lists::{PatientQuery, PatientSort, Window};
@@ -353,7 +353,7 @@ async fn render_list(
     create_input: Option<(&FormInput, &FieldErrors)>,
     status: StatusCode,
 ) -> Response {
-    if let Err(response) = user.require(Resource::Patients, Action::List) {
+    if let Err(response) = user.require(Area::Patients, Action::List) {
         return response;
     }
     match list_page(state, user, q, page, create_input).await {
@@ -407,7 +407,7 @@ async fn list_page(
     };
     state.store.record_audit(&entry).await?;
 
-    let appointments = Scope::of(user, Resource::Appointments);
+    let appointments = Scope::of(user, Area::Appointments);
     let next = if appointments == Scope::Hidden {
         Default::default()
     } else {
@@ -452,7 +452,7 @@ async fn list_page(
             format!("/patients/?q={base_q}&page={n}")
         }
     });
-    let create = user.can(Resource::Patients, Action::Create).then(|| {
+    let create = user.can(Area::Patients, Action::Create).then(|| {
         let (input, errors) = match create_input {
             Some((input, errors)) => (Some(input), Some(errors)),
             None => (None, None),
@@ -475,7 +475,7 @@ async fn create(
     user: WebUser,
     Form(input): Form<FormInput>,
 ) -> Response {
-    if let Err(response) = user.require(Resource::Patients, Action::Create) {
+    if let Err(response) = user.require(Area::Patients, Action::Create) {
         return response;
     }
     if let Err(response) = user.check_csrf(input.csrf()) {
@@ -696,7 +696,7 @@ async fn detail(
     Path(raw): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = user.require(Resource::Patients, Action::Read) {
+    if let Err(response) = user.require(Area::Patients, Action::Read) {
         return response;
     }
     let patient = match find_patient(&state, &user, &raw).await {
@@ -720,7 +720,7 @@ async fn update(
     Path(raw): Path<String>,
     Form(input): Form<FormInput>,
 ) -> Response {
-    if let Err(response) = user.require(Resource::Patients, Action::Update) {
+    if let Err(response) = user.require(Area::Patients, Action::Update) {
         return response;
     }
     if let Err(response) = user.check_csrf(input.csrf()) {
@@ -791,9 +791,9 @@ async fn detail_page(
     flash: Option<Flash>,
     edit_input: Option<(&FormInput, &FieldErrors)>,
 ) -> Result<DetailPage, StoreError> {
-    let appointment_scope = Scope::of(user, Resource::Appointments);
-    let operation_scope = Scope::of(user, Resource::Operations);
-    let flow_scope = Scope::of(user, Resource::PatientFlow);
+    let appointment_scope = Scope::of(user, Area::Appointments);
+    let operation_scope = Scope::of(user, Area::Operations);
+    let flow_scope = Scope::of(user, Area::PatientFlow);
     let appointments: Option<Vec<AppointmentRecord>> = match appointment_scope {
         Scope::Hidden => None,
         scope => Some(
@@ -976,7 +976,7 @@ async fn detail_page(
             .collect()
     });
 
-    let edit = user.can(Resource::Patients, Action::Update).then(|| {
+    let edit = user.can(Area::Patients, Action::Update).then(|| {
         let (input, errors) = match edit_input {
             Some((input, errors)) => (Some(input), Some(errors)),
             None => (None, None),
@@ -1018,9 +1018,9 @@ async fn detail_page(
         upcoming,
         past,
         book_href: user
-            .can(Resource::Appointments, Action::Create)
+            .can(Area::Appointments, Action::Create)
             .then(|| format!("/calendar/new/?patient_id={}", patient.id)),
-        open_appointments: user.can(Resource::Appointments, Action::Read),
+        open_appointments: user.can(Area::Appointments, Action::Read),
         operations: operation_rows,
         history: history_rows,
         chrome,
