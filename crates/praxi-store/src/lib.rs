@@ -1,37 +1,27 @@
 //! praxi-store: the database layer. Migrations, SeaORM entities and repositories that speak
 //! domain types. Nothing here knows HTTP; nothing outside this crate knows which database runs
 //! (SQLite by default, PostgreSQL in production, one code path).
+//!
+//! The source shows its kinds in folders: `infra/` (pool, transactions, errors, locks,
+//! notifications, migrations, entities), `repositories/` (aggregates and their writes),
+//! `read_models/` (screen queries and the engine's input) and `praxiapp/` (switching from
+//! PraxiApp). The modules are re-exported at the crate root, so paths such as
+//! `praxi_store::appointments` stay short.
 
-pub mod absences;
-pub mod admin_lists;
-pub mod appointments;
-pub mod audit;
-pub mod calendar;
-pub mod catalog;
-pub mod db;
-pub mod entity;
-pub mod error;
-pub mod feeds;
-pub mod flow;
-pub mod flow_board;
-pub mod hours;
-pub mod locks;
-pub mod login_throttle;
-pub mod master_data;
-pub mod migration;
-pub mod notify;
-pub mod op_board;
-pub mod operations;
-pub mod ops;
-pub mod patients;
-pub mod people;
+pub mod infra;
 pub mod praxiapp;
-pub mod resource_calendar;
-pub mod schedule;
-pub mod sessions;
-pub mod stats;
-pub mod tokens;
-pub mod users;
+pub mod read_models;
+pub mod repositories;
+
+pub use infra::{db, entity, error, locks, migration, notify, ops};
+pub use read_models::{
+    admin_lists, calendar, flow_board, master_data, op_board, people, resource_calendar, schedule,
+    stats,
+};
+pub use repositories::{
+    absences, appointments, audit, catalog, feeds, flow, hours, login_throttle, operations,
+    patients, sessions, tokens, users,
+};
 
 pub use db::{Store, UnitOfWork, UnitReport, WriteTx};
 pub use error::{DbFailure, StoreError};
