@@ -131,9 +131,20 @@ impl Browser {
             .unwrap_or_else(|error| panic!("element {css} did not appear: {error}"))
     }
 
-    /// The text of the first element matching `css`.
+    /// The text of the first element matching `css`. A page that is being replaced (a form
+    /// submit, a live refresh) can turn the found element stale before its text is read: look
+    /// it up again then, for a few seconds at most.
     pub(crate) async fn text(&self, css: &str) -> String {
-        self.wait_for(css).await.text().await.expect("text")
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.wait_for(css).await.text().await {
+                Ok(text) => return text,
+                Err(error) if Instant::now() < deadline && error.is_stale_element_reference() => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("text of {css}: {error}"),
+            }
+        }
     }
 
     /// Waits until the page text contains `needle` (e.g. after a live update).
