@@ -172,10 +172,15 @@ async fn release_outside_transaction(
     conn: &mut sea_orm::sqlx::postgres::PgConnection,
 ) -> Result<bool, sea_orm::sqlx::Error> {
     use sea_orm::sqlx;
-    let in_transaction =
-        sqlx::query_scalar::<_, bool>("SELECT transaction_timestamp() <> statement_timestamp()")
-            .fetch_one(&mut *conn)
-            .await;
+    use sqlx::Row;
+    // The simple query protocol on purpose: one `Query` message, so outside a transaction block
+    // the implicit transaction starts at that very message and both timestamps are equal. (With
+    // the extended protocol, Parse starts the implicit transaction and Bind/Execute move
+    // `statement_timestamp()` on, which would report a transaction that is not there.)
+    let in_transaction = sqlx::raw_sql("SELECT transaction_timestamp() <> statement_timestamp()")
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get::<bool, _>(0));
     match in_transaction {
         Ok(false) => Ok(true),
         Ok(true) => {
