@@ -429,7 +429,14 @@ async fn patient_access_is_audited_without_patient_data() {
         assert_eq!(row.role_name, "doctor");
         assert!(row.request_id.as_deref().is_some_and(|id| !id.is_empty()));
         let serialized = format!("{row:?}");
-        for secret in ["Erika", "Muster", "Neumann", "1980", "erika@", "+49"] {
+        for secret in [
+            "Erika",
+            "Muster",
+            "Neumann",
+            "1980-02-03",
+            "erika@",
+            "+49 30",
+        ] {
             assert!(
                 !serialized.contains(secret),
                 "audit row leaks {secret}: {serialized}"

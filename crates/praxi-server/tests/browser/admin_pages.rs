@@ -1078,3 +1078,55 @@ async fn old_admin_urls_redirect() {
     );
     app.stop().await;
 }
+
+/// The admin patient list shows each patient's age in full years (it showed "(0)" for
+/// everyone), and a staff-UI login is the user's last login (it said "nie" for everyone).
+#[tokio::test]
+async fn patient_ages_and_web_last_logins_are_right() {
+    let app = TestApp::spawn().await;
+    let admin_api = app.as_role(Role::Admin).await;
+    let birth = NaiveDate::from_ymd_opt(1980, 2, 3).expect("date");
+    let res = admin_api
+        .post(
+            "/api/patients/",
+            &serde_json::json!({
+                "id": 4711,
+                "first_name": "Alma",
+                "last_name": "Altersprobe",
+                "birth_date": "1980-02-03",
+            }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+
+    let user = app.create_user("web_last_login", Some(Role::Admin)).await;
+    assert!(user.last_login.is_none());
+    let before = app.state.now();
+    let web = Web::login(&app, &user).await;
+    let stored = app
+        .state
+        .store
+        .user_by_id(user.id)
+        .await
+        .expect("user")
+        .expect("exists");
+    let last_login = stored
+        .last_login
+        .expect("a web login records the last login");
+    assert!(
+        last_login >= before - chrono::Duration::seconds(1),
+        "{last_login}"
+    );
+
+    let today = app.state.now().with_timezone(&app.state.tz()).date_naive();
+    let age = today.years_since(birth).expect("born before today");
+    assert!(age >= 46, "{age}");
+    let page = web.get("/admin/patients/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!("03.02.1980 ({age})")),
+        "no age {age} in the patient list"
+    );
+    assert!(!page.body.contains("03.02.1980 (0)"));
+    app.stop().await;
+}

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use crate::db::Store;
 use crate::error::StoreError;
-use crate::migration::idens::PraxiSession;
+use crate::migration::idens::{CoreUser, PraxiSession};
 
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
@@ -59,6 +59,13 @@ impl Store {
             .and_where(Expr::col(PraxiSession::ExpireDate).lt(now))
             .to_owned();
         tx.execute(&purge).await?;
+        // A new session is a login to the staff UI: it is the user's last login, as for the API.
+        let last_login = Query::update()
+            .table(CoreUser::Table)
+            .value(CoreUser::LastLogin, now)
+            .and_where(Expr::col(CoreUser::Id).eq(user_id))
+            .to_owned();
+        tx.execute(&last_login).await?;
         let insert = Query::insert()
             .into_table(PraxiSession::Table)
             .columns([

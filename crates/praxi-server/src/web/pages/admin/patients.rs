@@ -110,7 +110,7 @@ impl AdminEntity for Patients {
                             Some(birth) => Cell::text(format!(
                                 "{} ({})",
                                 view::date(user.lang, birth),
-                                birth.years_since(today).unwrap_or(0)
+                                today.years_since(birth).unwrap_or(0)
                             )),
                             None => Cell::muted("–"),
                         },
