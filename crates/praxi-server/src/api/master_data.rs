@@ -20,6 +20,7 @@ use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, Mode};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::usecases::Caller;
 use crate::usecases::master_data::{self, Access, Filter, MasterData, Record, Refused, Sort};
 use crate::wire::{self, PageRequest};
 
@@ -127,7 +128,7 @@ async fn list<T: ApiTable>(
     let mut page = 1;
     let (count, rows) = master_data::list::<T, ApiError>(
         &state,
-        &auth,
+        &Caller::from(&auth),
         decision,
         T::list_filter(&query),
         T::list_sort(),
@@ -158,7 +159,7 @@ async fn detail<T: ApiTable>(
     PathId(id): PathId,
 ) -> ApiResult<Json<Value>> {
     let decision = auth.require(T::RESOURCE, Action::Read, T::MODEL)?;
-    let record = master_data::view::<T>(&state, &auth, decision, id).await?;
+    let record = master_data::view::<T>(&state, &Caller::from(&auth), decision, id).await?;
     Ok(Json(T::json(&record, &state)))
 }
 
@@ -169,7 +170,7 @@ async fn create<T: ApiTable>(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let decision = auth.require(T::RESOURCE, Action::Create, T::MODEL)?;
     let changes = read::<T>(body?, &state, Mode::Create)?;
-    let record = master_data::create::<T>(&state, &auth, decision, changes).await?;
+    let record = master_data::create::<T>(&state, &Caller::from(&auth), decision, changes).await?;
     Ok((StatusCode::CREATED, Json(T::json(&record, &state))))
 }
 
@@ -199,9 +200,18 @@ async fn update<T: ApiTable>(
     mode: Mode,
 ) -> ApiResult<Json<Value>> {
     let decision = auth.require(T::RESOURCE, Action::Update, T::MODEL)?;
-    let stored = master_data::find::<T>(&state, &auth, decision, id, Access::Write).await?;
+    let stored =
+        master_data::find::<T>(&state, &Caller::from(&auth), decision, id, Access::Write).await?;
     let changes = read::<T>(body?, &state, mode)?;
-    let record = master_data::update::<T>(&state, &auth, decision, &stored, changes, mode).await?;
+    let record = master_data::update::<T>(
+        &state,
+        &Caller::from(&auth),
+        decision,
+        &stored,
+        changes,
+        mode,
+    )
+    .await?;
     Ok(Json(T::json(&record, &state)))
 }
 
@@ -211,7 +221,8 @@ async fn delete<T: ApiTable>(
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
     let decision = auth.require(T::RESOURCE, Action::Delete, T::MODEL)?;
-    let stored = master_data::find::<T>(&state, &auth, decision, id, Access::Write).await?;
-    master_data::delete::<T>(&state, &auth, decision, &stored).await?;
+    let stored =
+        master_data::find::<T>(&state, &Caller::from(&auth), decision, id, Access::Write).await?;
+    master_data::delete::<T>(&state, &Caller::from(&auth), decision, &stored).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -23,11 +23,10 @@ use praxi_store::audit::AuditEntry;
 use praxi_store::master_data::MasterTable;
 use serde_json::{Value, json};
 
-use crate::auth::AuthUser;
 use crate::body::{Fields, Mode};
 use crate::events::Board;
 use crate::state::AppState;
-use crate::web::session::WebUser;
+use crate::usecases::Caller;
 
 pub(crate) use tables::{
     Absences, AppointmentTypes, Breaks, DoctorHours, OperationTypes, PracticeHours, Resources,
@@ -43,33 +42,6 @@ pub(crate) type Sort<T> = <<T as MasterData>::Table as MasterTable>::Sort;
 /// Fields a client may echo back from a read; ignored on writes (DRF ignores read-only
 /// fields).
 pub(crate) const READ_ONLY: &[&str] = &["id", "created_at", "updated_at"];
-
-/// Who acts: the API's and the administration's authenticated user alike.
-pub(crate) trait Caller: Sync {
-    fn user_id(&self) -> i64;
-    /// An audit row of this caller (never patient data).
-    fn audit(&self, action: &str, meta: Option<Value>) -> AuditEntry;
-}
-
-impl Caller for AuthUser {
-    fn user_id(&self) -> i64 {
-        self.user.id
-    }
-
-    fn audit(&self, action: &str, meta: Option<Value>) -> AuditEntry {
-        AuthUser::audit(self, action, None, meta)
-    }
-}
-
-impl Caller for WebUser {
-    fn user_id(&self) -> i64 {
-        self.user.id
-    }
-
-    fn audit(&self, action: &str, meta: Option<Value>) -> AuditEntry {
-        WebUser::audit(self, action, None, meta)
-    }
-}
 
 /// Whom a row belongs to, for own-only decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,15 +175,16 @@ fn audit_meta<T: MasterData>(id: i64) -> Option<Value> {
     Some(json!({ T::AUDIT_ID: id }))
 }
 
-fn entry<T: MasterData>(caller: &impl Caller, action: &str, id: Option<i64>) -> AuditEntry {
+fn entry<T: MasterData>(caller: &Caller, action: &str, id: Option<i64>) -> AuditEntry {
     caller.audit(
         &format!("{}_{action}", T::AUDIT),
+        None,
         id.and_then(audit_meta::<T>),
     )
 }
 
 /// The audit row of showing one row, if the table audits views.
-pub(crate) fn view_audit<T: MasterData>(caller: &impl Caller, id: i64) -> Option<AuditEntry> {
+pub(crate) fn view_audit<T: MasterData>(caller: &Caller, id: i64) -> Option<AuditEntry> {
     T::AUDIT_VIEW.then(|| entry::<T>(caller, "view", Some(id)))
 }
 
@@ -232,7 +205,7 @@ async fn publish<T: MasterData>(state: &AppState, what: &str, id: i64) {
 /// Applies the policy decision to one row: allowed, a filtered list's row being read, or an
 /// own-only decision on the caller's own row.
 fn check_access<T: MasterData>(
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     owner: Owner,
     access: Access,
@@ -255,7 +228,7 @@ fn check_access<T: MasterData>(
 /// writes the list audit row.
 pub(crate) async fn list<T, E>(
     state: &AppState,
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     mut filter: Filter<T>,
     sort: Sort<T>,
@@ -290,7 +263,7 @@ where
 /// One row as the caller may see it (`access`: read, or about to be written), not audited.
 pub(crate) async fn find<T>(
     state: &AppState,
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     id: i64,
     access: Access,
@@ -311,7 +284,7 @@ where
 /// lookup, api.md §5 item 14).
 pub(crate) async fn view<T>(
     state: &AppState,
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     id: i64,
 ) -> Result<Record<T>, Refused>
@@ -328,7 +301,7 @@ where
 /// Creates a row: validated by the domain, stored with its audit row, announced.
 pub(crate) async fn create<T: MasterData>(
     state: &AppState,
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     changes: T::Changes,
 ) -> Result<Record<T>, Refused> {
@@ -347,7 +320,7 @@ pub(crate) async fn create<T: MasterData>(
 /// transaction.
 pub(crate) async fn update<T: MasterData>(
     state: &AppState,
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     record: &Record<T>,
     changes: T::Changes,
@@ -379,7 +352,7 @@ pub(crate) async fn update<T: MasterData>(
 /// Switches a row on or off (an update of `active` alone).
 pub(crate) async fn set_active<T: MasterData>(
     state: &AppState,
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     record: &Record<T>,
     active: bool,
@@ -398,7 +371,7 @@ pub(crate) async fn set_active<T: MasterData>(
 /// Deletes a row the caller found with [`find`] (`Access::Write`).
 pub(crate) async fn delete<T: MasterData>(
     state: &AppState,
-    caller: &impl Caller,
+    caller: &Caller,
     decision: Decision,
     record: &Record<T>,
 ) -> Result<(), Refused> {

@@ -36,6 +36,7 @@ use serde_json::{Map, Value};
 use crate::body::{Fields, JsonBody, Mode};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usecases::Caller;
 use crate::usecases::master_data::{self, MasterData, Record, Refused};
 use crate::web::session::WebUser;
 use crate::web::{Chrome, error_page, render, render_status};
@@ -457,11 +458,15 @@ impl<T: MasterAdmin> AdminEntity for T {
     ) -> Result<ListData, StoreError> {
         let (filter, sort) = <T as MasterAdmin>::query(query);
         let decision = user.actor.decide(<T as MasterData>::RESOURCE, Action::List);
-        let (total, rows) =
-            master_data::list::<T, Refused>(state, user, decision, filter, sort, |_| {
-                Ok(query.window())
-            })
-            .await?;
+        let (total, rows) = master_data::list::<T, Refused>(
+            state,
+            &Caller::from(user),
+            decision,
+            filter,
+            sort,
+            |_| Ok(query.window()),
+        )
+        .await?;
         <T as MasterAdmin>::list(state, user, query, AdminPage { total, rows }).await
     }
 
@@ -470,7 +475,7 @@ impl<T: MasterAdmin> AdminEntity for T {
     }
 
     fn view_audit(user: &WebUser, record: &Record<T>) -> Option<AuditEntry> {
-        master_data::view_audit::<T>(user, <T as MasterData>::id(record))
+        master_data::view_audit::<T>(&Caller::from(user), <T as MasterData>::id(record))
     }
 
     async fn fields(
@@ -495,7 +500,8 @@ impl<T: MasterAdmin> AdminEntity for T {
         let decision = user
             .actor
             .decide(<T as MasterData>::RESOURCE, Action::Create);
-        let record = master_data::create::<T>(state, user, decision, changes).await?;
+        let record =
+            master_data::create::<T>(state, &Caller::from(user), decision, changes).await?;
         Ok(<T as MasterData>::id(&record))
     }
 
@@ -509,7 +515,15 @@ impl<T: MasterAdmin> AdminEntity for T {
         let decision = user
             .actor
             .decide(<T as MasterData>::RESOURCE, Action::Update);
-        master_data::update::<T>(state, user, decision, record, changes, Mode::Replace).await?;
+        master_data::update::<T>(
+            state,
+            &Caller::from(user),
+            decision,
+            record,
+            changes,
+            Mode::Replace,
+        )
+        .await?;
         Ok(())
     }
 
@@ -522,7 +536,7 @@ impl<T: MasterAdmin> AdminEntity for T {
         let decision = user
             .actor
             .decide(<T as MasterData>::RESOURCE, Action::Update);
-        master_data::set_active::<T>(state, user, decision, record, active).await?;
+        master_data::set_active::<T>(state, &Caller::from(user), decision, record, active).await?;
         Ok(())
     }
 
@@ -534,7 +548,7 @@ impl<T: MasterAdmin> AdminEntity for T {
         let decision = user
             .actor
             .decide(<T as MasterData>::RESOURCE, Action::Delete);
-        master_data::delete::<T>(state, user, decision, record).await?;
+        master_data::delete::<T>(state, &Caller::from(user), decision, record).await?;
         Ok(())
     }
 }
