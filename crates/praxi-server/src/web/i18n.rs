@@ -126,6 +126,37 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
             "The form has expired. Please submit it again.",
         ),
         "error.title" => ("Fehler", "Error"),
+        "error.title.403" => ("Kein Zugriff", "Access denied"),
+        "error.title.404" => ("Seite nicht gefunden", "Page not found"),
+        "error.title.405" => ("Aktion nicht möglich", "Action not possible"),
+        "error.title.413" => ("Zu große Anfrage", "Request too large"),
+        "error.title.500" => ("Interner Fehler", "Internal error"),
+        "error.title.503" => ("Vorübergehend nicht verfügbar", "Temporarily unavailable"),
+        "error.home" => ("Zur Übersicht", "Go to the dashboard"),
+        "error.page_missing" => (
+            "Diese Seite gibt es nicht (mehr). Über die Navigation geht es weiter.",
+            "This page does not exist (any more). The navigation leads on.",
+        ),
+        "error.method" => (
+            "Diese Adresse kann so nicht aufgerufen werden. Bitte die Schaltflächen der Seite verwenden.",
+            "This address cannot be opened this way. Please use the buttons on the page.",
+        ),
+        "error.too_large" => (
+            "Die gesendeten Daten sind zu groß.",
+            "The data sent is too large.",
+        ),
+        "error.internal" => (
+            "Etwas ist schiefgegangen. Der Fehler wurde protokolliert; bitte später erneut versuchen.",
+            "Something went wrong. The error has been logged; please try again later.",
+        ),
+        "error.unavailable" => (
+            "Praxi ist gerade ausgelastet. Bitte in einigen Sekunden erneut versuchen.",
+            "Praxi is busy right now. Please try again in a few seconds.",
+        ),
+        "error.bad_request" => (
+            "Die Anfrage konnte nicht verarbeitet werden.",
+            "The request could not be processed.",
+        ),
         "common.save" => ("Speichern", "Save"),
         "common.cancel" => ("Abbrechen", "Cancel"),
         "common.delete" => ("Löschen", "Delete"),

@@ -14,6 +14,7 @@ mod admin_pages;
 mod boards;
 mod calendar;
 mod dashboard;
+mod errors;
 mod harness;
 mod login;
 mod patients;

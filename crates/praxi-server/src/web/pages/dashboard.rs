@@ -16,13 +16,13 @@
 //! data table.
 
 mod operations;
+pub(crate) use operations::days_param as operations_days_param;
 mod overview;
 mod scheduling;
 
 use axum::Router;
-use axum::extract::RawQuery;
 use axum::http::StatusCode;
-use axum::response::{Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -49,25 +49,6 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/", get(overview::page))
         .route("/dashboard/scheduling/", get(scheduling::page))
         .route("/dashboard/operations/", get(operations::page))
-        .route(
-            "/praxi_backend/dashboard/scheduling/",
-            get(|| async { Redirect::permanent("/dashboard/scheduling/") }),
-        )
-        .route(
-            "/praxi_backend/dashboard/operations/",
-            get(|RawQuery(query): RawQuery| async move {
-                let days = query
-                    .as_deref()
-                    .map(crate::wire::url_pairs)
-                    .and_then(|pairs| operations::days_param(&pairs).ok().flatten());
-                match days {
-                    Some(days) => {
-                        Redirect::permanent(&format!("/dashboard/operations/?days={days}"))
-                    }
-                    None => Redirect::permanent("/dashboard/operations/"),
-                }
-            }),
-        )
 }
 
 /// Texts of the dashboards.

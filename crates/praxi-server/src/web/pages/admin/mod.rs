@@ -57,14 +57,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/", get(index))
-        .route(
-            "/praxi_backend/Dashboardadministration/",
-            get(|| async { Redirect::permanent("/admin/") }),
-        )
-        .route(
-            "/praxi_backend/core/user/",
-            get(|| async { Redirect::permanent("/admin/users/") }),
-        )
         .merge(entity_routes::<users::Users>())
         .merge(users::router())
         .merge(entity_routes::<master_data::AppointmentTypes>())

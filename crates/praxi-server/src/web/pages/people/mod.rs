@@ -14,8 +14,7 @@ mod patients;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{Redirect, Response};
-use axum::routing::get;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use praxi_domain::FieldErrors;
@@ -36,14 +35,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(patients::router())
         .merge(doctors::router())
-        .route(
-            "/praxi_backend/dashboard/patients/",
-            get(|| async { Redirect::permanent("/patients/") }),
-        )
-        .route(
-            "/praxi_backend/dashboard/doctors/",
-            get(|| async { Redirect::permanent("/doctors/") }),
-        )
 }
 
 /// The texts of both pages (German, English).

@@ -49,15 +49,6 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/patients/", get(list).post(create))
         .route("/patients/{id}/", get(detail).post(update))
-        .route(
-            "/praxi_backend/dashboard/patients/{id}/",
-            get(|Path(id): Path<String>| async move {
-                match parse_id(&id) {
-                    Some(id) => Redirect::permanent(&format!("/patients/{id}/")),
-                    None => Redirect::permanent("/patients/"),
-                }
-            }),
-        )
 }
 
 pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
