@@ -9,7 +9,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use crate::fixtures::{Practice, utc};
+use crate::fixtures::{Practice, day, time, utc};
 use crate::harness::{Browser, browser};
 use crate::helpers::TestApp;
 
@@ -771,4 +771,106 @@ async fn the_room_view_shows_the_rooms_appointments_and_operations() {
     assert!(browser.text("#calendarTitle").await.contains("OP-1"));
     browser.close().await;
     app.stop().await;
+}
+
+#[tokio::test]
+async fn only_hours_in_which_someone_works_offer_a_new_appointment() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    // Saturday: the practice opens 09–12, but no doctor works. Wednesday: Anna is absent.
+    // Thursday: Bert starts at 10:30 (his 08–17 row is replaced).
+    crate::fixtures::practice_hours(&app, 5, time(9, 0), time(12, 0)).await;
+    crate::fixtures::absence(&app, practice.doctor.id, day(2), day(2)).await;
+    let admin = app.as_role(Role::Admin).await;
+    let hours = admin.get("/api/doctor-hours/?page_size=100").await;
+    let thursday = hours.body["results"]
+        .as_array()
+        .or(hours.body.as_array())
+        .unwrap()
+        .iter()
+        .find(|row| row["weekday"] == 3 && row["doctor"] == practice.other_doctor.id)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = admin
+        .patch(
+            &format!("/api/doctor-hours/{thursday}/"),
+            &json!({"start_time": "10:30:00"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+
+    let monday = day(0).format("%Y-%m-%d");
+    // All doctors: Mon–Fri offer 08:00 … 16:00, Saturday and Sunday nothing.
+    browser
+        .goto(&app, &format!("/calendar/?view=week&date={monday}"))
+        .await;
+    let (slots, notes) = columns(&browser).await;
+    assert_eq!(slots, [9, 9, 9, 9, 9, 0, 0], "{notes:?}");
+    assert!(notes[5].contains("keine Sprechstunde"), "{notes:?}");
+    assert!(notes[6].contains("geschlossen"), "{notes:?}");
+
+    // Anna alone: nothing on her absent Wednesday.
+    browser
+        .goto(
+            &app,
+            &format!(
+                "/calendar/?view=week&date={monday}&doctor_id={}",
+                practice.doctor.id
+            ),
+        )
+        .await;
+    let (slots, _) = columns(&browser).await;
+    assert_eq!(slots, [9, 9, 0, 9, 9, 0, 0]);
+
+    // Bert on Thursday: the first link starts when he does.
+    browser
+        .goto(
+            &app,
+            &format!(
+                "/calendar/?view=week&date={monday}&doctor_id={}",
+                practice.other_doctor.id
+            ),
+        )
+        .await;
+    let (slots, _) = columns(&browser).await;
+    assert_eq!(slots, [9, 9, 9, 7, 9, 0, 0]);
+    let first = browser
+        .client
+        .execute(
+            "return document.querySelectorAll('section.tcol')[3].querySelector('a.slot').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(first.as_str().unwrap_or("").contains("10:30"), "{first}");
+    browser.close().await;
+    app.stop().await;
+}
+
+/// Per time-grid column: the number of new-appointment links and the notes' text.
+async fn columns(browser: &Browser) -> (Vec<usize>, Vec<String>) {
+    browser.wait_for("section.tcol").await;
+    let value = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('section.tcol')].map(c => \
+                [c.querySelectorAll('a.slot').length, \
+                 [...c.querySelectorAll('.cal-note')].map(n => n.textContent).join(' ')]);",
+            vec![],
+        )
+        .await
+        .expect("columns");
+    let mut slots = Vec::new();
+    let mut notes = Vec::new();
+    for column in value.as_array().cloned().unwrap_or_default() {
+        slots.push(usize::try_from(column[0].as_u64().unwrap_or(0)).unwrap_or(0));
+        notes.push(column[1].as_str().unwrap_or("").to_owned());
+    }
+    (slots, notes)
 }

@@ -381,6 +381,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.unavailable.break" => ("Pause", "break"),
         "calendar.unavailable.elapsed" => ("bereits vergangen", "already past"),
         "calendar.closed" => ("geschlossen", "closed"),
+        "calendar.nobody" => ("keine Sprechstunde", "no consultation hours"),
         "calendar.absent" => ("abwesend", "absent"),
         "calendar.break" => ("Pause", "Break"),
         "calendar.operation" => ("OP", "Surgery"),
