@@ -23,7 +23,7 @@ use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
-use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::appointment::{AppointmentStatus, NoShowProblem, no_show_problem};
 use praxi_domain::flow::{FlowLink, FlowStatus, FlowTimes, TransitionError, initial_state};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Area, Decision};
@@ -40,8 +40,9 @@ use serde_json::{Value, json};
 use super::{Flash, denial_page, fmt_time, internal, own_denial, param};
 use crate::events::Board;
 use crate::state::AppState;
+use crate::usecases::appointments::{self, AppointmentRefusal};
 use crate::usecases::flow::{self, FlowRefusal};
-use crate::usecases::{Caller, Failure};
+use crate::usecases::{Caller, Failure, IfMatch};
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
 use crate::web::{Chrome, render};
@@ -93,6 +94,8 @@ pub(crate) enum Refusal {
     NotExpected,
     /// A malformed form.
     BadRequest,
+    /// "Not arrived" before the appointment has ended.
+    NotYetOver,
 }
 
 impl Refusal {
@@ -105,6 +108,7 @@ impl Refusal {
             Refusal::Already => "already",
             Refusal::NotExpected => "not_expected",
             Refusal::BadRequest => "bad_request",
+            Refusal::NotYetOver => "not_yet_over",
         }
     }
 
@@ -117,6 +121,7 @@ impl Refusal {
             Refusal::Already,
             Refusal::NotExpected,
             Refusal::BadRequest,
+            Refusal::NotYetOver,
         ]
         .into_iter()
         .find(|refusal| refusal.code() == code)
@@ -131,6 +136,7 @@ impl Refusal {
             Refusal::Already => "flow.error.already",
             Refusal::NotExpected => "flow.error.not_expected",
             Refusal::BadRequest => "flow.error.bad_request",
+            Refusal::NotYetOver => "flow.error.not_yet_over",
         }
     }
 
@@ -159,6 +165,10 @@ pub(crate) fn flash_of(pairs: &[(String, String)], lang: Lang) -> Option<Flash> 
         "arrived" => Some(Flash {
             ok: true,
             text: lang.t("flow.ok.arrived").to_owned(),
+        }),
+        "no_show" => Some(Flash {
+            ok: true,
+            text: lang.t("flow.ok.no_show").to_owned(),
         }),
         "moved" => {
             let to = FlowStatus::parse(&param(pairs, "to")?)?;
@@ -216,6 +226,9 @@ pub(crate) struct DayRow {
     /// Show the "arrived" button.
     pub(crate) arrive: bool,
     pub(crate) arrive_aria: String,
+    /// Show the "not arrived" button (the appointment is over and nobody came).
+    pub(crate) no_show: bool,
+    pub(crate) no_show_aria: String,
 }
 
 #[derive(Template)]
@@ -373,9 +386,9 @@ fn finished_card(
 fn day_row(
     appointment: &AppointmentRecord,
     flow_status: Option<Option<FlowStatus>>,
-    can_arrive: bool,
+    (can_arrive, can_mark_no_show): (bool, bool),
     lang: Lang,
-    tz: chrono_tz::Tz,
+    (tz, now): (chrono_tz::Tz, DateTime<Utc>),
 ) -> DayRow {
     let patient = display_name(
         appointment.patient_id,
@@ -399,8 +412,21 @@ fn day_row(
             can_arrive && expected,
         ),
     };
+    // The domain's no-show rule: an open appointment that has ended.
+    let no_show = flow_status.is_none()
+        && can_mark_no_show
+        && no_show_problem(
+            appointment.end_time,
+            appointment.status,
+            appointment.is_no_show,
+            now,
+        )
+        .is_none()
+        && !appointment.is_no_show;
     DayRow {
         appointment_id: appointment.id,
+        no_show,
+        no_show_aria: format!("{patient}: {}", lang.t("flow.day.no_show_action")),
         time: format!(
             "{}–{}",
             fmt_time(tz, appointment.start_time),
@@ -494,6 +520,7 @@ pub(super) async fn page(
 
     let can_write = user.can(Area::PatientFlow, Action::Update);
     let can_arrive = user.can(Area::PatientFlow, Action::Create);
+    let can_mark_no_show = user.can(Area::Appointments, Action::Update);
     let mut columns: Vec<Column> = FlowStatus::ALL
         .into_iter()
         .map(|status| Column {
@@ -532,7 +559,13 @@ pub(super) async fn page(
             let flow_status = with_flow
                 .contains(&appointment.id)
                 .then(|| flow_of_appointment.get(&appointment.id).copied());
-            day_row(appointment, flow_status, can_arrive, lang, tz)
+            day_row(
+                appointment,
+                flow_status,
+                (can_arrive, can_mark_no_show),
+                lang,
+                (tz, now),
+            )
         })
         .collect();
 
@@ -702,6 +735,52 @@ pub(super) async fn arrive(
     }
 }
 
+/// `POST /flow/no-show/`: the patient of an appointment that has ended did not come (the
+/// same use case as `POST /api/appointments/{id}/mark-no-show/`).
+pub(super) async fn no_show(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(form): Form<ArriveForm>,
+) -> Response {
+    let lang = user.lang;
+    if let Err(response) = user.check_csrf(&form.csrf_token) {
+        return response;
+    }
+    let decision = match user.require(Area::Appointments, Action::Update) {
+        Ok(decision) => decision,
+        Err(response) => return response,
+    };
+    let Ok(appointment_id) = form.appointment_id.trim().parse::<i32>() else {
+        return back(Err(Refusal::BadRequest));
+    };
+    let caller = Caller::from(&user);
+    let result = appointments::mark_no_show(
+        &state,
+        &caller,
+        decision,
+        appointment_id,
+        &IfMatch::default(),
+    )
+    .await;
+    match result {
+        Ok(_) => back(Ok("ok=no_show".to_owned())),
+        Err(Failure::Refused(refusal)) => match refusal {
+            AppointmentRefusal::NotFound => back(Err(Refusal::Gone)),
+            AppointmentRefusal::Denied(denial) => denial_page(lang, denial),
+            AppointmentRefusal::NoShow(NoShowProblem::NotPast) => back(Err(Refusal::NotYetOver)),
+            AppointmentRefusal::NoShow(NoShowProblem::WrongStatus) => {
+                back(Err(Refusal::NotExpected))
+            }
+            AppointmentRefusal::Stale => back(Err(Refusal::Stale)),
+            AppointmentRefusal::Invalid(_) | AppointmentRefusal::Conflict { .. } => {
+                back(Err(Refusal::BadRequest))
+            }
+        },
+        Err(Failure::Store(StoreError::NotFound(_))) => back(Err(Refusal::Gone)),
+        Err(Failure::Store(error)) => internal(lang, error),
+    }
+}
+
 /// Texts of the flow board.
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
@@ -726,6 +805,12 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "flow.step.in_treatment" => ("Behandlung beginnen", "Start treatment"),
         "flow.step.post_treatment" => ("Nachbehandlung", "Post treatment"),
         "flow.step.done" => ("Fertig", "Finish"),
+        "flow.ok.no_show" => ("Als nicht erschienen vermerkt.", "Marked as not arrived."),
+        "flow.day.no_show_action" => ("Nicht erschienen", "Did not come"),
+        "flow.error.not_yet_over" => (
+            "Erst nach dem Ende des Termins kann er als nicht erschienen vermerkt werden.",
+            "An appointment can be marked as not arrived only after it has ended.",
+        ),
         "flow.ok.arrived" => (
             "Ankunft erfasst: Die Patientin / der Patient ist im Wartezimmer.",
             "Arrival recorded: the patient is in the waiting room.",
