@@ -395,12 +395,12 @@ async fn moving_an_appointment_in_the_edit_form_shows_the_new_time() {
             .is_empty()
     );
 
-    // Cancel: status cancelled (after a confirmation), still shown, struck through.
+    // Cancel: status cancelled (no confirm box: the calendar offers an undo), still shown,
+    // struck through.
     browser
         .click(&format!("[data-appointment-id='{id}'] a"))
         .await;
     browser.click("#appointmentCancel").await;
-    browser.client.accept_alert().await.expect("confirm dialog");
     browser.wait_for_text("#calendarFlash", "storniert").await;
     let card = browser.text(&format!("[data-appointment-id='{id}']")).await;
     assert!(card.contains("Storniert"), "{card}");
@@ -873,4 +873,70 @@ async fn columns(browser: &Browser) -> (Vec<usize>, Vec<String>) {
         notes.push(column[1].as_str().unwrap_or("").to_owned());
     }
     (slots, notes)
+}
+
+#[tokio::test]
+async fn a_cancellation_needs_no_confirm_box_and_can_be_undone_unless_the_time_was_taken() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    let doctor = practice.doctor.id;
+    let first = practice
+        .book(&admin, &practice.booking(doctor, 1, (0, 9, 0), (0, 9, 30)))
+        .await;
+    let second = practice
+        .book(
+            &admin,
+            &practice.booking(doctor, 2, (0, 11, 0), (0, 11, 30)),
+        )
+        .await;
+    let confirmed = admin
+        .patch(
+            &format!("/api/appointments/{first}/"),
+            &json!({"status": "confirmed"}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+
+    // Cancel without a confirm box (a dialog would block the next command), then undo: the
+    // appointment is confirmed again.
+    browser
+        .goto(&app, &format!("/calendar/appointments/{first}/"))
+        .await;
+    browser.click("#appointmentCancel").await;
+    browser.wait_for("#calendarUndo").await;
+    let stored = admin.get(&format!("/api/appointments/{first}/")).await;
+    assert_eq!(stored.body["status"], "cancelled");
+    browser.click("#calendarUndo").await;
+    browser
+        .wait_for_text("#calendarFlash", "rückgängig gemacht")
+        .await;
+    let stored = admin.get(&format!("/api/appointments/{first}/")).await;
+    assert_eq!(stored.body["status"], "confirmed", "{}", stored.text);
+
+    // Cancel, someone books the time, undo is refused with the reason.
+    browser
+        .goto(&app, &format!("/calendar/appointments/{second}/"))
+        .await;
+    browser.click("#appointmentCancel").await;
+    browser.wait_for("#calendarUndo").await;
+    practice
+        .book(
+            &admin,
+            &practice.booking(doctor, 3, (0, 11, 0), (0, 11, 30)),
+        )
+        .await;
+    browser.click("#calendarUndo").await;
+    browser
+        .wait_for_text("main", "inzwischen anderweitig belegt")
+        .await;
+    let stored = admin.get(&format!("/api/appointments/{second}/")).await;
+    assert_eq!(stored.body["status"], "cancelled");
+    browser.close().await;
+    app.stop().await;
 }

@@ -140,11 +140,20 @@ struct GridPage {
     scope_doctor: Option<i64>,
     scope_room: Option<i64>,
     flash: Option<String>,
+    /// After a cancellation: the form that undoes it.
+    undo: Option<Undo>,
     notices: Vec<String>,
     legend: Vec<LegendItem>,
     time_grid: Option<TimeGrid>,
     month: Option<MonthGrid>,
     empty: bool,
+}
+
+/// The "undo" button of a cancellation flash.
+pub(crate) struct Undo {
+    pub(crate) action: String,
+    pub(crate) was: &'static str,
+    pub(crate) view: &'static str,
 }
 
 /// The flash message keys a redirect may name (nothing else is shown).
@@ -154,6 +163,7 @@ pub(crate) fn flash_key(value: &str) -> Option<&'static str> {
         "updated" => Some("calendar.flash.updated"),
         "cancelled" => Some("calendar.flash.cancelled"),
         "no_show" => Some("calendar.flash.no_show"),
+        "restored" => Some("calendar.flash.restored"),
         _ => None,
     }
 }
@@ -1036,6 +1046,17 @@ async fn build(
         .and_then(|value| flash_key(&value))
         .map(|key| ctx.t(key));
     let notices = notices.iter().map(|notice| ctx.t(notice.key())).collect();
+    let undo = match (param(&pairs, "flash").as_deref(), param(&pairs, "undo")) {
+        (Some("cancelled"), Some(id)) if ctx.can_create => id.parse::<u32>().ok().map(|id| Undo {
+            action: format!("/calendar/appointments/{id}/restore/"),
+            was: match param(&pairs, "was").as_deref() {
+                Some("confirmed") => "confirmed",
+                _ => "scheduled",
+            },
+            view: cal.view.as_str(),
+        }),
+        _ => None,
+    };
 
     // The read is audited like the calendar API.
     let view_meta = json!({
@@ -1078,6 +1099,7 @@ async fn build(
         scope_doctor: cal.scope.doctor(),
         scope_room: cal.scope.room(),
         flash,
+        undo,
         notices,
         legend,
         time_grid,

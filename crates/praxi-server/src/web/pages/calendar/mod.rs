@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(form::edit_form).post(form::update),
         )
         .route("/calendar/appointments/{id}/cancel/", post(form::cancel))
+        .route("/calendar/appointments/{id}/restore/", post(form::restore))
         .route("/calendar/appointments/{id}/no-show/", post(form::no_show))
         .route("/calendar/print/", get(print::page))
 }
@@ -381,6 +382,15 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.unavailable.break" => ("Pause", "break"),
         "calendar.unavailable.elapsed" => ("bereits vergangen", "already past"),
         "calendar.closed" => ("geschlossen", "closed"),
+        "calendar.undo" => ("Rückgängig", "Undo"),
+        "calendar.flash.restored" => (
+            "Die Absage wurde rückgängig gemacht.",
+            "The cancellation was undone.",
+        ),
+        "calendar.err.restore_conflict" => (
+            "Die Absage kann nicht rückgängig gemacht werden: die Zeit ist inzwischen anderweitig belegt.",
+            "The cancellation cannot be undone: the time has been taken meanwhile.",
+        ),
         "calendar.nobody" => ("keine Sprechstunde", "no consultation hours"),
         "calendar.absent" => ("abwesend", "absent"),
         "calendar.break" => ("Pause", "Break"),
@@ -471,10 +481,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.form.save" => ("Änderungen speichern", "Save changes"),
         "calendar.form.back" => ("Zurück zum Kalender", "Back to the calendar"),
         "calendar.form.cancel_appointment" => ("Termin stornieren", "Cancel appointment"),
-        "calendar.form.cancel_confirm" => (
-            "Diesen Termin wirklich stornieren?",
-            "Really cancel this appointment?",
-        ),
         "calendar.form.no_show" => ("Als „nicht erschienen“ markieren", "Mark as no-show"),
         "calendar.form.no_show_confirm" => (
             "Den Termin als „nicht erschienen“ markieren?",
