@@ -940,3 +940,55 @@ async fn a_cancellation_needs_no_confirm_box_and_can_be_undone_unless_the_time_w
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_booking_in_the_past_needs_a_second_confirmation() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+    // The last weekday before today (the fixture practice works Monday to Friday).
+    let mut date = app.state.today();
+    loop {
+        date = date.pred_opt().unwrap();
+        if chrono::Datelike::weekday(&date).num_days_from_monday() < 5 {
+            break;
+        }
+    }
+    browser
+        .goto(
+            &app,
+            &format!(
+                "/calendar/new/?start={}T10:00&doctor_id={}&patient_id=1",
+                date.format("%Y-%m-%d"),
+                practice.doctor.id
+            ),
+        )
+        .await;
+    select(&browser, "#modalPatient", "1").await;
+    set_value(&browser, "#modalEndTime", "10:30").await;
+    browser.click("#modalSave").await;
+    browser
+        .wait_for_text("#pastWarning", "in der Vergangenheit")
+        .await;
+    let booked = app.store().appointments(&Default::default()).await.unwrap();
+    assert!(booked.is_empty(), "nothing booked without the confirmation");
+    // Every input is kept; confirming books it.
+    browser.click("#pastOk").await;
+    browser.click("#modalSave").await;
+    browser.wait_for_text("#calendarFlash", "angelegt").await;
+    let booked = app.store().appointments(&Default::default()).await.unwrap();
+    assert_eq!(booked.len(), 1);
+    assert_eq!(
+        booked[0]
+            .start_time
+            .with_timezone(&app.state.tz())
+            .date_naive(),
+        date
+    );
+    browser.close().await;
+    app.stop().await;
+}

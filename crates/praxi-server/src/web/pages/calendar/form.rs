@@ -73,6 +73,8 @@ struct FormValues {
     view: String,
     by_doctor: bool,
     room_id: String,
+    /// The user confirmed a booking that starts in the past (e.g. recording a walk-in).
+    past_ok: bool,
 }
 
 impl FormValues {
@@ -101,6 +103,7 @@ impl FormValues {
             view: get("view"),
             by_doctor: param(pairs, "by_doctor").is_some(),
             room_id: get("room_id"),
+            past_ok: param(pairs, "past_ok").is_some(),
         };
         // A slot link sends `start=YYYY-MM-DDTHH:MM`.
         if let Some((date, time)) = values.start.clone().split_once('T') {
@@ -131,6 +134,7 @@ impl FormValues {
             view: String::new(),
             by_doctor: false,
             room_id: String::new(),
+            past_ok: false,
         }
     }
 
@@ -998,6 +1002,20 @@ pub(super) async fn create(State(state): State<AppState>, user: WebUser, body: B
             Ok(None) => return internal(user.lang, "start missing after parsing"),
             Err(error) => return internal(user.lang, error),
         };
+        // A start in the past is most likely a typo: booked only once the user confirms it.
+        if start < state.now() && !values.past_ok {
+            errors.add("past", chrome.t("calendar.err.past"));
+            return new_page(
+                &state,
+                &user,
+                values,
+                String::new(),
+                errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
         let input = AppointmentInput {
             patient_id: parsed.patient_id,
             doctor: parsed.doctor,

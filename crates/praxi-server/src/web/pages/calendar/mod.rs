@@ -383,6 +383,14 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.unavailable.elapsed" => ("bereits vergangen", "already past"),
         "calendar.closed" => ("geschlossen", "closed"),
         "calendar.undo" => ("Rückgängig", "Undo"),
+        "calendar.err.past" => (
+            "Dieser Termin liegt in der Vergangenheit. Bitte Datum und Uhrzeit prüfen.",
+            "This appointment is in the past. Please check the date and time.",
+        ),
+        "calendar.form.past_ok" => (
+            "Trotzdem eintragen (z. B. zum Nachtragen eines Besuchs)",
+            "Book anyway (e.g. to record a visit afterwards)",
+        ),
         "calendar.flash.restored" => (
             "Die Absage wurde rückgängig gemacht.",
             "The cancellation was undone.",
