@@ -1261,7 +1261,7 @@ async fn the_waiting_room_marks_a_patient_who_did_not_come_once_the_appointment_
         .wait_for_text("main", "Als nicht erschienen vermerkt.")
         .await;
     let row = text(&browser, &format!("#appt-{over}")).await;
-    assert!(row.contains("nicht erschienen"), "{row}");
+    assert!(row.contains("Nicht erschienen"), "{row}");
     assert_eq!(count(&browser, &format!("#no-show-{over}")).await, 0);
     assert_eq!(count(&browser, &format!("#arrive-{over}")).await, 0);
     let stored = admin.get(&format!("/api/appointments/{over}/")).await;

@@ -194,7 +194,7 @@ async fn assistants_book_an_appointment_in_the_calendar_and_see_it_in_the_grid()
     );
     let cancelled_card = content(&browser, &format!("[data-appointment-id='{}']", seeded[4])).await;
     assert!(
-        cancelled_card.contains("Storniert"),
+        cancelled_card.contains("Abgesagt"),
         "cancelled is labelled: {cancelled_card}"
     );
     assert_eq!(
@@ -401,9 +401,9 @@ async fn moving_an_appointment_in_the_edit_form_shows_the_new_time() {
         .click(&format!("[data-appointment-id='{id}'] a"))
         .await;
     browser.click("#appointmentCancel").await;
-    browser.wait_for_text("#calendarFlash", "storniert").await;
+    browser.wait_for_text("#calendarFlash", "abgesagt").await;
     let card = browser.text(&format!("[data-appointment-id='{id}']")).await;
-    assert!(card.contains("Storniert"), "{card}");
+    assert!(card.contains("Abgesagt"), "{card}");
     browser.close().await;
     app.stop().await;
 }
@@ -937,6 +937,20 @@ async fn a_cancellation_needs_no_confirm_box_and_can_be_undone_unless_the_time_w
         .await;
     let stored = admin.get(&format!("/api/appointments/{second}/")).await;
     assert_eq!(stored.body["status"], "cancelled");
+
+    // One name for the status on every page (#15 item 8).
+    for page in [
+        format!("/calendar/?view=day&date=2030-01-14&doctor_id={doctor}"),
+        "/patients/2/".to_owned(),
+    ] {
+        browser.goto(&app, &page).await;
+        let body = browser.text("main").await;
+        assert!(body.contains("Abgesagt"), "{page}: {body}");
+        assert!(
+            !body.contains("torniert") && !body.contains("Abgeschlossen"),
+            "{page}: {body}"
+        );
+    }
     browser.close().await;
     app.stop().await;
 }

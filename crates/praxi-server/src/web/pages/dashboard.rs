@@ -89,7 +89,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.no_capacity" => ("keine Kapazität", "no capacity"),
         "dashboard.previous_week" => ("Vorwoche", "Previous week"),
         "dashboard.previous_30" => ("30 Tage davor", "30 days before"),
-        "dashboard.cancelled_extra" => ("zusätzlich storniert", "cancelled in addition"),
+        "dashboard.cancelled_extra" => ("zusätzlich abgesagt", "cancelled in addition"),
         "dashboard.no_rows" => (
             "Keine Termine im Zeitraum.",
             "No appointments in this period.",
@@ -118,7 +118,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         }
         "dashboard.room_utilisation" => ("Auslastung der Räume", "Room utilisation"),
         "dashboard.utilisation.note" => (
-            "Gebuchte Zeit (nicht stornierte Termine und Operationen) innerhalb der Kapazität: \
+            "Gebuchte Zeit (nicht abgesagte Termine und Operationen) innerhalb der Kapazität: \
              Sprechzeiten ∩ Praxiszeiten, ohne Abwesenheiten und Pausen; Räume: Praxiszeiten ohne \
              praxisweite Pausen.",
             "Booked time (appointments and operations that are not cancelled) within capacity: \
@@ -134,7 +134,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Terminbeginne pro Wochentag",
             "Appointment starts per weekday",
         ),
-        "dashboard.without_cancelled" => ("ohne stornierte", "not cancelled"),
+        "dashboard.without_cancelled" => ("ohne abgesagte", "not cancelled"),
         "dashboard.peak" => ("Spitze", "Peak"),
         "dashboard.flow.registered" => ("Angemeldet", "Registered"),
         "dashboard.flow.waiting" => ("Wartend", "Waiting"),

@@ -402,10 +402,10 @@ fn day_row(
     let (state, arrive) = match flow_status {
         Some(Some(status)) => (lang.t(status_key(status)).to_owned(), false),
         Some(None) => (lang.t("flow.day.recorded").to_owned(), false),
-        None if cancelled => (lang.t("flow.day.cancelled").to_owned(), false),
-        None if appointment.is_no_show => (lang.t("flow.day.no_show").to_owned(), false),
+        None if cancelled => (lang.t("status.appointment.cancelled").to_owned(), false),
+        None if appointment.is_no_show => (lang.t("status.appointment.no_show").to_owned(), false),
         None if appointment.status == AppointmentStatus::Completed => {
-            (lang.t("flow.day.completed").to_owned(), false)
+            (lang.t("status.appointment.completed").to_owned(), false)
         }
         None => (
             lang.t("flow.day.expected").to_owned(),
@@ -837,7 +837,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "The arrival for this appointment is already recorded.",
         ),
         "flow.error.not_expected" => (
-            "Der Termin ist storniert oder als „nicht erschienen“ markiert.",
+            "Der Termin ist abgesagt oder als „nicht erschienen“ markiert.",
             "The appointment is cancelled or marked as no-show.",
         ),
         "flow.error.bad_request" => ("Ungültige Eingabe.", "Invalid input."),
@@ -850,9 +850,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "flow.day.arrive" => ("Angekommen", "Arrived"),
         "flow.day.expected" => ("erwartet", "expected"),
         "flow.day.recorded" => ("erfasst", "recorded"),
-        "flow.day.cancelled" => ("storniert", "cancelled"),
-        "flow.day.no_show" => ("nicht erschienen", "no-show"),
-        "flow.day.completed" => ("abgeschlossen", "completed"),
         "flow.day.empty" => ("Heute keine Termine.", "No appointments today."),
         _ => return None,
     })

@@ -66,7 +66,7 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "abgeschlossene Termine + erledigte Operationen",
             "completed appointments + operations done",
         ),
-        "dashboard.ops.cancellation" => ("Stornoquote Termine", "Appointment cancellation rate"),
+        "dashboard.ops.cancellation" => ("Absagequote Termine", "Appointment cancellation rate"),
         "dashboard.ops.no_show" => ("No-Show-Quote", "No-show rate"),
         "dashboard.ops.flow" => ("Patientenfluss heute", "Patient flow today"),
         "dashboard.ops.flow.note" => (

@@ -54,15 +54,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "people.prev" => ("Zurück", "Previous"),
         "people.next" => ("Weiter", "Next"),
         "people.page_of" => ("Seite", "Page"),
-        "people.appt.scheduled" => ("Geplant", "Scheduled"),
-        "people.appt.confirmed" => ("Bestätigt", "Confirmed"),
-        "people.appt.cancelled" => ("Abgesagt", "Cancelled"),
-        "people.appt.completed" => ("Erledigt", "Completed"),
-        "people.op.planned" => ("Geplant", "Planned"),
-        "people.op.confirmed" => ("Bestätigt", "Confirmed"),
-        "people.op.running" => ("Läuft", "Running"),
-        "people.op.done" => ("Erledigt", "Done"),
-        "people.op.cancelled" => ("Abgesagt", "Cancelled"),
         "people.flow.registered" => ("Angemeldet", "Registered"),
         "people.flow.waiting" => ("Wartend", "Waiting"),
         "people.flow.preparing" => ("Vorbereitung", "Preparing"),
@@ -191,10 +182,10 @@ pub(super) fn colour_css<'a>(colours: impl IntoIterator<Item = &'a str>) -> Stri
 /// The text key of a stored appointment status.
 pub(super) fn appointment_status_key(status: AppointmentStatus) -> &'static str {
     match status {
-        AppointmentStatus::Confirmed => "people.appt.confirmed",
-        AppointmentStatus::Cancelled => "people.appt.cancelled",
-        AppointmentStatus::Completed => "people.appt.completed",
-        AppointmentStatus::Scheduled => "people.appt.scheduled",
+        AppointmentStatus::Confirmed => "status.appointment.confirmed",
+        AppointmentStatus::Cancelled => "status.appointment.cancelled",
+        AppointmentStatus::Completed => "status.appointment.completed",
+        AppointmentStatus::Scheduled => "status.appointment.scheduled",
     }
 }
 
@@ -540,7 +531,7 @@ mod tests {
         keys.extend(
             OperationStatus::ALL
                 .iter()
-                .map(|s| format!("people.op.{}", s.as_str())),
+                .map(|s| format!("status.operation.{}", s.as_str())),
         );
         keys.extend(
             FlowStatus::ALL
@@ -568,7 +559,9 @@ mod tests {
         keys.push("patients.flash.created".to_owned());
         keys.push("patients.flash.saved".to_owned());
         for key in keys {
-            let (de, en) = texts(&key).unwrap_or_else(|| panic!("missing text {key}"));
+            // Through the whole catalogue (status names are shared by every page).
+            let (de, en) = (Lang::De.t(&key), Lang::En.t(&key));
+            assert!(de != key && en != key, "missing text {key}");
             assert!(!de.is_empty() && !en.is_empty(), "{key}");
         }
     }

@@ -926,7 +926,7 @@ async fn detail_page(
                 op_type: record.op_type.name.clone(),
                 room: record.room.name.clone(),
                 surgeon: record.primary_surgeon.display_name(),
-                status: t(&format!("people.op.{}", record.status().as_str())),
+                status: t(&format!("status.operation.{}", record.status().as_str())),
                 status_class: match record.status() {
                     OperationStatus::Cancelled => "cancelled",
                     OperationStatus::Done => "ok",
