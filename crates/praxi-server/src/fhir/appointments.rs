@@ -9,6 +9,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
@@ -447,6 +448,17 @@ async fn search(
 
 // ---- create -----------------------------------------------------------------------------------
 
+/// The request body; too large is 413, unreadable 400 (as `OperationOutcome`s).
+fn bytes(body: Result<Bytes, BytesRejection>) -> FhirResult<Bytes> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            crate::error::ApiError::PayloadTooLarge.into()
+        } else {
+            FhirError::invalid("Appointment", "the request body could not be read")
+        }
+    })
+}
+
 /// The body as a JSON object of `resource_type`; 415 for another media type.
 fn read_body(
     headers: &HeaderMap,
@@ -705,10 +717,10 @@ async fn create(
     State(state): State<AppState>,
     user: FhirUser,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> FhirResult<Response> {
     let decision = user.require(Area::Appointments, Action::Create)?;
-    let object = read_body(&headers, &body, "Appointment")?;
+    let object = read_body(&headers, &bytes(body)?, "Appointment")?;
     let input = read_booking(&object)?;
     let record = appointments::book(&state, &user.caller(), decision, input)
         .await
@@ -733,10 +745,10 @@ async fn update_put(
     user: FhirUser,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> FhirResult<Response> {
     let decision = user.require(Area::Appointments, Action::Update)?;
-    let object = read_body(&headers, &body, "Appointment")?;
+    let object = read_body(&headers, &bytes(body)?, "Appointment")?;
     match string_at(&object, "id")? {
         Some(body_id) if body_id == id => {}
         _ => {
@@ -779,10 +791,10 @@ async fn update_patch(
     user: FhirUser,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> FhirResult<Response> {
     let decision = user.require(Area::Appointments, Action::Update)?;
-    let status = patch_status(&headers, &body)?;
+    let status = patch_status(&headers, &bytes(body)?)?;
     let record = visible_for_write(&state, &user, decision, &id).await?;
     change_status(&state, &user, decision, &record, &status, &headers).await
 }

@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::{Interval, Participants, UserId};
 use praxi_store::schedule::ScheduleScope;
@@ -189,6 +189,19 @@ pub(crate) async fn compute_slots(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> FhirResult<Vec<ComputedSlot>> {
+    // Slots are rendered in the practice zone: keep them inside years both ends can write.
+    let floor = Utc
+        .with_ymd_and_hms(1900, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let ceiling = Utc
+        .with_ymd_and_hms(9999, 12, 30, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let (from, until) = (from.max(floor), until.min(ceiling));
+    if until <= from {
+        return Ok(Vec::new());
+    }
     let tz = state.tz();
     let first_day = from.with_timezone(&tz).date_naive();
     let last_day = (until - TimeDelta::seconds(1))

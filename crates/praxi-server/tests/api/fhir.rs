@@ -322,6 +322,34 @@ async fn refusals_are_operation_outcomes_with_the_api_statuses() {
         assert_eq!(res.status, 400, "{path}: {}", res.text);
         assert_eq!(issue(&res)["expression"], json!([param]), "{path}");
     }
+    // Extreme but well-formed values are answered, never a 500.
+    for path in [
+        "/fhir/Slot?schedule=Schedule/1&start=ge9999-12-30",
+        "/fhir/Slot?schedule=Schedule/1&start=ge0001-01-01&start=lt0001-01-05",
+        "/fhir/Appointment?date=ge9999-12-31",
+        "/fhir/Appointment?date=lt0001-01-02",
+        "/fhir/Appointment?date=ge2030-01-15&date=lt2030-01-14",
+        "/fhir/Patient?birthdate=9999-12-31",
+        "/fhir/Patient?identifier=99999999999999999999",
+        "/fhir/Appointment?patient=Patient/99999999999",
+        "/fhir/Patient?_count=0",
+        "/fhir/Slot/1-999912311000-999912311015",
+        "/fhir/Slot/1-000101011000-000101011015",
+    ] {
+        let res = get(&admin, path).await;
+        assert!(res.status < 500, "{path}: {}", res.text);
+    }
+    let huge = vec![b' '; 2 * 1024 * 1024];
+    let res = admin
+        .raw(
+            Method::POST,
+            "/fhir/Appointment",
+            "application/fhir+json",
+            huge,
+        )
+        .await;
+    assert_fhir(&res);
+    assert_eq!(res.status, 413);
     let res = app
         .anonymous()
         .raw(
