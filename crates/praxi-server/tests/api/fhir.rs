@@ -317,6 +317,7 @@ async fn refusals_are_operation_outcomes_with_the_api_statuses() {
         ),
         ("/fhir/Patient?_count=-1", "_count"),
         ("/fhir/Patient?_format=xml", "_format"),
+        ("/fhir/Patient?name=%FF", "name"),
     ] {
         let res = get(&admin, path).await;
         assert_eq!(res.status, 400, "{path}: {}", res.text);
