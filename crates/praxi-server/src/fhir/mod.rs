@@ -103,7 +103,8 @@ impl FhirUser {
     }
 }
 
-/// The service base URL as the client addressed it (`Bundle.entry.fullUrl`, `Location`).
+/// The service base URL as the client addressed it (`Bundle.entry.fullUrl`, `Location`):
+/// `Host`, and `X-Forwarded-Proto` from a TLS-terminating proxy.
 pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let text = |name: &str| {
         headers
@@ -120,14 +121,8 @@ pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let scheme = text("x-forwarded-proto")
         .filter(|proto| proto == "https" || proto == "http")
         .unwrap_or_else(|| "http".to_owned());
-    let host = text("x-forwarded-host")
-        .or_else(|| {
-            headers
-                .get(header::HOST)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "localhost".to_owned());
+    // The reverse proxy passes the client's `Host` on (deploy/nginx-praxi.conf).
+    let host = text(header::HOST.as_str()).unwrap_or_else(|| "localhost".to_owned());
     format!("{scheme}://{host}/fhir")
 }
 
