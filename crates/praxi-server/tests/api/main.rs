@@ -12,6 +12,7 @@ mod catalogue;
 mod concurrency_edit;
 mod errors;
 mod events;
+mod fhir;
 mod fixtures;
 mod fuzz;
 mod helpers;
