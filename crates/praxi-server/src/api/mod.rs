@@ -31,6 +31,7 @@ pub(crate) mod op_stats;
 pub(crate) mod op_timeline;
 pub(crate) mod operation_types;
 pub(crate) mod operations;
+pub(crate) mod params;
 pub(crate) mod patient_flow;
 pub(crate) mod patients;
 pub(crate) mod practice_hours;

@@ -171,6 +171,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn doctors_are_refused_foreign_rows_only() {
+        let own = Decision::OwnOnly(Denial::NotFound);
+        assert_eq!(own_only(own, false), Err(Denial::NotFound));
+        assert_eq!(own_only(own, true), Ok(()));
+        assert_eq!(own_only(Decision::Allow, false), Ok(()));
+        assert_eq!(own_only(Decision::Filtered, false), Ok(()));
+    }
+
+    #[test]
     fn if_match_compares_tags() {
         let tag = etag(&["1", "2026-01-01T00:00:00Z"]);
         assert!(IfMatch(None).allows(&tag));

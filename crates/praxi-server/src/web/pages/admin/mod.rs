@@ -29,7 +29,7 @@ use axum::{Form, Router};
 use praxi_domain::FieldErrors;
 use praxi_domain::rbac::{Action, Area, Decision, Denial};
 use praxi_store::StoreError;
-use praxi_store::admin_lists::{AdminPage, Window};
+use praxi_store::admin_lists::Window;
 use praxi_store::audit::AuditEntry;
 use serde_json::{Map, Value};
 
@@ -364,6 +364,17 @@ impl FormInput {
     }
 }
 
+/// What the cells of a master-data list need besides the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    Nothing,
+    /// Every user's display name by id (doctor columns).
+    UserNames,
+}
+
+/// Users' display names by id.
+pub(crate) type UserNames = std::collections::HashMap<i64, String>;
+
 /// A master-data table in the administration: only its presentation. Its list query, lookup,
 /// view audit and writes are the use cases the API runs too (`usecases::master_data`),
 /// through the blanket [`AdminEntity`] implementation below.
@@ -382,13 +393,26 @@ pub(crate) trait MasterAdmin: MasterData {
     /// The list filter and order `query` asks for.
     fn query(query: &ListQuery) -> (master_data::Filter<Self>, master_data::Sort<Self>);
 
-    /// Renders one page of rows: columns, cells, filters.
-    fn list(
+    /// What the cells need besides the row.
+    const LOOKUP: Lookup = Lookup::Nothing;
+
+    /// The list's columns.
+    fn columns(user: &WebUser) -> Vec<Column>;
+
+    /// One row's cells (`names`: the users' names when [`MasterAdmin::LOOKUP`] asks for them).
+    fn cells(
+        state: &AppState,
+        user: &WebUser,
+        names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell>;
+
+    /// The list's filters.
+    fn filters(
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> impl Future<Output = Result<ListData, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Filter>, StoreError>> + Send;
 
     /// The form fields: from the submitted `input`, else from `record`, else the defaults.
     fn fields(
@@ -467,7 +491,26 @@ impl<T: MasterAdmin> AdminEntity for T {
             |_| Ok(query.window()),
         )
         .await?;
-        <T as MasterAdmin>::list(state, user, query, AdminPage { total, rows }).await
+        let names = match <T as MasterAdmin>::LOOKUP {
+            Lookup::UserNames => hours::user_names(state).await?,
+            Lookup::Nothing => UserNames::new(),
+        };
+        let rows = rows
+            .iter()
+            .map(|record| {
+                Row::new(
+                    <T as MasterData>::id(record),
+                    <T as MasterAdmin>::is_active(record),
+                    T::cells(state, user, &names, record),
+                )
+            })
+            .collect();
+        Ok(ListData {
+            total,
+            columns: T::columns(user),
+            rows,
+            filters: T::filters(state, user, query).await?,
+        })
     }
 
     async fn find(state: &AppState, id: i64) -> Result<Option<Record<T>>, StoreError> {
