@@ -2,7 +2,7 @@
 //! suggest. Every create and update goes through the scheduling engine inside one locked
 //! transaction (see `praxi_store::appointments`), so double bookings are impossible.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 pub(crate) use crate::usecases::local_days;
 pub(crate) use crate::wire::scheduling_conflicts_json;
 
+use crate::api::Query;
 use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, parse_date_str};
