@@ -2,7 +2,7 @@
 //! suggest. Every create and update goes through the scheduling engine inside one locked
 //! transaction (see `praxi_store::appointments`), so double bookings are impossible.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,7 @@ pub(crate) use crate::usecases::local_days;
 pub(crate) use crate::wire::scheduling_conflicts_json;
 
 use crate::api::params::{self, EmptyParts, detail_error, int_param};
+use crate::api::Query;
 use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, parse_date_str};

@@ -6,7 +6,7 @@
 //! of `praxi_domain::operation`. Error bodies are the original's (api.md §1.8) with an
 //! additive `code`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -29,6 +29,7 @@ use praxi_store::users::UserRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::Query;
 use crate::api::appointments::{local_days, person_json, resource_json, scheduling_conflicts_json};
 use crate::api::params::{self, EmptyParts, detail_error, int_param, non_empty, required_param};
 use crate::api::{PathId, method_fallback};

@@ -5,7 +5,7 @@
 //! them race-free and keeps the status history the wait and treatment times are computed from.
 //! Every change is published on the `patient-flow` board (ids and status only).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
@@ -19,6 +19,7 @@ use praxi_store::flow::{FlowFilter, FlowRecord, FlowWrite, LiveWindow, NewFlow, 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::Query;
 use crate::api::appointments::{appointment_json, local_days};
 use crate::api::operations::operation_json;
 use crate::api::{PathId, method_fallback};

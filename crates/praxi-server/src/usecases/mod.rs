@@ -15,6 +15,7 @@
 //! [`Decision`]: praxi_domain::rbac::Decision
 
 pub(crate) mod appointments;
+pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
 pub(crate) mod master_data;
 pub(crate) mod operations;

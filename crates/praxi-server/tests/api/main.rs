@@ -19,6 +19,7 @@ mod helpers;
 mod hours;
 mod metrics;
 mod op_board;
+mod openapi;
 mod operations;
 mod patient_flow;
 mod patients;

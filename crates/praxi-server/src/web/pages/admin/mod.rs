@@ -12,6 +12,7 @@
 //! (Post/Redirect/Get), or re-render with the domain's messages next to the fields.
 
 mod audit;
+mod calendar_feeds;
 mod catalog;
 mod hours;
 mod patients;
@@ -76,6 +77,7 @@ pub fn router() -> Router<AppState> {
         .merge(entity_routes::<master_data::Absences>())
         .merge(entity_routes::<patients::Patients>())
         .merge(audit::router())
+        .merge(calendar_feeds::router())
 }
 
 /// One administered entity: what its pages show and which store calls they make.
@@ -802,6 +804,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
             vec![
                 tile("users", Area::Users, Some(users), true),
                 tile("audit-log", Area::AuditLog, None, false),
+                tile("calendar-feeds", Area::CalendarFeeds, None, false),
             ],
         ),
     ]
