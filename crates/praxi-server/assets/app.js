@@ -71,8 +71,29 @@
     });
   }
 
+  // Copy buttons: data-copy="#field" copies the field's text (the field itself stays
+  // selectable for browsers without the clipboard API).
+  function copyButtons() {
+    document.addEventListener("click", function (event) {
+      var button = event.target && event.target.closest && event.target.closest("[data-copy]");
+      if (!button) { return; }
+      var field = document.querySelector(button.getAttribute("data-copy"));
+      if (!field) { return; }
+      field.focus();
+      field.select();
+      var done = function () {
+        var label = button.getAttribute("data-copied");
+        if (label) { button.textContent = label; }
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(field.value).then(done, function () { /* selected anyway */ });
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     liveBoard();
+    copyButtons();
     confirmations();
     autosubmit();
     printButtons();

@@ -9,6 +9,7 @@ pub mod body;
 pub mod client_ip;
 pub mod error;
 pub mod events;
+pub mod fhir;
 pub mod ical;
 pub mod legacy_password;
 pub mod metrics;
@@ -41,6 +42,7 @@ pub fn app(state: AppState) -> Router {
     api.merge(web::router())
         .merge(metrics::route())
         .merge(ical::router())
+        .merge(fhir::router())
         .fallback(api::not_found)
         .with_state(state)
         .layer(from_fn(resilience::retry_contention))

@@ -126,13 +126,17 @@ pub(crate) async fn sanitize_request_id(mut request: Request) -> Request {
 }
 
 /// Refuses a request whose query string has a parameter that is not valid text: 400
-/// `{"<param>": ["..."]}` under `/api/`, a plain 400 for the web pages.
+/// `{"<param>": ["..."]}` under `/api/`, an `OperationOutcome` under `/fhir/`, a plain 400 for
+/// the web pages.
 pub(crate) async fn reject_invalid_query(request: Request, next: Next) -> Response {
     if let Some(query) = request.uri().query()
         && let Err(errors) = check_query(query)
     {
         if request.uri().path().starts_with("/api/") {
             return ApiError::Validation(errors).into_response();
+        }
+        if request.uri().path().starts_with("/fhir/") {
+            return crate::fhir::FhirError::from(ApiError::Validation(errors)).into_response();
         }
         let names: Vec<&str> = errors.fields().keys().map(String::as_str).collect();
         return (

@@ -2,7 +2,7 @@
 //! suggest. Every create and update goes through the scheduling engine inside one locked
 //! transaction (see `praxi_store::appointments`), so double bookings are impossible.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use praxi_domain::appointment::{AppointmentStatus, NoShowProblem};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Area, Decision};
-use praxi_domain::scheduling::{ResourceId, SlotDuration, SlotQuery, SlotSpacing, UserId};
+use praxi_domain::scheduling::{ResourceId, SlotDuration, SlotQuery, UserId};
 use praxi_store::appointments::{AppointmentFilter, AppointmentRecord, ResourceInfo, TypeInfo};
 use praxi_store::schedule::ScheduleScope;
 use praxi_store::users::UserRecord;
@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 pub(crate) use crate::usecases::local_days;
 pub(crate) use crate::wire::scheduling_conflicts_json;
 
+use crate::api::params::{self, EmptyParts, detail_error, int_param};
+use crate::api::Query;
 use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, parse_date_str};
@@ -149,15 +151,7 @@ pub(crate) struct ListQuery {
 }
 
 fn query_date(name: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
-    match value.map(str::trim).filter(|text| !text.is_empty()) {
-        None => Ok(None),
-        Some(text) => parse_date_str(text).map(Some).ok_or_else(|| {
-            ApiError::field(
-                name,
-                "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
-            )
-        }),
-    }
+    params::query_date(name, value, parse_date_str)
 }
 
 async fn list(
@@ -544,20 +538,6 @@ pub(crate) struct SuggestQuery {
     spacing: Option<String>,
 }
 
-fn detail_error(message: impl Into<String>) -> ApiError {
-    ApiError::Detail(message.into())
-}
-
-fn int_param(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(text) => text
-            .parse()
-            .map(Some)
-            .map_err(|_| detail_error(format!("{name} must be an integer."))),
-    }
-}
-
 async fn suggest(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -572,20 +552,8 @@ async fn suggest(
         doctor_id.ok_or_else(|| detail_error("doctor_id query parameter is required."))?;
     let type_id = int_param("type_id", query.type_id.as_deref())?;
     let duration = int_param("duration_minutes", query.duration_minutes.as_deref())?;
-    let start_date = match query
-        .start_date
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        None => state.today(),
-        Some(text) => parse_date_str(text)
-            .ok_or_else(|| detail_error("start_date must be in format YYYY-MM-DD."))?,
-    };
-    let limit = int_param("limit", query.limit.as_deref())?.unwrap_or(1);
-    if limit < 1 {
-        return Err(detail_error("limit must be >= 1."));
-    }
+    let start_date = params::start_date(&state, query.start_date.as_deref(), parse_date_str)?;
+    let limit = params::limit(query.limit.as_deref(), 1)?;
     let days = int_param("days", query.days.as_deref())?.unwrap_or(1);
     let doctor = state
         .store
@@ -623,26 +591,11 @@ async fn suggest(
     };
     let duration =
         SlotDuration::from_minutes(minutes).map_err(|e| detail_error(format!("{e}.")))?;
-    let resource_ids: Vec<i64> = match query
-        .resource_ids
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        None => Vec::new(),
-        Some(text) => {
-            let mut ids = Vec::new();
-            for part in text.split(',') {
-                let id: i64 = part.trim().parse().map_err(|_| {
-                    detail_error("resource_ids must be a comma-separated list of integers.")
-                })?;
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-            ids
-        }
-    };
+    let resource_ids = params::id_list(
+        "resource_ids",
+        query.resource_ids.as_deref(),
+        EmptyParts::Refuse,
+    )?;
     let resources = state.store.resources_by_ids(&resource_ids).await?;
     if resources.len() != resource_ids.len() || resources.iter().any(|r| !r.active) {
         return Err(detail_error(
@@ -658,13 +611,8 @@ async fn suggest(
     );
     slot_query.days = days;
     slot_query.limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    slot_query.spacing = match query.spacing.as_deref() {
-        Some("grid") => SlotSpacing::Grid,
-        _ => SlotSpacing::BackToBack,
-    };
-    let last_date = start_date + chrono::Days::new(u64::from(days.clamp(1, 366)) - 1);
-    let period = local_days(&state, start_date, last_date)
-        .ok_or_else(|| detail_error("start_date out of range."))?;
+    slot_query.spacing = params::spacing(query.spacing.as_deref());
+    let period = params::search_period(&state, start_date, days)?;
     // Only the requested doctor's schedule first; everyone's only for the substitution.
     let scope = ScheduleScope {
         people: Some(vec![doctor.id]),

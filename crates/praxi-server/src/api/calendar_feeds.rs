@@ -5,13 +5,11 @@
 //! `{"feed_id": n}`).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use praxi_domain::rbac::{Action, Area};
-use praxi_store::feeds::{CalendarFeed, FeedKind, NewFeed, hash_feed_token};
-use rand::Rng;
-use rand::distr::Alphanumeric;
+use praxi_store::feeds::{CalendarFeed, FeedKind, NewFeed};
 use serde_json::{Value, json};
 
 use crate::api::{PathId, method_fallback};
@@ -19,13 +17,11 @@ use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::usecases::{Caller, calendar_feeds};
 use crate::wire;
 
 const MODEL: &str = "CalendarFeed";
 const RESOURCE: Area = Area::CalendarFeeds;
-
-/// Length of a feed secret (alphanumeric, about 256 bits).
-const SECRET_LEN: usize = 43;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -53,45 +49,9 @@ fn feed_json(feed: &CalendarFeed, state: &AppState) -> Value {
     })
 }
 
-fn meta(feed_id: i64) -> Option<Value> {
-    Some(json!({ "feed_id": feed_id }))
-}
-
-/// A fresh feed secret.
-pub(crate) fn new_secret() -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(SECRET_LEN)
-        .map(char::from)
-        .collect()
-}
-
-/// The absolute feed URL as the caller reached us (`X-Forwarded-Proto` from the proxy, else
-/// https when cookies are marked secure).
-pub(crate) fn absolute_url(headers: &HeaderMap, state: &AppState, path: &str) -> String {
-    let header_text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-    };
-    let scheme = header_text("x-forwarded-proto")
-        .filter(|proto| *proto == "http" || *proto == "https")
-        .unwrap_or(if state.config.secure_cookies {
-            "https"
-        } else {
-            "http"
-        });
-    match header_text(header::HOST.as_str()) {
-        Some(host) => format!("{scheme}://{host}{path}"),
-        None => path.to_owned(),
-    }
-}
-
 async fn list(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Value>> {
     auth.require(RESOURCE, Action::List, MODEL)?;
-    let feeds = state.store.calendar_feeds().await?;
+    let feeds = calendar_feeds::list(&state).await?;
     Ok(Json(Value::Array(
         feeds.iter().map(|feed| feed_json(feed, &state)).collect(),
     )))
@@ -126,28 +86,27 @@ async fn create(
     let (Some(kind), Some(target_id)) = (kind, target_id) else {
         return Err(ApiError::field("non_field_errors", "Invalid data."));
     };
-    let secret = new_secret();
-    let feed = state
-        .store
-        .create_calendar_feed(
-            &NewFeed {
-                kind,
-                target_id,
-                include_type,
-            },
-            &hash_feed_token(&secret),
-            Some(auth.user.id),
-            |id| auth.audit("calendar_feed_create", None, meta(id)),
-        )
-        .await?;
-    let path = crate::ical::feed_path(&secret);
-    let mut body = feed_json(&feed, &state);
+    let created = calendar_feeds::create(
+        &state,
+        &Caller::from(&auth),
+        &NewFeed {
+            kind,
+            target_id,
+            include_type,
+        },
+    )
+    .await?;
+    let mut body = feed_json(&created.feed, &state);
     if let Value::Object(map) = &mut body {
         map.insert(
             "url".to_owned(),
-            json!(absolute_url(&headers, &state, &path)),
+            json!(calendar_feeds::absolute_url(
+                &headers,
+                &state,
+                &created.path
+            )),
         );
-        map.insert("path".to_owned(), json!(path));
+        map.insert("path".to_owned(), json!(created.path));
     }
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -158,13 +117,6 @@ async fn revoke(
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
     auth.require(RESOURCE, Action::Delete, MODEL)?;
-    state
-        .store
-        .revoke_calendar_feed(
-            id,
-            state.now(),
-            &auth.audit("calendar_feed_revoke", None, meta(id)),
-        )
-        .await?;
+    calendar_feeds::revoke(&state, &Caller::from(&auth), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -29,8 +29,10 @@ pub(crate) mod master_data;
 pub(crate) mod op_dashboard;
 pub(crate) mod op_stats;
 pub(crate) mod op_timeline;
+pub(crate) mod openapi;
 pub(crate) mod operation_types;
 pub(crate) mod operations;
+pub(crate) mod params;
 pub(crate) mod patient_flow;
 pub(crate) mod patients;
 pub(crate) mod practice_hours;
@@ -65,6 +67,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(doctors::router())
         .merge(users::router())
         .merge(calendar_feeds::router())
+        .merge(openapi::router())
 }
 
 /// A numeric path id (`<int:pk>`); anything else is a 404 like the original.
@@ -87,6 +90,35 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
             return Err(ApiError::NotFoundPlain);
         }
         raw.parse().map(PathId).map_err(|_| ApiError::NotFoundPlain)
+    }
+}
+
+/// Query parameters read into `T` (all of whose fields are optional strings), like Django's
+/// `QueryDict.get`: a repeated parameter is not an error, its last value wins. Anything `T`
+/// cannot take is a JSON 400, never axum's plain-text rejection.
+#[derive(Debug, Clone)]
+pub(crate) struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut values = serde_json::Map::new();
+        for (name, value) in parts
+            .uri
+            .query()
+            .map(crate::wire::url_pairs)
+            .unwrap_or_default()
+        {
+            values.insert(name, serde_json::Value::String(value));
+        }
+        serde_json::from_value(serde_json::Value::Object(values))
+            .map(Query)
+            .map_err(|error| ApiError::Detail(format!("Invalid query string: {error}")))
     }
 }
 

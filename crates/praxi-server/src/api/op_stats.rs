@@ -161,35 +161,57 @@ async fn overview(
     Ok(Json(Value::Object(body)))
 }
 
+/// One of the list endpoints: loads the operations the caller may count under `area` and
+/// answers the envelope with `key` holding the items `items` computes from them.
+async fn listing(
+    state: &AppState,
+    auth: &AuthUser,
+    area: Area,
+    key: &'static str,
+    query: Option<&str>,
+    items: impl FnOnce(&StatsRequest, &[OperationRecord], Option<i64>) -> Vec<Value>,
+) -> ApiResult<Json<Value>> {
+    let (request, records, own) = load(state, auth, area, key, query).await?;
+    let items = items(&request, &records, own);
+    Ok(Json(Value::Object(envelope(
+        &request.range,
+        Some((key, Value::Array(items))),
+    ))))
+}
+
 async fn rooms(
     State(state): State<AppState>,
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let (request, records, _) =
-        load(&state, &auth, Area::OpStatsOther, "rooms", query.as_deref()).await?;
-    let rooms: HashMap<i64, _> = records.iter().map(|r| (r.room.id, &r.room)).collect();
-    let usage = kpi::op_rooms(
-        &facts(&records),
-        &request.period,
-        request.range.days(),
-        request.options,
-    );
-    let items: Vec<Value> = usage
-        .iter()
-        .filter_map(|room| {
-            Some(json!({
-                "room": resource_json(rooms.get(&room.room)?, &state),
-                "total_minutes": room.total_minutes,
-                "used_minutes": room.used_minutes,
-                "utilization": room.utilization(),
-            }))
-        })
-        .collect();
-    Ok(Json(Value::Object(envelope(
-        &request.range,
-        Some(("rooms", Value::Array(items))),
-    ))))
+    let area = Area::OpStatsOther;
+    listing(
+        &state,
+        &auth,
+        area,
+        "rooms",
+        query.as_deref(),
+        |request, records, _| {
+            let rooms: HashMap<i64, _> = records.iter().map(|r| (r.room.id, &r.room)).collect();
+            kpi::op_rooms(
+                &facts(records),
+                &request.period,
+                request.range.days(),
+                request.options,
+            )
+            .iter()
+            .filter_map(|room| {
+                Some(json!({
+                    "room": resource_json(rooms.get(&room.room)?, &state),
+                    "total_minutes": room.total_minutes,
+                    "used_minutes": room.used_minutes,
+                    "utilization": room.utilization(),
+                }))
+            })
+            .collect()
+        },
+    )
+    .await
 }
 
 async fn devices(
@@ -197,32 +219,30 @@ async fn devices(
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let (request, records, _) = load(
+    let area = Area::OpStatsOther;
+    listing(
         &state,
         &auth,
-        Area::OpStatsOther,
+        area,
         "devices",
         query.as_deref(),
+        |request, records, _| {
+            let devices: HashMap<i64, _> = records
+                .iter()
+                .flat_map(|r| r.devices.iter().map(|d| (d.id, d)))
+                .collect();
+            kpi::op_devices(&facts(records), &request.period, request.options)
+                .iter()
+                .filter_map(|(device, minutes)| {
+                    Some(json!({
+                        "device": resource_json(devices.get(device)?, &state),
+                        "usage_minutes": minutes,
+                    }))
+                })
+                .collect()
+        },
     )
-    .await?;
-    let devices: HashMap<i64, _> = records
-        .iter()
-        .flat_map(|r| r.devices.iter().map(|d| (d.id, d)))
-        .collect();
-    let usage = kpi::op_devices(&facts(&records), &request.period, request.options);
-    let items: Vec<Value> = usage
-        .iter()
-        .filter_map(|(device, minutes)| {
-            Some(json!({
-                "device": resource_json(devices.get(device)?, &state),
-                "usage_minutes": minutes,
-            }))
-        })
-        .collect();
-    Ok(Json(Value::Object(envelope(
-        &request.range,
-        Some(("devices", Value::Array(items))),
-    ))))
+    .await
 }
 
 async fn surgeons(
@@ -230,34 +250,32 @@ async fn surgeons(
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let (request, records, own) = load(
+    let area = Area::OpStatsSurgeons;
+    listing(
         &state,
         &auth,
-        Area::OpStatsSurgeons,
+        area,
         "surgeons",
         query.as_deref(),
+        |request, records, own| {
+            let surgeons: HashMap<i64, _> = records
+                .iter()
+                .map(|r| (r.primary_surgeon.id, &r.primary_surgeon))
+                .collect();
+            kpi::op_surgeons(&facts(records), &request.period, request.options, own)
+                .iter()
+                .filter_map(|(surgeon, totals)| {
+                    Some(json!({
+                        "surgeon": person_json(surgeons.get(surgeon)?),
+                        "op_count": totals.count,
+                        "total_op_minutes": totals.minutes,
+                        "average_op_duration": totals.average(),
+                    }))
+                })
+                .collect()
+        },
     )
-    .await?;
-    let surgeons: HashMap<i64, _> = records
-        .iter()
-        .map(|r| (r.primary_surgeon.id, &r.primary_surgeon))
-        .collect();
-    let totals = kpi::op_surgeons(&facts(&records), &request.period, request.options, own);
-    let items: Vec<Value> = totals
-        .iter()
-        .filter_map(|(surgeon, totals)| {
-            Some(json!({
-                "surgeon": person_json(surgeons.get(surgeon)?),
-                "op_count": totals.count,
-                "total_op_minutes": totals.minutes,
-                "average_op_duration": totals.average(),
-            }))
-        })
-        .collect();
-    Ok(Json(Value::Object(envelope(
-        &request.range,
-        Some(("surgeons", Value::Array(items))),
-    ))))
+    .await
 }
 
 async fn types(
@@ -265,25 +283,30 @@ async fn types(
     auth: AuthUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let (request, records, _) =
-        load(&state, &auth, Area::OpStatsOther, "types", query.as_deref()).await?;
-    let types: HashMap<i64, _> = records.iter().map(|r| (r.op_type.id, &r.op_type)).collect();
-    let durations = kpi::op_types(&facts(&records), &request.period, request.options);
-    let items: Vec<Value> = durations
-        .iter()
-        .filter_map(|item| {
-            let info = types.get(&item.op_type)?;
-            Some(json!({
-                "type": {"id": info.id, "name": info.name, "color": info.color},
-                "count": item.count,
-                "avg_duration": item.average(),
-                "min_duration": item.min_minutes,
-                "max_duration": item.max_minutes,
-            }))
-        })
-        .collect();
-    Ok(Json(Value::Object(envelope(
-        &request.range,
-        Some(("types", Value::Array(items))),
-    ))))
+    let area = Area::OpStatsOther;
+    listing(
+        &state,
+        &auth,
+        area,
+        "types",
+        query.as_deref(),
+        |request, records, _| {
+            let types: HashMap<i64, _> =
+                records.iter().map(|r| (r.op_type.id, &r.op_type)).collect();
+            kpi::op_types(&facts(records), &request.period, request.options)
+                .iter()
+                .filter_map(|item| {
+                    let info = types.get(&item.op_type)?;
+                    Some(json!({
+                        "type": {"id": info.id, "name": info.name, "color": info.color},
+                        "count": item.count,
+                        "avg_duration": item.average(),
+                        "min_duration": item.min_minutes,
+                        "max_duration": item.max_minutes,
+                    }))
+                })
+                .collect()
+        },
+    )
+    .await
 }

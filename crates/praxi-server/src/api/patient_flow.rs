@@ -5,7 +5,7 @@
 //! them race-free and keeps the status history the wait and treatment times are computed from.
 //! Every change is published on the `patient-flow` board (ids and status only).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
@@ -19,6 +19,7 @@ use praxi_store::flow::{FlowFilter, FlowRecord, FlowWrite, LiveWindow, NewFlow, 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::Query;
 use crate::api::appointments::{appointment_json, local_days};
 use crate::api::operations::operation_json;
 use crate::api::{PathId, method_fallback};
@@ -27,7 +28,7 @@ use crate::body::{Fields, JsonBody, parse_date_str};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Board;
 use crate::state::AppState;
-use crate::usecases::flow::{self, FlowRefusal};
+use crate::usecases::flow::{self, FlowRefusal, FlowStart};
 use crate::usecases::{Caller, Failure};
 use crate::wire;
 
@@ -261,33 +262,6 @@ fn check_link_rule(fields: &mut Fields, link: &Result<FlowLink, praxi_domain::Va
     }
 }
 
-/// Checks that the linked appointment or operation exists and, for a doctor, is their own
-/// (403, api.md §5 item 4).
-async fn check_link(
-    state: &AppState,
-    auth: &AuthUser,
-    decision: Decision,
-    link: FlowLink,
-) -> ApiResult<()> {
-    let is_own = match link {
-        FlowLink::Appointment(id) => {
-            let unknown = || ApiError::field("appointment_id", invalid_pk(id));
-            let id = i32::try_from(id).map_err(|_| unknown())?;
-            let appointment = state.store.appointment(id).await?.ok_or_else(unknown)?;
-            appointment.doctor_id == auth.user.id
-        }
-        FlowLink::Operation(id) => {
-            let operation = state
-                .store
-                .operation(id)
-                .await?
-                .ok_or_else(|| ApiError::field("operation_id", invalid_pk(id)))?;
-            operation.has_member(auth.user.id)
-        }
-    };
-    AuthUser::check_own(decision, is_own, MODEL)
-}
-
 /// The audit-row builder the store calls for each row it writes.
 fn auditor(
     auth: &AuthUser,
@@ -317,20 +291,14 @@ async fn create(
     check_link_rule(&mut fields, &link);
     fields.finish()?;
     let (link, initial) = (link?, initial?);
-    check_link(&state, &auth, decision, link).await?;
-    let record = state
-        .store
-        .create_patient_flow(
-            NewFlow {
-                link,
-                state: initial,
-            },
-            Some(auth.user.id),
-            now,
-            auditor(&auth),
-        )
-        .await?;
-    publish(&state, "flow.created", &record).await;
+    let caller = Caller::from(&auth);
+    let flow = NewFlow {
+        link,
+        state: initial,
+    };
+    let record = flow::create(&state, &caller, decision, flow, now, FlowStart::AsRequested)
+        .await
+        .map_err(flow_failure)?;
     Ok((StatusCode::CREATED, Json(flow_json(&record, &state))))
 }
 
@@ -357,6 +325,23 @@ fn flow_error(refusal: FlowRefusal) -> ApiError {
         FlowRefusal::Unlinked => {
             ApiError::internal("patient flow without appointment or operation")
         }
+        FlowRefusal::UnknownLink(FlowLink::Appointment(id)) => {
+            ApiError::field("appointment_id", invalid_pk(id))
+        }
+        FlowRefusal::UnknownLink(FlowLink::Operation(id)) => {
+            ApiError::field("operation_id", invalid_pk(id))
+        }
+        // Arrival rules of the board; the API starts flows as requested.
+        FlowRefusal::NotExpected | FlowRefusal::AlreadyArrived => {
+            ApiError::internal("arrival rule on an API request")
+        }
+    }
+}
+
+fn flow_failure(failure: Failure<FlowRefusal>) -> ApiError {
+    match failure {
+        Failure::Refused(refusal) => flow_error(refusal),
+        Failure::Store(error) => error.into(),
     }
 }
 
@@ -394,7 +379,9 @@ async fn update(
     if link != stored_link {
         // Moving a flow links it anew: the create rule applies (a doctor's own only, 403).
         let link_decision = auth.require(RESOURCE, Action::Create, MODEL)?;
-        check_link(&state, &auth, link_decision, link).await?;
+        flow::check_link(&state, &Caller::from(&auth), link_decision, link)
+            .await
+            .map_err(flow_failure)?;
     }
     let (record, transition) = state
         .store
@@ -432,10 +419,7 @@ async fn change_status(
     fields.finish()?;
     let record = flow::change_status(&state, &Caller::from(&auth), decision, &current, to, None)
         .await
-        .map_err(|failure| match failure {
-            Failure::Refused(refusal) => flow_error(refusal),
-            Failure::Store(error) => error.into(),
-        })?;
+        .map_err(flow_failure)?;
     Ok(Json(flow_json(&record, &state)))
 }
 

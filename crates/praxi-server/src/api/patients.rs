@@ -1,7 +1,7 @@
 //! `/api/patients/` (api.md §3.19): list, search, detail, create, update. No delete (405).
 //! Every read and write of patient data is audited (api.md §5 item 14).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,6 +11,7 @@ use praxi_store::patients::PatientRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::Query;
 use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody};

@@ -2,11 +2,14 @@
 //! waiting-room board's step buttons) is one function, [`change_status`]: own-only from the
 //! policy decision, the read-only rule of a `done` flow, the one transition function of
 //! `praxi_domain::flow`, the store's write with its status-history and audit rows, and the
-//! board event.
+//! board event. Starting a flow (`POST /api/patient-flow/` and the board's "arrived" button)
+//! is [`create`].
 
-use praxi_domain::flow::{FlowStatus, FlowUpdate, TransitionError, transition};
+use chrono::{DateTime, Utc};
+use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::flow::{FlowLink, FlowStatus, FlowUpdate, TransitionError, transition};
 use praxi_domain::rbac::{Decision, Denial};
-use praxi_store::flow::{FlowRecord, FlowWrite};
+use praxi_store::flow::{FlowRecord, FlowWrite, NewFlow};
 use serde_json::Value;
 
 use super::{Caller, Failure, own_only};
@@ -30,6 +33,22 @@ pub(crate) enum FlowRefusal {
     Transition(TransitionError),
     /// A stored flow without appointment or operation (the schema forbids it).
     Unlinked,
+    /// The appointment or operation a new flow names does not exist.
+    UnknownLink(FlowLink),
+    /// An arrival for an appointment that is cancelled or a no-show.
+    NotExpected,
+    /// An arrival for an appointment that already has a flow.
+    AlreadyArrived,
+}
+
+/// How a new flow starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlowStart {
+    /// As requested (`POST /api/patient-flow/`): any existing appointment or operation.
+    AsRequested,
+    /// The patient of an appointment has arrived (the board's button): only an expected
+    /// appointment (not cancelled, not a no-show) without a flow yet.
+    Arrival,
 }
 
 /// The read-only rule of a `done` flow, with how the policy decision says to answer it.
@@ -105,6 +124,91 @@ pub(crate) async fn change_status(
     if transition.is_change() {
         publish(state, "flow.status", &record).await;
     }
+    Ok(record)
+}
+
+/// What [`check_link`] found about the appointment or operation a flow names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Linked {
+    /// The appointment's id (`None` for an operation).
+    appointment_id: Option<i32>,
+    /// Not cancelled and not a no-show (operations: always).
+    expected: bool,
+}
+
+/// Checks that the appointment or operation a flow names exists and, under an own-only
+/// decision, is the caller's (their appointment, or an operation they are on the team of).
+pub(crate) async fn check_link(
+    state: &AppState,
+    caller: &Caller,
+    decision: Decision,
+    link: FlowLink,
+) -> Result<Linked, Failure<FlowRefusal>> {
+    let unknown = || Failure::Refused(FlowRefusal::UnknownLink(link));
+    let (is_own, linked) = match link {
+        FlowLink::Appointment(id) => {
+            let id = i32::try_from(id).map_err(|_| unknown())?;
+            let appointment = state.store.appointment(id).await?.ok_or_else(unknown)?;
+            (
+                appointment.doctor_id == caller.user_id(),
+                Linked {
+                    appointment_id: Some(id),
+                    expected: appointment.status != AppointmentStatus::Cancelled
+                        && !appointment.is_no_show,
+                },
+            )
+        }
+        FlowLink::Operation(id) => {
+            let operation = state.store.operation(id).await?.ok_or_else(unknown)?;
+            (
+                operation.has_member(caller.user_id()),
+                Linked {
+                    appointment_id: None,
+                    expected: true,
+                },
+            )
+        }
+    };
+    own_only(decision, is_own).map_err(|denial| Failure::Refused(FlowRefusal::Denied(denial)))?;
+    Ok(linked)
+}
+
+/// Starts `flow` (its link, and the domain's initial state the caller parsed at `now`, which
+/// also stamps the flow's first status):
+/// the linked appointment or operation must pass [`check_link`]; an arrival also needs an expected appointment without a flow. Audited by the store
+/// (`patient_flow_create`), published as `flow.created`.
+pub(crate) async fn create(
+    state: &AppState,
+    caller: &Caller,
+    decision: Decision,
+    flow: NewFlow,
+    now: DateTime<Utc>,
+    start: FlowStart,
+) -> Result<FlowRecord, Failure<FlowRefusal>> {
+    let refused = |refusal| Err(Failure::Refused(refusal));
+    let linked = check_link(state, caller, decision, flow.link).await?;
+    if start == FlowStart::Arrival {
+        if !linked.expected {
+            return refused(FlowRefusal::NotExpected);
+        }
+        if let Some(id) = linked.appointment_id
+            && state.store.appointment_has_flow(id).await?
+        {
+            return refused(FlowRefusal::AlreadyArrived);
+        }
+    }
+    let record = state
+        .store
+        .create_patient_flow(
+            flow,
+            Some(caller.user_id()),
+            now,
+            |action: &str, patient_id: Option<i32>, meta: Value| {
+                caller.audit(action, patient_id, Some(meta))
+            },
+        )
+        .await?;
+    publish(state, "flow.created", &record).await;
     Ok(record)
 }
 

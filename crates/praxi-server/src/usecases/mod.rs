@@ -15,6 +15,7 @@
 //! [`Decision`]: praxi_domain::rbac::Decision
 
 pub(crate) mod appointments;
+pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
 pub(crate) mod master_data;
 pub(crate) mod operations;
@@ -169,6 +170,15 @@ impl IfMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doctors_are_refused_foreign_rows_only() {
+        let own = Decision::OwnOnly(Denial::NotFound);
+        assert_eq!(own_only(own, false), Err(Denial::NotFound));
+        assert_eq!(own_only(own, true), Ok(()));
+        assert_eq!(own_only(Decision::Allow, false), Ok(()));
+        assert_eq!(own_only(Decision::Filtered, false), Ok(()));
+    }
 
     #[test]
     fn if_match_compares_tags() {

@@ -13,6 +13,7 @@ mod admin;
 mod admin_pages;
 mod boards;
 mod calendar;
+mod calendar_feeds;
 mod dashboard;
 mod errors;
 mod harness;

@@ -9,9 +9,10 @@
 //! hours) is therefore locked through [`lock_person_row`], never `FOR UPDATE` before the
 //! person's lock.
 
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PrimaryKeyTrait, QuerySelect, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 use crate::error::{DbFailure, StoreError};
+use crate::repositories::{RowLock, row_by_id};
 
 /// What a booking occupies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,19 +78,15 @@ pub(crate) async fn lock_person_row<C, E>(
 where
     C: ConnectionTrait,
     E: EntityTrait,
-    i64: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
 {
-    let seen = E::find_by_id(id)
-        .one(conn)
+    let seen = row_by_id::<E, C>(conn, id, RowLock::None)
         .await?
         .ok_or(StoreError::NotFound(model))?;
     let seen_owner = owner(&seen);
     let mut keys = vec![LockKey::Person(seen_owner)];
     keys.extend(moving_to.map(LockKey::Person));
     lock(conn, &keys).await?;
-    let stored = E::find_by_id(id)
-        .lock_exclusive()
-        .one(conn)
+    let stored = row_by_id::<E, C>(conn, id, RowLock::ForUpdate)
         .await?
         .ok_or(StoreError::NotFound(model))?;
     if owner(&stored) != seen_owner {

@@ -153,6 +153,21 @@ pub async fn load_schedule<C: ConnectionTrait>(
     period: Interval,
     scope: &ScheduleScope,
 ) -> Result<ScheduleInput, StoreError> {
+    let mut input = load_hours(conn, tz, &period, scope.people.as_deref()).await?;
+    load_appointments(conn, &period, scope, &mut input.busy).await?;
+    load_operations(conn, &period, scope, &mut input.busy).await?;
+    Ok(input)
+}
+
+/// The hours model of the local dates of `period`: active practice hours, doctor hours, and
+/// the absences and breaks of those dates, of `people` (everyone when `None`; practice-wide
+/// breaks always). Four statements; bookings are not loaded.
+pub(crate) async fn load_hours<C: ConnectionTrait>(
+    conn: &C,
+    tz: Tz,
+    period: &Interval,
+    people: Option<&[i64]>,
+) -> Result<ScheduleInput, StoreError> {
     let mut input = ScheduleInput::new(tz);
     let first_date = period.start().with_timezone(&tz).date_naive();
     let last_date = period.end().with_timezone(&tz).date_naive();
@@ -187,7 +202,7 @@ pub async fn load_schedule<C: ConnectionTrait>(
         .from(DoctorHoursT::Table)
         .and_where(Expr::col(DoctorHoursT::Active).eq(true))
         .to_owned();
-    if let Some(people) = &scope.people {
+    if let Some(people) = people {
         doctor_hours.and_where(Expr::col(DoctorHoursT::DoctorId).is_in(people.iter().copied()));
     }
     for row in rows::<DoctorWindowRow, _>(conn, &doctor_hours).await? {
@@ -216,7 +231,7 @@ pub async fn load_schedule<C: ConnectionTrait>(
         .and_where(Expr::col(DoctorAbsence::StartDate).lte(last_date))
         .and_where(Expr::col(DoctorAbsence::EndDate).gte(first_date))
         .to_owned();
-    if let Some(people) = &scope.people {
+    if let Some(people) = people {
         absences.and_where(Expr::col(DoctorAbsence::DoctorId).is_in(people.iter().copied()));
     }
     for row in rows::<AbsenceRow, _>(conn, &absences).await? {
@@ -242,7 +257,7 @@ pub async fn load_schedule<C: ConnectionTrait>(
         .and_where(Expr::col(DoctorBreak::Date).gte(first_date))
         .and_where(Expr::col(DoctorBreak::Date).lte(last_date))
         .to_owned();
-    if let Some(people) = &scope.people {
+    if let Some(people) = people {
         breaks.cond_where(
             Cond::any()
                 .add(Expr::col(DoctorBreak::DoctorId).is_null())
@@ -260,8 +275,6 @@ pub async fn load_schedule<C: ConnectionTrait>(
         });
     }
 
-    load_appointments(conn, &period, scope, &mut input.busy).await?;
-    load_operations(conn, &period, scope, &mut input.busy).await?;
     Ok(input)
 }
 

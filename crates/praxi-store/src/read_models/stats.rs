@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use praxi_domain::Role;
 use praxi_domain::flow::FlowStatus;
@@ -13,10 +13,7 @@ use praxi_domain::kpi::{
     SchedulingInput, SchedulingNeeds,
 };
 use praxi_domain::operation::OperationStatus;
-use praxi_domain::scheduling::{
-    Absence, AbsenceId, Break, BreakId, DoctorHours, Interval, ScheduleInput, UserId, WeeklyWindow,
-    weekday_from_index,
-};
+use praxi_domain::scheduling::{Interval, ScheduleInput};
 use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, Order};
 
@@ -24,10 +21,11 @@ use crate::appointments::ResourceInfo;
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::migration::idens::{
-    Appointment, AppointmentResource, CoreRole, CoreUser, DoctorAbsence, DoctorBreak,
-    DoctorHours as DoctorHoursT, Operation, OperationDevice, PatientFlow, PracticeHours, Resource,
+    Appointment, AppointmentResource, CoreRole, CoreUser, Operation, OperationDevice, PatientFlow,
+    Resource,
 };
 use crate::operations::{OperationFilter, OperationRecord, read_operations};
+use crate::read_models::schedule::load_hours;
 
 /// A doctor as the KPIs show them (the API's Person shape).
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
@@ -340,151 +338,15 @@ async fn operation_facts<C: ConnectionTrait>(
 
 // ---- hours model, doctors, resources ------------------------------------------------------
 
-#[derive(FromQueryResult)]
-struct WindowRow {
-    weekday: i32,
-    start_time: NaiveTime,
-    end_time: NaiveTime,
-}
-
-#[derive(FromQueryResult)]
-struct DoctorWindowRow {
-    doctor_id: i64,
-    weekday: i32,
-    start_time: NaiveTime,
-    end_time: NaiveTime,
-}
-
-#[derive(FromQueryResult)]
-struct AbsenceRow {
-    id: i64,
-    doctor_id: i64,
-    start_date: NaiveDate,
-    end_date: NaiveDate,
-}
-
-#[derive(FromQueryResult)]
-struct BreakRow {
-    id: i64,
-    doctor_id: Option<i64>,
-    date: NaiveDate,
-    start_time: NaiveTime,
-    end_time: NaiveTime,
-}
-
-/// Active practice hours, doctor hours, and the absences and breaks of the local dates of
-/// `period`: four statements. Bookings are not loaded.
+/// The hours model of the local dates of `period` (no bookings), of the scope's doctor.
 async fn hours_model<C: ConnectionTrait>(
     conn: &C,
     tz: Tz,
     period: &Interval,
     scope: KpiScope,
 ) -> Result<ScheduleInput, StoreError> {
-    let mut input = ScheduleInput::new(tz);
-    let first_date = period.start().with_timezone(&tz).date_naive();
-    let last_date = period.end().with_timezone(&tz).date_naive();
-    let window = |weekday: i32, start: NaiveTime, end: NaiveTime| {
-        weekday_from_index(weekday).map(|weekday| WeeklyWindow {
-            weekday,
-            start,
-            end,
-            active: true,
-        })
-    };
-
-    let practice = Query::select()
-        .columns([
-            PracticeHours::Weekday,
-            PracticeHours::StartTime,
-            PracticeHours::EndTime,
-        ])
-        .from(PracticeHours::Table)
-        .and_where(Expr::col(PracticeHours::Active).eq(true))
-        .to_owned();
-    for row in rows::<WindowRow, _>(conn, &practice).await? {
-        input
-            .practice_hours
-            .extend(window(row.weekday, row.start_time, row.end_time));
-    }
-
-    let mut doctor_hours = Query::select()
-        .columns([
-            DoctorHoursT::DoctorId,
-            DoctorHoursT::Weekday,
-            DoctorHoursT::StartTime,
-            DoctorHoursT::EndTime,
-        ])
-        .from(DoctorHoursT::Table)
-        .and_where(Expr::col(DoctorHoursT::Active).eq(true))
-        .to_owned();
-    if let Some(doctor) = scope.doctor() {
-        doctor_hours.and_where(Expr::col(DoctorHoursT::DoctorId).eq(doctor));
-    }
-    for row in rows::<DoctorWindowRow, _>(conn, &doctor_hours).await? {
-        if let Some(window) = window(row.weekday, row.start_time, row.end_time) {
-            input.doctor_hours.push(DoctorHours {
-                doctor: UserId(row.doctor_id),
-                window,
-            });
-        }
-    }
-
-    let mut absences = Query::select()
-        .columns([
-            DoctorAbsence::Id,
-            DoctorAbsence::DoctorId,
-            DoctorAbsence::StartDate,
-            DoctorAbsence::EndDate,
-        ])
-        .from(DoctorAbsence::Table)
-        .and_where(Expr::col(DoctorAbsence::Active).eq(true))
-        .and_where(Expr::col(DoctorAbsence::StartDate).lte(last_date))
-        .and_where(Expr::col(DoctorAbsence::EndDate).gte(first_date))
-        .to_owned();
-    if let Some(doctor) = scope.doctor() {
-        absences.and_where(Expr::col(DoctorAbsence::DoctorId).eq(doctor));
-    }
-    for row in rows::<AbsenceRow, _>(conn, &absences).await? {
-        input.absences.push(Absence {
-            id: AbsenceId(row.id),
-            doctor: UserId(row.doctor_id),
-            start_date: row.start_date,
-            end_date: row.end_date,
-            active: true,
-        });
-    }
-
-    let mut breaks = Query::select()
-        .columns([
-            DoctorBreak::Id,
-            DoctorBreak::DoctorId,
-            DoctorBreak::Date,
-            DoctorBreak::StartTime,
-            DoctorBreak::EndTime,
-        ])
-        .from(DoctorBreak::Table)
-        .and_where(Expr::col(DoctorBreak::Active).eq(true))
-        .and_where(Expr::col(DoctorBreak::Date).gte(first_date))
-        .and_where(Expr::col(DoctorBreak::Date).lte(last_date))
-        .to_owned();
-    if let Some(doctor) = scope.doctor() {
-        breaks.cond_where(
-            Cond::any()
-                .add(Expr::col(DoctorBreak::DoctorId).is_null())
-                .add(Expr::col(DoctorBreak::DoctorId).eq(doctor)),
-        );
-    }
-    for row in rows::<BreakRow, _>(conn, &breaks).await? {
-        input.breaks.push(Break {
-            id: BreakId(row.id),
-            doctor: row.doctor_id.map(UserId),
-            date: row.date,
-            start: row.start_time,
-            end: row.end_time,
-            active: true,
-        });
-    }
-    Ok(input)
+    let doctor = scope.doctor().map(|doctor| [doctor]);
+    load_hours(conn, tz, period, doctor.as_ref().map(|d| d.as_slice())).await
 }
 
 /// Active users with the doctor role (only the asking doctor in a doctor's scope), by id.

@@ -10,10 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use praxi_domain::absence::{AbsenceChanges, AbsenceFields, AbsenceSpan, VacationLedger};
 use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::operation::OperationStatus;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
-};
+use sea_orm::sea_query::{Order, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
@@ -22,6 +20,9 @@ use crate::error::StoreError;
 use crate::hours::{Visibility, require_doctor};
 use crate::locks::{LockKey, lock, lock_person_row};
 use crate::master_data::{AbsenceFilter, Absences};
+use crate::repositories::{
+    RowLock, delete_by_id, fetch_models, id_is, inserted, row_by_id, select_rows,
+};
 
 /// The snapshot columns as stored (NULL for rows imported without them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +100,14 @@ async fn ledger<C: ConnectionTrait>(
     conn: &C,
     doctor_id: i64,
 ) -> Result<Option<(VacationLedger, Vec<doctor_absence::Model>)>, StoreError> {
-    let Some(doctor) = user::Entity::find_by_id(doctor_id).one(conn).await? else {
+    let Some(doctor) = row_by_id::<user::Entity, _>(conn, doctor_id, RowLock::None).await? else {
         return Ok(None);
     };
-    let rows = doctor_absence::Entity::find()
-        .filter(doctor_absence::Column::DoctorId.eq(doctor_id))
-        .order_by_asc(doctor_absence::Column::Id)
-        .all(conn)
-        .await?;
+    let select = select_rows::<doctor_absence::Entity>()
+        .and_where(doctor_absence::Column::DoctorId.eq(doctor_id))
+        .order_by(doctor_absence::Column::Id, Order::Asc)
+        .to_owned();
+    let rows = fetch_models::<doctor_absence::Entity, _>(conn, &select).await?;
     let ledger = VacationLedger {
         allowance: u32::try_from(doctor.vacation_days_per_year).unwrap_or(0),
         absences: rows
@@ -140,18 +141,28 @@ async fn refresh_snapshots<C: ConnectionTrait>(conn: &C, doctor_id: i64) -> Resu
         {
             continue;
         }
-        let mut active = row.into_active_model();
-        active.duration_workdays = Set(duration_workdays);
-        active.return_date = Set(snapshot.return_date);
-        active.remaining_days = Set(remaining_days);
-        active.update(conn).await?;
+        let update = Query::update()
+            .table(doctor_absence::Entity)
+            .values([
+                (
+                    doctor_absence::Column::DurationWorkdays,
+                    duration_workdays.into(),
+                ),
+                (
+                    doctor_absence::Column::ReturnDate,
+                    snapshot.return_date.into(),
+                ),
+                (doctor_absence::Column::RemainingDays, remaining_days.into()),
+            ])
+            .and_where(id_is::<doctor_absence::Entity>(row.id))
+            .to_owned();
+        conn.execute(&update).await?;
     }
     Ok(())
 }
 
 async fn reload<C: ConnectionTrait>(conn: &C, id: i64) -> Result<AbsenceRecord, StoreError> {
-    doctor_absence::Entity::find_by_id(id)
-        .one(conn)
+    row_by_id::<doctor_absence::Entity, _>(conn, id, RowLock::None)
         .await?
         .map(AbsenceRecord::from)
         .ok_or(StoreError::NotFound("DoctorAbsence"))
@@ -185,18 +196,28 @@ impl Store {
         let tx = self.write().await?;
         lock(&*tx, &[LockKey::Person(fields.doctor_id)]).await?;
         require_doctor(&*tx, fields.doctor_id).await?;
-        let row = doctor_absence::ActiveModel {
-            doctor_id: Set(fields.doctor_id),
-            start_date: Set(fields.start_date),
-            end_date: Set(fields.end_date),
-            reason: Set(fields.reason),
-            active: Set(fields.active),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*tx)
-        .await?;
+        let insert = Query::insert()
+            .into_table(doctor_absence::Entity)
+            .columns([
+                doctor_absence::Column::DoctorId,
+                doctor_absence::Column::StartDate,
+                doctor_absence::Column::EndDate,
+                doctor_absence::Column::Reason,
+                doctor_absence::Column::Active,
+                doctor_absence::Column::CreatedAt,
+                doctor_absence::Column::UpdatedAt,
+            ])
+            .values_panic([
+                fields.doctor_id.into(),
+                fields.start_date.into(),
+                fields.end_date.into(),
+                fields.reason.into(),
+                fields.active.into(),
+                now.into(),
+                now.into(),
+            ])
+            .to_owned();
+        let row = inserted::<doctor_absence::Entity, _>(&*tx, insert).await?;
         refresh_snapshots(&*tx, row.doctor_id).await?;
         write_audit(&*tx, &audit(row.id)).await?;
         let record = reload(&*tx, row.id).await?;
@@ -224,19 +245,24 @@ impl Store {
             "DoctorAbsence",
         )
         .await?;
-        let current = AbsenceRecord::from(stored.clone()).fields;
+        let current = AbsenceRecord::from(stored).fields;
         let fields = changes.apply(current.clone())?;
         if fields.doctor_id != current.doctor_id {
             require_doctor(&*tx, fields.doctor_id).await?;
         }
-        let mut row = stored.into_active_model();
-        row.doctor_id = Set(fields.doctor_id);
-        row.start_date = Set(fields.start_date);
-        row.end_date = Set(fields.end_date);
-        row.reason = Set(fields.reason);
-        row.active = Set(fields.active);
-        row.updated_at = Set(now);
-        row.update(&*tx).await?;
+        let update = Query::update()
+            .table(doctor_absence::Entity)
+            .values([
+                (doctor_absence::Column::DoctorId, fields.doctor_id.into()),
+                (doctor_absence::Column::StartDate, fields.start_date.into()),
+                (doctor_absence::Column::EndDate, fields.end_date.into()),
+                (doctor_absence::Column::Reason, fields.reason.clone().into()),
+                (doctor_absence::Column::Active, fields.active.into()),
+                (doctor_absence::Column::UpdatedAt, now.into()),
+            ])
+            .and_where(id_is::<doctor_absence::Entity>(id))
+            .to_owned();
+        tx.execute(&update).await?;
         refresh_snapshots(&*tx, fields.doctor_id).await?;
         if fields.doctor_id != current.doctor_id {
             refresh_snapshots(&*tx, current.doctor_id).await?;
@@ -259,7 +285,7 @@ impl Store {
             "DoctorAbsence",
         )
         .await?;
-        doctor_absence::Entity::delete_by_id(id).exec(&*tx).await?;
+        delete_by_id::<doctor_absence::Entity, _>(&*tx, id, "DoctorAbsence").await?;
         refresh_snapshots(&*tx, stored.doctor_id).await?;
         write_audit(&*tx, audit).await?;
         tx.commit().await
@@ -283,25 +309,25 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<AffectedBooking>, StoreError> {
-        let appointments = appointment::Entity::find()
-            .filter(appointment::Column::DoctorId.eq(doctor_id))
-            .filter(appointment::Column::Status.ne(AppointmentStatus::Cancelled.as_str()))
-            .filter(appointment::Column::StartTime.lt(to))
-            .filter(appointment::Column::EndTime.gt(from))
-            .all(self.conn())
-            .await?;
-        let operations = operation::Entity::find()
-            .filter(
+        let select = select_rows::<appointment::Entity>()
+            .and_where(appointment::Column::DoctorId.eq(doctor_id))
+            .and_where(appointment::Column::Status.ne(AppointmentStatus::Cancelled.as_str()))
+            .and_where(appointment::Column::StartTime.lt(to))
+            .and_where(appointment::Column::EndTime.gt(from))
+            .to_owned();
+        let appointments = fetch_models::<appointment::Entity, _>(self.conn(), &select).await?;
+        let select = select_rows::<operation::Entity>()
+            .cond_where(
                 Condition::any()
                     .add(operation::Column::PrimarySurgeonId.eq(doctor_id))
                     .add(operation::Column::AssistantId.eq(doctor_id))
                     .add(operation::Column::AnesthesistId.eq(doctor_id)),
             )
-            .filter(operation::Column::Status.ne(OperationStatus::Cancelled.as_str()))
-            .filter(operation::Column::StartTime.lt(to))
-            .filter(operation::Column::EndTime.gt(from))
-            .all(self.conn())
-            .await?;
+            .and_where(operation::Column::Status.ne(OperationStatus::Cancelled.as_str()))
+            .and_where(operation::Column::StartTime.lt(to))
+            .and_where(operation::Column::EndTime.gt(from))
+            .to_owned();
+        let operations = fetch_models::<operation::Entity, _>(self.conn(), &select).await?;
         let mut bookings: Vec<AffectedBooking> = appointments
             .into_iter()
             .map(|row| AffectedBooking {

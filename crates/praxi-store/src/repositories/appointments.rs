@@ -101,19 +101,6 @@ struct AppointmentRow {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(FromQueryResult)]
-struct LinkedResourceRow {
-    appointment_id: i32,
-    id: i64,
-    name: String,
-    #[sea_orm(from_alias = "type")]
-    kind: String,
-    color: String,
-    active: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
 /// Which appointments to read.
 #[derive(Debug, Clone, Default)]
 pub struct AppointmentFilter {
@@ -264,6 +251,28 @@ fn linked_resources_select() -> SelectStatement {
         .to_owned()
 }
 
+/// The resources a links select reads (each row: the booking's id in `owner_column` and the
+/// resource's columns), grouped by booking, in the select's order.
+pub(crate) async fn linked_resources<C, K>(
+    conn: &C,
+    links: &SelectStatement,
+    owner_column: &str,
+) -> Result<HashMap<K, Vec<ResourceInfo>>, StoreError>
+where
+    C: ConnectionTrait,
+    K: sea_orm::TryGetable + Eq + std::hash::Hash,
+{
+    let mut resources: HashMap<K, Vec<ResourceInfo>> = HashMap::new();
+    for row in conn.query_all(links).await? {
+        let owner: K = row.try_get("", owner_column)?;
+        resources
+            .entry(owner)
+            .or_default()
+            .push(ResourceInfo::from_query_result(&row, "")?);
+    }
+    Ok(resources)
+}
+
 /// Reads appointments matching `filter` in `start_time, id` order, with their resources
 /// (two statements, whatever the number of rows).
 pub(crate) async fn read_appointments<C: ConnectionTrait>(
@@ -283,22 +292,8 @@ pub(crate) async fn read_appointments<C: ConnectionTrait>(
     }
     let mut links = linked_resources_select();
     filter.apply(&mut links);
-    let mut resources: HashMap<i32, Vec<ResourceInfo>> = HashMap::new();
-    for row in conn.query_all(&links).await? {
-        let link = LinkedResourceRow::from_query_result(&row, "")?;
-        resources
-            .entry(link.appointment_id)
-            .or_default()
-            .push(ResourceInfo {
-                id: link.id,
-                name: link.name,
-                kind: link.kind,
-                color: link.color,
-                active: link.active,
-                created_at: link.created_at,
-                updated_at: link.updated_at,
-            });
-    }
+    let mut resources: HashMap<i32, Vec<ResourceInfo>> =
+        linked_resources(conn, &links, "appointment_id").await?;
     rows.into_iter()
         .map(|row| {
             let status = AppointmentStatus::parse(&row.status).ok_or_else(|| {

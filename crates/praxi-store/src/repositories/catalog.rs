@@ -13,7 +13,9 @@ use praxi_domain::ValidationError;
 use praxi_domain::catalog::{
     AppointmentTypeFields, OperationTypeFields, ResourceFields, ResourceKind, check_kind_change,
 };
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, LockType, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, DynIden, Expr, ExprTrait, IntoIden, LockType, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Order};
 
 use crate::admin_lists::Window;
@@ -332,26 +334,62 @@ async fn insert_returning_id<C: ConnectionTrait>(
 }
 
 /// Bookings that use a resource: appointment links, operations in the room, operation devices.
-async fn resource_bookings<C: ConnectionTrait>(conn: &C, id: i64) -> Result<u64, StoreError> {
-    let appointments = count(
-        conn,
-        AppointmentResource::Table,
-        Some(Expr::col(AppointmentResource::ResourceId).eq(id)),
-    )
-    .await?;
-    let operations = count(
-        conn,
-        Operation::Table,
-        Some(Expr::col(Operation::OpRoomId).eq(id)),
-    )
-    .await?;
-    let devices = count(
-        conn,
-        OperationDevice::Table,
-        Some(Expr::col(OperationDevice::ResourceId).eq(id)),
-    )
-    .await?;
-    Ok(appointments + operations + devices)
+/// A column whose value `id` means "this row uses catalogue row `id`": `(table, column)`.
+type Reference = (DynIden, DynIden);
+
+/// The columns that book a resource: appointments, operation rooms, operation devices.
+fn resource_references() -> [Reference; 3] {
+    [
+        (
+            AppointmentResource::Table.into_iden(),
+            AppointmentResource::ResourceId.into_iden(),
+        ),
+        (
+            Operation::Table.into_iden(),
+            Operation::OpRoomId.into_iden(),
+        ),
+        (
+            OperationDevice::Table.into_iden(),
+            OperationDevice::ResourceId.into_iden(),
+        ),
+    ]
+}
+
+/// How many rows use catalogue row `id` through `references`.
+async fn uses<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    references: &[Reference],
+) -> Result<u64, StoreError> {
+    let mut n_uses = 0;
+    for (table, column) in references {
+        n_uses += count(conn, table.clone(), Some(Expr::col(column.clone()).eq(id))).await?;
+    }
+    Ok(n_uses)
+}
+
+/// A catalogue table: `(table, id column, model name)`.
+type CatalogTable = (DynIden, DynIden, &'static str);
+
+impl Store {
+    /// Deletes a catalogue row no other row uses through `references`, with its audit row, in
+    /// one transaction (row locked first). A used row is refused with `StillReferenced`.
+    async fn delete_unused(
+        &self,
+        (table, id_column, model): CatalogTable,
+        id: i64,
+        references: &[Reference],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let tx = self.write().await?;
+        lock_row(&*tx, table.clone(), id_column.clone(), id, model).await?;
+        if uses(&*tx, id, references).await? > 0 {
+            return Err(StoreError::StillReferenced(model.to_owned()));
+        }
+        delete_row(&*tx, table, id_column, id, model).await?;
+        write_audit(&*tx, audit).await?;
+        tx.commit().await
+    }
 }
 
 impl Store {
@@ -480,34 +518,16 @@ impl Store {
         id: i64,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let tx = self.write().await?;
-        lock_row(
-            &*tx,
-            AppointmentType::Table,
-            AppointmentType::Id,
-            id,
+        let table = (
+            AppointmentType::Table.into_iden(),
+            AppointmentType::Id.into_iden(),
             APPOINTMENT_TYPE,
-        )
-        .await?;
-        let n_appointments = count(
-            &*tx,
-            Appointment::Table,
-            Some(Expr::col(Appointment::TypeId).eq(id)),
-        )
-        .await?;
-        if n_appointments > 0 {
-            return Err(StoreError::StillReferenced(APPOINTMENT_TYPE.to_owned()));
-        }
-        delete_row(
-            &*tx,
-            AppointmentType::Table,
-            AppointmentType::Id,
-            id,
-            APPOINTMENT_TYPE,
-        )
-        .await?;
-        write_audit(&*tx, audit).await?;
-        tx.commit().await
+        );
+        let references = [(
+            Appointment::Table.into_iden(),
+            Appointment::TypeId.into_iden(),
+        )];
+        self.delete_unused(table, id, &references, audit).await
     }
 
     // ---- operation types ---------------------------------------------------------------
@@ -618,34 +638,16 @@ impl Store {
         id: i64,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let tx = self.write().await?;
-        lock_row(
-            &*tx,
-            OperationType::Table,
-            OperationType::Id,
-            id,
+        let table = (
+            OperationType::Table.into_iden(),
+            OperationType::Id.into_iden(),
             OPERATION_TYPE,
-        )
-        .await?;
-        let n_operations = count(
-            &*tx,
-            Operation::Table,
-            Some(Expr::col(Operation::OpTypeId).eq(id)),
-        )
-        .await?;
-        if n_operations > 0 {
-            return Err(StoreError::StillReferenced(OPERATION_TYPE.to_owned()));
-        }
-        delete_row(
-            &*tx,
-            OperationType::Table,
-            OperationType::Id,
-            id,
-            OPERATION_TYPE,
-        )
-        .await?;
-        write_audit(&*tx, audit).await?;
-        tx.commit().await
+        );
+        let references = [(
+            Operation::Table.into_iden(),
+            Operation::OpTypeId.into_iden(),
+        )];
+        self.delete_unused(table, id, &references, audit).await
     }
 
     // ---- resources ---------------------------------------------------------------------
@@ -726,7 +728,7 @@ impl Store {
         let current_kind = current.fields.kind;
         let fields = change(current.fields)?;
         if fields.kind != current_kind {
-            let n_bookings = resource_bookings(&*tx, id).await?;
+            let n_bookings = uses(&*tx, id, &resource_references()).await?;
             check_kind_change(current_kind, fields.kind, n_bookings)?;
         }
         let update = Query::update()
@@ -762,14 +764,13 @@ impl Store {
     /// it; a used resource is refused with `StillReferenced` (the original deleted the
     /// operations in a deleted room).
     pub async fn delete_resource(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        let tx = self.write().await?;
-        lock_row(&*tx, Resource::Table, Resource::Id, id, RESOURCE).await?;
-        if resource_bookings(&*tx, id).await? > 0 {
-            return Err(StoreError::StillReferenced(RESOURCE.to_owned()));
-        }
-        delete_row(&*tx, Resource::Table, Resource::Id, id, RESOURCE).await?;
-        write_audit(&*tx, audit).await?;
-        tx.commit().await
+        let table = (
+            Resource::Table.into_iden(),
+            Resource::Id.into_iden(),
+            RESOURCE,
+        );
+        self.delete_unused(table, id, &resource_references(), audit)
+            .await
     }
 }
 

@@ -13,7 +13,7 @@ use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::hours::DoctorCandidate;
 use praxi_domain::operation::OperationStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, FromQueryResult};
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
@@ -23,6 +23,7 @@ use crate::entity::{
 use crate::error::StoreError;
 use crate::hours::doctor_candidate;
 use crate::migration::m0009_calendar_feeds::CalendarFeeds;
+use crate::repositories::{RowLock, fetch_models, row_by_id, select_rows};
 
 /// Whose busy times a feed publishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,9 +180,12 @@ impl Store {
                 }
             }
             FeedKind::Room => {
-                let room = crate::entity::resource::Entity::find_by_id(feed.target_id)
-                    .one(&*tx)
-                    .await?;
+                let room = row_by_id::<crate::entity::resource::Entity, _>(
+                    &*tx,
+                    feed.target_id,
+                    RowLock::None,
+                )
+                .await?;
                 if room.is_none_or(|room| room.r#type != "room") {
                     return Err(StoreError::field(
                         "target_id",
@@ -310,37 +314,46 @@ impl Store {
                 .add(operation::Column::AnesthesistId.eq(target)),
             FeedKind::Room => Condition::all().add(operation::Column::OpRoomId.eq(target)),
         };
-        let appointments = appointment::Entity::find()
-            .filter(appointment_scope)
-            .filter(appointment::Column::Status.ne(AppointmentStatus::Cancelled.as_str()))
-            .filter(appointment::Column::StartTime.lt(to))
-            .filter(appointment::Column::EndTime.gt(from))
-            .all(self.conn())
-            .await?;
-        let operations = operation::Entity::find()
-            .filter(operation_scope)
-            .filter(operation::Column::Status.ne(OperationStatus::Cancelled.as_str()))
-            .filter(operation::Column::StartTime.lt(to))
-            .filter(operation::Column::EndTime.gt(from))
-            .all(self.conn())
-            .await?;
+        let appointments = fetch_models::<appointment::Entity, _>(
+            self.conn(),
+            &select_rows::<appointment::Entity>()
+                .cond_where(appointment_scope)
+                .and_where(appointment::Column::Status.ne(AppointmentStatus::Cancelled.as_str()))
+                .and_where(appointment::Column::StartTime.lt(to))
+                .and_where(appointment::Column::EndTime.gt(from))
+                .to_owned(),
+        )
+        .await?;
+        let operations = fetch_models::<operation::Entity, _>(
+            self.conn(),
+            &select_rows::<operation::Entity>()
+                .cond_where(operation_scope)
+                .and_where(operation::Column::Status.ne(OperationStatus::Cancelled.as_str()))
+                .and_where(operation::Column::StartTime.lt(to))
+                .and_where(operation::Column::EndTime.gt(from))
+                .to_owned(),
+        )
+        .await?;
         let (mut appointment_types, mut operation_types) = (HashMap::new(), HashMap::new());
         if feed.include_type {
             let ids: BTreeSet<i64> = appointments.iter().filter_map(|row| row.type_id).collect();
             if !ids.is_empty() {
-                appointment_types = appointment_type::Entity::find()
-                    .filter(appointment_type::Column::Id.is_in(ids))
-                    .all(self.conn())
-                    .await?
-                    .into_iter()
-                    .map(|row| (row.id, row.name))
-                    .collect();
+                let select = select_rows::<appointment_type::Entity>()
+                    .and_where(appointment_type::Column::Id.is_in(ids))
+                    .to_owned();
+                appointment_types =
+                    fetch_models::<appointment_type::Entity, _>(self.conn(), &select)
+                        .await?
+                        .into_iter()
+                        .map(|row| (row.id, row.name))
+                        .collect();
             }
             let ids: BTreeSet<i64> = operations.iter().map(|row| row.op_type_id).collect();
             if !ids.is_empty() {
-                operation_types = operation_type::Entity::find()
-                    .filter(operation_type::Column::Id.is_in(ids))
-                    .all(self.conn())
+                let select = select_rows::<operation_type::Entity>()
+                    .and_where(operation_type::Column::Id.is_in(ids))
+                    .to_owned();
+                operation_types = fetch_models::<operation_type::Entity, _>(self.conn(), &select)
                     .await?
                     .into_iter()
                     .map(|row| (row.id, row.name))

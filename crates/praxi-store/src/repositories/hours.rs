@@ -12,10 +12,8 @@ use praxi_domain::hours::{
     DoctorHoursFields, HoursChanges, HoursWindow, check_doctor, check_no_overlap,
     doctor_display_name, doctor_matches,
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::admin_lists::Window;
 use crate::audit::{AuditEntry, write_audit};
@@ -24,6 +22,10 @@ use crate::entity::{doctor_break, doctor_hours, practice_hours, role, user};
 use crate::error::StoreError;
 use crate::locks::{LockKey, lock, lock_person_row};
 use crate::master_data::{BreakFilter, BreakOwner, Breaks, HoursFilter, PracticeHours};
+use crate::repositories::{
+    Returning, RowLock, delete_by_id, fetch_models, id_is, inserted, no_row, row_by_id,
+    select_rows, updated, write_returning,
+};
 
 /// Which rows of a doctor-owned table a count shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,15 +133,24 @@ pub(crate) async fn doctor_candidate<C: ConnectionTrait>(
     conn: &C,
     id: i64,
 ) -> Result<DoctorCandidate, StoreError> {
-    let found = user::Entity::find_by_id(id)
-        .find_also_related(role::Entity)
-        .one(conn)
-        .await?;
-    Ok(match found {
+    let select = Query::select()
+        .column((user::Entity, user::Column::IsActive))
+        .expr(Expr::col((role::Entity, role::Column::Name)).eq(Role::Doctor.name()))
+        .from(user::Entity)
+        .join(
+            JoinType::LeftJoin,
+            role::Entity,
+            Expr::col((role::Entity, role::Column::Id))
+                .equals((user::Entity, user::Column::RoleId)),
+        )
+        .and_where(id_is::<user::Entity>(id))
+        .to_owned();
+    Ok(match conn.query_one(&select).await? {
         None => DoctorCandidate::Unknown,
-        Some((user, role)) => DoctorCandidate::User {
-            is_active: user.is_active,
-            is_doctor: role.is_some_and(|role| role.name == Role::Doctor.name()),
+        Some(row) => DoctorCandidate::User {
+            is_active: row.try_get_by_index(0)?,
+            // NULL without a role.
+            is_doctor: row.try_get_by_index::<Option<bool>>(1)?.unwrap_or(false),
         },
     })
 }
@@ -180,17 +191,26 @@ impl Store {
         audit: impl FnOnce(i64) -> AuditEntry,
     ) -> Result<PracticeHoursRecord, StoreError> {
         let tx = self.write().await?;
-        let row = practice_hours::ActiveModel {
-            weekday: Set(window.weekday),
-            start_time: Set(window.start_time),
-            end_time: Set(window.end_time),
-            active: Set(window.active),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*tx)
-        .await?;
+        let insert = Query::insert()
+            .into_table(practice_hours::Entity)
+            .columns([
+                practice_hours::Column::Weekday,
+                practice_hours::Column::StartTime,
+                practice_hours::Column::EndTime,
+                practice_hours::Column::Active,
+                practice_hours::Column::CreatedAt,
+                practice_hours::Column::UpdatedAt,
+            ])
+            .values_panic([
+                window.weekday.into(),
+                window.start_time.into(),
+                window.end_time.into(),
+                window.active.into(),
+                now.into(),
+                now.into(),
+            ])
+            .to_owned();
+        let row = inserted::<practice_hours::Entity, _>(&*tx, insert).await?;
         write_audit(&*tx, &audit(row.id)).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -206,19 +226,22 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<PracticeHoursRecord, StoreError> {
         let tx = self.write().await?;
-        let stored = practice_hours::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&*tx)
+        let stored = row_by_id::<practice_hours::Entity, _>(&*tx, id, RowLock::ForUpdate)
             .await?
             .ok_or(StoreError::NotFound("PracticeHours"))?;
-        let window = changes.apply(PracticeHoursRecord::from(stored.clone()).window)?;
-        let mut row = stored.into_active_model();
-        row.weekday = Set(window.weekday);
-        row.start_time = Set(window.start_time);
-        row.end_time = Set(window.end_time);
-        row.active = Set(window.active);
-        row.updated_at = Set(now);
-        let row = row.update(&*tx).await?;
+        let window = changes.apply(PracticeHoursRecord::from(stored).window)?;
+        let update = Query::update()
+            .table(practice_hours::Entity)
+            .values([
+                (practice_hours::Column::Weekday, window.weekday.into()),
+                (practice_hours::Column::StartTime, window.start_time.into()),
+                (practice_hours::Column::EndTime, window.end_time.into()),
+                (practice_hours::Column::Active, window.active.into()),
+                (practice_hours::Column::UpdatedAt, now.into()),
+            ])
+            .and_where(id_is::<practice_hours::Entity>(id))
+            .to_owned();
+        let row = updated::<practice_hours::Entity, _>(&*tx, update, "PracticeHours").await?;
         write_audit(&*tx, audit).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -231,10 +254,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let tx = self.write().await?;
-        let result = practice_hours::Entity::delete_by_id(id).exec(&*tx).await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound("PracticeHours"));
-        }
+        delete_by_id::<practice_hours::Entity, _>(&*tx, id, "PracticeHours").await?;
         write_audit(&*tx, audit).await?;
         tx.commit().await
     }
@@ -253,19 +273,31 @@ impl Store {
         lock(&*tx, &[LockKey::Person(fields.doctor_id)]).await?;
         require_doctor(&*tx, fields.doctor_id).await?;
         check_doctor_hours_overlap(&*tx, &fields, None).await?;
-        let inserted = doctor_hours::ActiveModel {
-            doctor_id: Set(fields.doctor_id),
-            weekday: Set(fields.window.weekday),
-            start_time: Set(fields.window.start_time),
-            end_time: Set(fields.window.end_time),
-            active: Set(fields.window.active),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*tx)
-        .await;
-        let row = inserted.map_err(duplicate_slot)?;
+        let insert = Query::insert()
+            .into_table(doctor_hours::Entity)
+            .columns([
+                doctor_hours::Column::DoctorId,
+                doctor_hours::Column::Weekday,
+                doctor_hours::Column::StartTime,
+                doctor_hours::Column::EndTime,
+                doctor_hours::Column::Active,
+                doctor_hours::Column::CreatedAt,
+                doctor_hours::Column::UpdatedAt,
+            ])
+            .values_panic([
+                fields.doctor_id.into(),
+                fields.window.weekday.into(),
+                fields.window.start_time.into(),
+                fields.window.end_time.into(),
+                fields.window.active.into(),
+                now.into(),
+                now.into(),
+            ])
+            .to_owned();
+        let row = write_returning::<doctor_hours::Entity, _>(&*tx, Returning::Insert(insert))
+            .await
+            .map_err(duplicate_slot)?
+            .ok_or_else(no_row)?;
         write_audit(&*tx, &audit(row.id)).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -291,20 +323,31 @@ impl Store {
             "DoctorHours",
         )
         .await?;
-        let current = DoctorHoursRecord::from(stored.clone()).fields;
+        let current = DoctorHoursRecord::from(stored).fields;
         let fields = changes.apply(current)?;
         if fields.doctor_id != current.doctor_id {
             require_doctor(&*tx, fields.doctor_id).await?;
         }
         check_doctor_hours_overlap(&*tx, &fields, Some(id)).await?;
-        let mut row = stored.into_active_model();
-        row.doctor_id = Set(fields.doctor_id);
-        row.weekday = Set(fields.window.weekday);
-        row.start_time = Set(fields.window.start_time);
-        row.end_time = Set(fields.window.end_time);
-        row.active = Set(fields.window.active);
-        row.updated_at = Set(now);
-        let row = row.update(&*tx).await.map_err(duplicate_slot)?;
+        let update = Query::update()
+            .table(doctor_hours::Entity)
+            .values([
+                (doctor_hours::Column::DoctorId, fields.doctor_id.into()),
+                (doctor_hours::Column::Weekday, fields.window.weekday.into()),
+                (
+                    doctor_hours::Column::StartTime,
+                    fields.window.start_time.into(),
+                ),
+                (doctor_hours::Column::EndTime, fields.window.end_time.into()),
+                (doctor_hours::Column::Active, fields.window.active.into()),
+                (doctor_hours::Column::UpdatedAt, now.into()),
+            ])
+            .and_where(id_is::<doctor_hours::Entity>(id))
+            .to_owned();
+        let row = write_returning::<doctor_hours::Entity, _>(&*tx, Returning::Update(update))
+            .await
+            .map_err(duplicate_slot)?
+            .ok_or(StoreError::NotFound("DoctorHours"))?;
         write_audit(&*tx, audit).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -313,10 +356,7 @@ impl Store {
     /// Deletes a doctor-hours row.
     pub async fn delete_doctor_hours(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
         let tx = self.write().await?;
-        let result = doctor_hours::Entity::delete_by_id(id).exec(&*tx).await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound("DoctorHours"));
-        }
+        delete_by_id::<doctor_hours::Entity, _>(&*tx, id, "DoctorHours").await?;
         write_audit(&*tx, audit).await?;
         tx.commit().await
     }
@@ -347,19 +387,30 @@ impl Store {
         if let Some(doctor_id) = fields.doctor_id {
             require_doctor(&*tx, doctor_id).await?;
         }
-        let row = doctor_break::ActiveModel {
-            doctor_id: Set(fields.doctor_id),
-            date: Set(fields.date),
-            start_time: Set(fields.start_time),
-            end_time: Set(fields.end_time),
-            reason: Set(fields.reason),
-            active: Set(fields.active),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*tx)
-        .await?;
+        let insert = Query::insert()
+            .into_table(doctor_break::Entity)
+            .columns([
+                doctor_break::Column::DoctorId,
+                doctor_break::Column::Date,
+                doctor_break::Column::StartTime,
+                doctor_break::Column::EndTime,
+                doctor_break::Column::Reason,
+                doctor_break::Column::Active,
+                doctor_break::Column::CreatedAt,
+                doctor_break::Column::UpdatedAt,
+            ])
+            .values_panic([
+                fields.doctor_id.into(),
+                fields.date.into(),
+                fields.start_time.into(),
+                fields.end_time.into(),
+                fields.reason.into(),
+                fields.active.into(),
+                now.into(),
+                now.into(),
+            ])
+            .to_owned();
+        let row = inserted::<doctor_break::Entity, _>(&*tx, insert).await?;
         write_audit(&*tx, &audit(row.id)).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -375,27 +426,30 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<BreakRecord, StoreError> {
         let tx = self.write().await?;
-        let stored = doctor_break::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&*tx)
+        let stored = row_by_id::<doctor_break::Entity, _>(&*tx, id, RowLock::ForUpdate)
             .await?
             .ok_or(StoreError::NotFound("DoctorBreak"))?;
-        let current = BreakRecord::from(stored.clone()).fields;
+        let current = BreakRecord::from(stored).fields;
         let fields = changes.apply(current.clone())?;
         if let Some(doctor_id) = fields.doctor_id
             && fields.doctor_id != current.doctor_id
         {
             require_doctor(&*tx, doctor_id).await?;
         }
-        let mut row = stored.into_active_model();
-        row.doctor_id = Set(fields.doctor_id);
-        row.date = Set(fields.date);
-        row.start_time = Set(fields.start_time);
-        row.end_time = Set(fields.end_time);
-        row.reason = Set(fields.reason);
-        row.active = Set(fields.active);
-        row.updated_at = Set(now);
-        let row = row.update(&*tx).await?;
+        let update = Query::update()
+            .table(doctor_break::Entity)
+            .values([
+                (doctor_break::Column::DoctorId, fields.doctor_id.into()),
+                (doctor_break::Column::Date, fields.date.into()),
+                (doctor_break::Column::StartTime, fields.start_time.into()),
+                (doctor_break::Column::EndTime, fields.end_time.into()),
+                (doctor_break::Column::Reason, fields.reason.into()),
+                (doctor_break::Column::Active, fields.active.into()),
+                (doctor_break::Column::UpdatedAt, now.into()),
+            ])
+            .and_where(id_is::<doctor_break::Entity>(id))
+            .to_owned();
+        let row = updated::<doctor_break::Entity, _>(&*tx, update, "DoctorBreak").await?;
         write_audit(&*tx, audit).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -404,10 +458,7 @@ impl Store {
     /// Deletes a break.
     pub async fn delete_break(&self, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
         let tx = self.write().await?;
-        let result = doctor_break::Entity::delete_by_id(id).exec(&*tx).await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound("DoctorBreak"));
-        }
+        delete_by_id::<doctor_break::Entity, _>(&*tx, id, "DoctorBreak").await?;
         write_audit(&*tx, audit).await?;
         tx.commit().await
     }
@@ -417,20 +468,24 @@ impl Store {
     /// Active users with role `doctor` whose first name, last name, username or e-mail
     /// contains `q` (case-insensitive; empty = all), ordered by last name, first name, id.
     pub async fn doctor_choices(&self, q: &str) -> Result<Vec<DoctorChoice>, StoreError> {
-        let doctors = user::Entity::find()
-            .find_also_related(role::Entity)
-            .filter(role::Column::Name.eq(Role::Doctor.name()))
-            .filter(user::Column::IsActive.eq(true))
-            .order_by_asc(user::Column::LastName)
-            .order_by_asc(user::Column::FirstName)
-            .order_by_asc(user::Column::Id)
-            .all(self.conn())
-            .await?;
+        let select = select_rows::<user::Entity>()
+            .join(
+                JoinType::InnerJoin,
+                role::Entity,
+                Expr::col((role::Entity, role::Column::Id))
+                    .equals((user::Entity, user::Column::RoleId)),
+            )
+            .and_where(Expr::col((role::Entity, role::Column::Name)).eq(Role::Doctor.name()))
+            .and_where(Expr::col((user::Entity, user::Column::IsActive)).eq(true))
+            .order_by((user::Entity, user::Column::LastName), Order::Asc)
+            .order_by((user::Entity, user::Column::FirstName), Order::Asc)
+            .order_by((user::Entity, user::Column::Id), Order::Asc)
+            .to_owned();
+        let doctors = fetch_models::<user::Entity, _>(self.conn(), &select).await?;
         // Filtered here rather than in SQL: the practice has few doctors, and Rust's Unicode
         // case folding behaves the same on SQLite (whose lower() is ASCII-only) and PostgreSQL.
         Ok(doctors
             .into_iter()
-            .map(|(doctor, _role)| doctor)
             .filter(|doctor| {
                 doctor_matches(
                     q,
@@ -458,15 +513,15 @@ async fn check_doctor_hours_overlap<C: ConnectionTrait>(
     if !fields.window.active {
         return Ok(());
     }
-    let mut query = doctor_hours::Entity::find()
-        .filter(doctor_hours::Column::DoctorId.eq(fields.doctor_id))
-        .filter(doctor_hours::Column::Weekday.eq(fields.window.weekday))
-        .filter(doctor_hours::Column::Active.eq(true));
+    let mut select = select_rows::<doctor_hours::Entity>()
+        .and_where(Expr::col(doctor_hours::Column::DoctorId).eq(fields.doctor_id))
+        .and_where(Expr::col(doctor_hours::Column::Weekday).eq(fields.window.weekday))
+        .and_where(Expr::col(doctor_hours::Column::Active).eq(true))
+        .to_owned();
     if let Some(id) = exclude {
-        query = query.filter(doctor_hours::Column::Id.ne(id));
+        select.and_where(Expr::col(doctor_hours::Column::Id).ne(id));
     }
-    let others: Vec<HoursWindow> = query
-        .all(conn)
+    let others: Vec<HoursWindow> = fetch_models::<doctor_hours::Entity, _>(conn, &select)
         .await?
         .iter()
         .map(doctor_hours_window)
@@ -477,7 +532,7 @@ async fn check_doctor_hours_overlap<C: ConnectionTrait>(
 
 /// The unique slot index (doctor, weekday, start, end, active) only fires for exact duplicates
 /// of inactive rows (active ones are caught as overlaps first).
-fn duplicate_slot(error: sea_orm::DbErr) -> StoreError {
+fn duplicate_slot(error: DbErr) -> StoreError {
     if is_unique_violation(&error) {
         StoreError::field("start_time", DUPLICATE_SLOT_MESSAGE)
     } else {

@@ -18,7 +18,7 @@ use praxi_domain::scheduling::{
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, Order};
 
-use crate::appointments::{ResourceInfo, ScheduleCheck};
+use crate::appointments::{ResourceInfo, ScheduleCheck, linked_resources};
 use crate::audit::{AuditEntry, write_audit};
 use crate::db::Store;
 use crate::error::{DbFailure, StoreError};
@@ -271,19 +271,6 @@ impl OperationRow {
     }
 }
 
-#[derive(FromQueryResult)]
-struct DeviceRow {
-    operation_id: i64,
-    id: i64,
-    name: String,
-    #[sea_orm(from_alias = "type")]
-    kind: String,
-    color: String,
-    active: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
 /// Which operations to read.
 #[derive(Debug, Clone, Default)]
 pub struct OperationFilter {
@@ -531,22 +518,8 @@ pub(crate) async fn read_operations<C: ConnectionTrait>(
     }
     let mut links = devices_select();
     filter.apply(&mut links);
-    let mut devices: HashMap<i64, Vec<ResourceInfo>> = HashMap::new();
-    for row in conn.query_all(&links).await? {
-        let link = DeviceRow::from_query_result(&row, "")?;
-        devices
-            .entry(link.operation_id)
-            .or_default()
-            .push(ResourceInfo {
-                id: link.id,
-                name: link.name,
-                kind: link.kind,
-                color: link.color,
-                active: link.active,
-                created_at: link.created_at,
-                updated_at: link.updated_at,
-            });
-    }
+    let mut devices: HashMap<i64, Vec<ResourceInfo>> =
+        linked_resources(conn, &links, "operation_id").await?;
     Ok(rows
         .into_iter()
         .map(|row| {

@@ -286,3 +286,69 @@ impl Store {
         Ok(patient)
     }
 }
+
+/// A structured patient search (FHIR `Patient?name=&birthdate=&identifier=`): every given
+/// criterion must match; results in list order, at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientQuery {
+    /// The patient number.
+    pub id: Option<i32>,
+    /// A case-insensitive prefix of the first or the last name.
+    pub name_prefix: Option<String>,
+    /// A case-insensitive prefix of the last name.
+    pub family_prefix: Option<String>,
+    /// A case-insensitive prefix of the first name.
+    pub given_prefix: Option<String>,
+    /// Born on or after this day.
+    pub born_from: Option<NaiveDate>,
+    /// Born before this day.
+    pub born_until: Option<NaiveDate>,
+    pub limit: u64,
+}
+
+impl Store {
+    /// The patients matching a [`PatientQuery`] (one statement).
+    pub async fn find_patients(
+        &self,
+        query: &PatientQuery,
+    ) -> Result<Vec<PatientRecord>, StoreError> {
+        let prefix = |text: &str| {
+            let pattern = format!(
+                "{}%",
+                text.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            move |column: Patients| {
+                Expr::expr(Func::lower(Expr::col(column)))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+            }
+        };
+        let mut select = patient_select().limit(query.limit).to_owned();
+        if let Some(id) = query.id {
+            select.and_where(Expr::col(Patients::Id).eq(id));
+        }
+        if let Some(name) = &query.name_prefix {
+            let like = prefix(name);
+            select.cond_where(
+                sea_orm::sea_query::Cond::any()
+                    .add(like(Patients::FirstName))
+                    .add(like(Patients::LastName)),
+            );
+        }
+        if let Some(family) = &query.family_prefix {
+            select.and_where(prefix(family)(Patients::LastName));
+        }
+        if let Some(given) = &query.given_prefix {
+            select.and_where(prefix(given)(Patients::FirstName));
+        }
+        if let Some(from) = query.born_from {
+            select.and_where(Expr::col(Patients::BirthDate).gte(from));
+        }
+        if let Some(until) = query.born_until {
+            select.and_where(Expr::col(Patients::BirthDate).lt(until));
+        }
+        fetch(self.conn(), &select).await
+    }
+}

@@ -27,6 +27,60 @@ fn write_mode(mode: Mode) -> WriteMode {
     }
 }
 
+/// What every declaration shares in shape, generated from the table's repository functions:
+/// the record's `id`, `activation` (for changes with an `active` field), and `insert`,
+/// `update`, `delete`. `catalog` tables validate a create with `changes.create()` and apply
+/// an update to the stored fields in the request's write mode; `calendar` tables hand the
+/// partial change to the store, which validates the merged row under its locks.
+macro_rules! store_writes {
+    ($kind:ident, $changes:ident, $create:ident, $update:ident, $delete:ident) => {
+        fn activation(active: bool) -> $changes {
+            $changes {
+                active: Some(active),
+                ..Default::default()
+            }
+        }
+
+        store_writes!($kind, $create, $update, $delete);
+    };
+    ($kind:ident, $create:ident, $update:ident, $delete:ident) => {
+        fn id(record: &Record<Self>) -> i64 {
+            record.id
+        }
+
+        async fn insert(
+            state: &AppState,
+            changes: Self::Changes,
+            audit: impl FnOnce(i64) -> AuditEntry + Send,
+        ) -> Result<Record<Self>, StoreError> {
+            let fields = changes.create()?;
+            state.store.$create(fields, state.now(), audit).await
+        }
+
+        async fn update(
+            state: &AppState,
+            id: i64,
+            changes: Self::Changes,
+            mode: Mode,
+            audit: &AuditEntry,
+        ) -> Result<Record<Self>, StoreError> {
+            let change = store_writes!(@change $kind, changes, mode);
+            state.store.$update(id, change, state.now(), audit).await
+        }
+
+        async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
+            state.store.$delete(id, audit).await
+        }
+    };
+    (@change catalog, $changes:ident, $mode:ident) => {
+        |current| $changes.apply(current, write_mode($mode))
+    };
+    (@change calendar, $changes:ident, $mode:ident) => {{
+        let _ = $mode;
+        $changes
+    }};
+}
+
 // ---- catalogue --------------------------------------------------------------------------------
 
 /// `/api/appointment-types/`, `/admin/appointment-types/`.
@@ -39,10 +93,6 @@ impl MasterData for AppointmentTypes {
     const AUDIT: &'static str = "appointment_type";
     const AUDIT_ID: &'static str = "appointment_type_id";
 
-    fn id(record: &Record<Self>) -> i64 {
-        record.id
-    }
-
     fn read(fields: &mut Fields, _mode: Mode) -> AppointmentTypeChanges {
         AppointmentTypeChanges {
             name: fields.string("name"),
@@ -52,42 +102,13 @@ impl MasterData for AppointmentTypes {
         }
     }
 
-    fn activation(active: bool) -> AppointmentTypeChanges {
-        AppointmentTypeChanges {
-            active: Some(active),
-            ..Default::default()
-        }
-    }
-
-    async fn insert(
-        state: &AppState,
-        changes: AppointmentTypeChanges,
-        audit: impl FnOnce(i64) -> AuditEntry + Send,
-    ) -> Result<Record<Self>, StoreError> {
-        let fields = changes.create()?;
-        state
-            .store
-            .create_appointment_type(fields, state.now(), audit)
-            .await
-    }
-
-    async fn update(
-        state: &AppState,
-        id: i64,
-        changes: AppointmentTypeChanges,
-        mode: Mode,
-        audit: &AuditEntry,
-    ) -> Result<Record<Self>, StoreError> {
-        let change = |current| changes.apply(current, write_mode(mode));
-        state
-            .store
-            .update_appointment_type(id, change, state.now(), audit)
-            .await
-    }
-
-    async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        state.store.delete_appointment_type(id, audit).await
-    }
+    store_writes!(
+        catalog,
+        AppointmentTypeChanges,
+        create_appointment_type,
+        update_appointment_type,
+        delete_appointment_type
+    );
 }
 
 /// `/api/operation-types/`, `/admin/operation-types/`.
@@ -100,10 +121,6 @@ impl MasterData for OperationTypes {
     const AUDIT: &'static str = "operation_type";
     const AUDIT_ID: &'static str = "operation_type_id";
 
-    fn id(record: &Record<Self>) -> i64 {
-        record.id
-    }
-
     fn read(fields: &mut Fields, _mode: Mode) -> OperationTypeChanges {
         OperationTypeChanges {
             name: fields.string("name"),
@@ -115,42 +132,13 @@ impl MasterData for OperationTypes {
         }
     }
 
-    fn activation(active: bool) -> OperationTypeChanges {
-        OperationTypeChanges {
-            active: Some(active),
-            ..Default::default()
-        }
-    }
-
-    async fn insert(
-        state: &AppState,
-        changes: OperationTypeChanges,
-        audit: impl FnOnce(i64) -> AuditEntry + Send,
-    ) -> Result<Record<Self>, StoreError> {
-        let fields = changes.create()?;
-        state
-            .store
-            .create_operation_type(fields, state.now(), audit)
-            .await
-    }
-
-    async fn update(
-        state: &AppState,
-        id: i64,
-        changes: OperationTypeChanges,
-        mode: Mode,
-        audit: &AuditEntry,
-    ) -> Result<Record<Self>, StoreError> {
-        let change = |current| changes.apply(current, write_mode(mode));
-        state
-            .store
-            .update_operation_type(id, change, state.now(), audit)
-            .await
-    }
-
-    async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        state.store.delete_operation_type(id, audit).await
-    }
+    store_writes!(
+        catalog,
+        OperationTypeChanges,
+        create_operation_type,
+        update_operation_type,
+        delete_operation_type
+    );
 }
 
 /// `/api/resources/`, `/admin/resources/`: rooms and devices. Showing one is not audited,
@@ -165,10 +153,6 @@ impl MasterData for Resources {
     const AUDIT_ID: &'static str = "resource_id";
     const AUDIT_VIEW: bool = false;
 
-    fn id(record: &Record<Self>) -> i64 {
-        record.id
-    }
-
     fn read(fields: &mut Fields, _mode: Mode) -> ResourceChanges {
         ResourceChanges {
             name: fields.string("name"),
@@ -178,42 +162,13 @@ impl MasterData for Resources {
         }
     }
 
-    fn activation(active: bool) -> ResourceChanges {
-        ResourceChanges {
-            active: Some(active),
-            ..Default::default()
-        }
-    }
-
-    async fn insert(
-        state: &AppState,
-        changes: ResourceChanges,
-        audit: impl FnOnce(i64) -> AuditEntry + Send,
-    ) -> Result<Record<Self>, StoreError> {
-        let fields = changes.create()?;
-        state
-            .store
-            .create_resource(fields, state.now(), audit)
-            .await
-    }
-
-    async fn update(
-        state: &AppState,
-        id: i64,
-        changes: ResourceChanges,
-        mode: Mode,
-        audit: &AuditEntry,
-    ) -> Result<Record<Self>, StoreError> {
-        let change = |current| changes.apply(current, write_mode(mode));
-        state
-            .store
-            .update_resource(id, change, state.now(), audit)
-            .await
-    }
-
-    async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        state.store.delete_resource(id, audit).await
-    }
+    store_writes!(
+        catalog,
+        ResourceChanges,
+        create_resource,
+        update_resource,
+        delete_resource
+    );
 }
 
 // ---- calendar configuration -------------------------------------------------------------------
@@ -236,51 +191,19 @@ impl MasterData for PracticeHours {
     const RESOURCE: Area = Area::PracticeHours;
     const AUDIT: &'static str = "practice_hours";
 
-    fn id(record: &Record<Self>) -> i64 {
-        record.id
-    }
-
     fn read(fields: &mut Fields, mode: Mode) -> HoursChanges {
         let changes = read_window(fields, mode);
         changes.check_fields(fields.errors_mut());
         changes
     }
 
-    fn activation(active: bool) -> HoursChanges {
-        HoursChanges {
-            active: Some(active),
-            ..Default::default()
-        }
-    }
-
-    async fn insert(
-        state: &AppState,
-        changes: HoursChanges,
-        audit: impl FnOnce(i64) -> AuditEntry + Send,
-    ) -> Result<Record<Self>, StoreError> {
-        let window = changes.create()?;
-        state
-            .store
-            .create_practice_hours(window, state.now(), audit)
-            .await
-    }
-
-    async fn update(
-        state: &AppState,
-        id: i64,
-        changes: HoursChanges,
-        _mode: Mode,
-        audit: &AuditEntry,
-    ) -> Result<Record<Self>, StoreError> {
-        state
-            .store
-            .update_practice_hours(id, changes, state.now(), audit)
-            .await
-    }
-
-    async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        state.store.delete_practice_hours(id, audit).await
-    }
+    store_writes!(
+        calendar,
+        HoursChanges,
+        create_practice_hours,
+        update_practice_hours,
+        delete_practice_hours
+    );
 }
 
 /// `/api/doctor-hours/`, `/admin/doctor-hours/`: each doctor's weekly availability. The
@@ -292,10 +215,6 @@ impl MasterData for DoctorHours {
     type Changes = DoctorHoursChanges;
     const RESOURCE: Area = Area::DoctorHours;
     const AUDIT: &'static str = "doctor_hours";
-
-    fn id(record: &Record<Self>) -> i64 {
-        record.id
-    }
 
     fn owner(record: &Record<Self>) -> Owner {
         Owner::Doctor(record.fields.doctor_id)
@@ -328,34 +247,12 @@ impl MasterData for DoctorHours {
         }
     }
 
-    async fn insert(
-        state: &AppState,
-        changes: DoctorHoursChanges,
-        audit: impl FnOnce(i64) -> AuditEntry + Send,
-    ) -> Result<Record<Self>, StoreError> {
-        let row = changes.create()?;
-        state
-            .store
-            .create_doctor_hours(row, state.now(), audit)
-            .await
-    }
-
-    async fn update(
-        state: &AppState,
-        id: i64,
-        changes: DoctorHoursChanges,
-        _mode: Mode,
-        audit: &AuditEntry,
-    ) -> Result<Record<Self>, StoreError> {
-        state
-            .store
-            .update_doctor_hours(id, changes, state.now(), audit)
-            .await
-    }
-
-    async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        state.store.delete_doctor_hours(id, audit).await
-    }
+    store_writes!(
+        calendar,
+        create_doctor_hours,
+        update_doctor_hours,
+        delete_doctor_hours
+    );
 }
 
 /// `/api/doctor-breaks/`, `/admin/breaks/`: blocked time on one date, of one doctor or
@@ -370,10 +267,6 @@ impl MasterData for Breaks {
     const AUDIT: &'static str = "doctor_break";
     const IGNORED: &'static [&'static str] = READ_ONLY_AND_COLOUR;
     const EVENT: Option<&'static str> = Some("break");
-
-    fn id(record: &Record<Self>) -> i64 {
-        record.id
-    }
 
     fn owner(record: &Record<Self>) -> Owner {
         match record.fields.doctor_id {
@@ -403,38 +296,13 @@ impl MasterData for Breaks {
         changes.doctor_id
     }
 
-    fn activation(active: bool) -> BreakChanges {
-        BreakChanges {
-            active: Some(active),
-            ..Default::default()
-        }
-    }
-
-    async fn insert(
-        state: &AppState,
-        changes: BreakChanges,
-        audit: impl FnOnce(i64) -> AuditEntry + Send,
-    ) -> Result<Record<Self>, StoreError> {
-        let row = changes.create()?;
-        state.store.create_break(row, state.now(), audit).await
-    }
-
-    async fn update(
-        state: &AppState,
-        id: i64,
-        changes: BreakChanges,
-        _mode: Mode,
-        audit: &AuditEntry,
-    ) -> Result<Record<Self>, StoreError> {
-        state
-            .store
-            .update_break(id, changes, state.now(), audit)
-            .await
-    }
-
-    async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        state.store.delete_break(id, audit).await
-    }
+    store_writes!(
+        calendar,
+        BreakChanges,
+        create_break,
+        update_break,
+        delete_break
+    );
 }
 
 /// `/api/doctor-absences/`, `/admin/absences/`: whole-day absences. The vacation snapshots
@@ -449,10 +317,6 @@ impl MasterData for Absences {
     const AUDIT: &'static str = "doctor_absence";
     const IGNORED: &'static [&'static str] = READ_ONLY_AND_COLOUR;
     const EVENT: Option<&'static str> = Some("absence");
-
-    fn id(record: &Record<Self>) -> i64 {
-        record.id
-    }
 
     fn owner(record: &Record<Self>) -> Owner {
         Owner::Doctor(record.fields.doctor_id)
@@ -478,36 +342,11 @@ impl MasterData for Absences {
         changes.doctor_id.map(Some)
     }
 
-    fn activation(active: bool) -> AbsenceChanges {
-        AbsenceChanges {
-            active: Some(active),
-            ..Default::default()
-        }
-    }
-
-    async fn insert(
-        state: &AppState,
-        changes: AbsenceChanges,
-        audit: impl FnOnce(i64) -> AuditEntry + Send,
-    ) -> Result<Record<Self>, StoreError> {
-        let row = changes.create()?;
-        state.store.create_absence(row, state.now(), audit).await
-    }
-
-    async fn update(
-        state: &AppState,
-        id: i64,
-        changes: AbsenceChanges,
-        _mode: Mode,
-        audit: &AuditEntry,
-    ) -> Result<Record<Self>, StoreError> {
-        state
-            .store
-            .update_absence(id, changes, state.now(), audit)
-            .await
-    }
-
-    async fn delete(state: &AppState, id: i64, audit: &AuditEntry) -> Result<(), StoreError> {
-        state.store.delete_absence(id, audit).await
-    }
+    store_writes!(
+        calendar,
+        AbsenceChanges,
+        create_absence,
+        update_absence,
+        delete_absence
+    );
 }

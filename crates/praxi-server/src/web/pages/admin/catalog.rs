@@ -5,11 +5,10 @@
 
 use praxi_domain::catalog::{APPOINTMENT_TYPE_NAME_MAX, NAME_MAX, ResourceKind};
 use praxi_store::StoreError;
-use praxi_store::admin_lists::AdminPage;
 use praxi_store::master_data::{CatalogFilter, CatalogOrder, CatalogSort};
 
-use super::view::{Cell, Choice, Column, Field, Filter, Kind, Row};
-use super::{FormInput, In, ListData, ListQuery, MasterAdmin, t};
+use super::view::{Cell, Choice, Column, Field, Filter, Kind};
+use super::{FormInput, In, ListQuery, MasterAdmin, UserNames, t};
 use crate::state::AppState;
 use crate::usecases::master_data::{
     AppointmentTypes, Filter as RowFilter, OperationTypes, Record, Resources, Sort,
@@ -148,45 +147,41 @@ impl MasterAdmin for AppointmentTypes {
         record.fields.name.clone()
     }
 
-    async fn list(
+    fn columns(user: &WebUser) -> Vec<Column> {
+        vec![
+            Column::new(t(user, "admin.field.name")).sortable("name"),
+            Column::new(t(user, "admin.field.duration_minutes")),
+            Column::new(t(user, "admin.field.color")),
+            Column::new(t(user, "admin.field.status")),
+            Column::new(t(user, "admin.field.created_at")).sortable("created"),
+        ]
+    }
+
+    fn cells(
         state: &AppState,
         user: &WebUser,
+        _names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell> {
+        let fields = &record.fields;
+        vec![
+            Cell::text(&fields.name),
+            match fields.duration_minutes {
+                Some(duration) => Cell::text(minutes(user, duration)),
+                None => Cell::muted("–"),
+            },
+            Cell::colour(fields.color.as_deref()),
+            status_cell(user, fields.active),
+            created_cell(user, state, record.created_at),
+        ]
+    }
+
+    async fn filters(
+        _state: &AppState,
+        user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> Result<ListData, StoreError> {
-        let rows = page
-            .rows
-            .iter()
-            .map(|record| {
-                let fields = &record.fields;
-                Row::new(
-                    record.id,
-                    fields.active,
-                    vec![
-                        Cell::text(&fields.name),
-                        match fields.duration_minutes {
-                            Some(duration) => Cell::text(minutes(user, duration)),
-                            None => Cell::muted("–"),
-                        },
-                        Cell::colour(fields.color.as_deref()),
-                        status_cell(user, fields.active),
-                        created_cell(user, state, record.created_at),
-                    ],
-                )
-            })
-            .collect();
-        Ok(ListData {
-            total: page.total,
-            columns: vec![
-                Column::new(t(user, "admin.field.name")).sortable("name"),
-                Column::new(t(user, "admin.field.duration_minutes")),
-                Column::new(t(user, "admin.field.color")),
-                Column::new(t(user, "admin.field.status")),
-                Column::new(t(user, "admin.field.created_at")).sortable("created"),
-            ],
-            rows,
-            filters: search_and_active(user, query),
-        })
+    ) -> Result<Vec<Filter>, StoreError> {
+        Ok(search_and_active(user, query))
     }
 
     async fn fields(
@@ -260,47 +255,43 @@ impl MasterAdmin for OperationTypes {
         record.fields.name.clone()
     }
 
-    async fn list(
+    fn columns(user: &WebUser) -> Vec<Column> {
+        vec![
+            Column::new(t(user, "admin.field.name")).sortable("name"),
+            Column::new(t(user, "admin.field.phases")),
+            Column::new(t(user, "admin.field.total")),
+            Column::new(t(user, "admin.field.color")),
+            Column::new(t(user, "admin.field.status")),
+            Column::new(t(user, "admin.field.created_at")).sortable("created"),
+        ]
+    }
+
+    fn cells(
         state: &AppState,
         user: &WebUser,
+        _names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell> {
+        let fields = &record.fields;
+        vec![
+            Cell::text(&fields.name),
+            Cell::text(format!(
+                "{} / {} / {}",
+                fields.prep_duration, fields.op_duration, fields.post_duration
+            )),
+            Cell::text(minutes(user, fields.total_minutes())),
+            Cell::colour(Some(&fields.color)),
+            status_cell(user, fields.active),
+            created_cell(user, state, record.created_at),
+        ]
+    }
+
+    async fn filters(
+        _state: &AppState,
+        user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> Result<ListData, StoreError> {
-        let rows = page
-            .rows
-            .iter()
-            .map(|record| {
-                let fields = &record.fields;
-                Row::new(
-                    record.id,
-                    fields.active,
-                    vec![
-                        Cell::text(&fields.name),
-                        Cell::text(format!(
-                            "{} / {} / {}",
-                            fields.prep_duration, fields.op_duration, fields.post_duration
-                        )),
-                        Cell::text(minutes(user, fields.total_minutes())),
-                        Cell::colour(Some(&fields.color)),
-                        status_cell(user, fields.active),
-                        created_cell(user, state, record.created_at),
-                    ],
-                )
-            })
-            .collect();
-        Ok(ListData {
-            total: page.total,
-            columns: vec![
-                Column::new(t(user, "admin.field.name")).sortable("name"),
-                Column::new(t(user, "admin.field.phases")),
-                Column::new(t(user, "admin.field.total")),
-                Column::new(t(user, "admin.field.color")),
-                Column::new(t(user, "admin.field.status")),
-                Column::new(t(user, "admin.field.created_at")).sortable("created"),
-            ],
-            rows,
-            filters: search_and_active(user, query),
-        })
+    ) -> Result<Vec<Filter>, StoreError> {
+        Ok(search_and_active(user, query))
     }
 
     async fn fields(
@@ -373,30 +364,37 @@ impl MasterAdmin for Resources {
         record.fields.name.clone()
     }
 
-    async fn list(
+    fn columns(user: &WebUser) -> Vec<Column> {
+        vec![
+            Column::new(t(user, "admin.field.name")).sortable("name"),
+            Column::new(t(user, "admin.field.type")),
+            Column::new(t(user, "admin.field.color")),
+            Column::new(t(user, "admin.field.status")),
+            Column::new(t(user, "admin.field.created_at")).sortable("created"),
+        ]
+    }
+
+    fn cells(
         state: &AppState,
         user: &WebUser,
+        _names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell> {
+        let fields = &record.fields;
+        vec![
+            Cell::text(&fields.name),
+            Cell::text(kind_label(user, fields.kind)),
+            Cell::colour(Some(&fields.color)),
+            status_cell(user, fields.active),
+            created_cell(user, state, record.created_at),
+        ]
+    }
+
+    async fn filters(
+        _state: &AppState,
+        user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> Result<ListData, StoreError> {
-        let rows = page
-            .rows
-            .iter()
-            .map(|record| {
-                let fields = &record.fields;
-                Row::new(
-                    record.id,
-                    fields.active,
-                    vec![
-                        Cell::text(&fields.name),
-                        Cell::text(kind_label(user, fields.kind)),
-                        Cell::colour(Some(&fields.color)),
-                        status_cell(user, fields.active),
-                        created_cell(user, state, record.created_at),
-                    ],
-                )
-            })
-            .collect();
+    ) -> Result<Vec<Filter>, StoreError> {
         let current_kind = query.value("type");
         let mut filters = search_and_active(user, query);
         filters.push(Filter::Select {
@@ -412,18 +410,7 @@ impl MasterAdmin for Resources {
                 ),
             ],
         });
-        Ok(ListData {
-            total: page.total,
-            columns: vec![
-                Column::new(t(user, "admin.field.name")).sortable("name"),
-                Column::new(t(user, "admin.field.type")),
-                Column::new(t(user, "admin.field.color")),
-                Column::new(t(user, "admin.field.status")),
-                Column::new(t(user, "admin.field.created_at")).sortable("created"),
-            ],
-            rows,
-            filters,
-        })
+        Ok(filters)
     }
 
     async fn fields(

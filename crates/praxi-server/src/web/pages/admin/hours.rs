@@ -10,14 +10,13 @@ use chrono::{Datelike, NaiveTime};
 use praxi_domain::Role;
 use praxi_domain::hours::REASON_MAX_CHARS;
 use praxi_store::StoreError;
-use praxi_store::admin_lists::AdminPage;
 use praxi_store::master_data::{
     AbsenceFilter, AbsenceSort, BreakFilter, BreakOwner, DoctorHoursFilter, HoursFilter,
 };
 
 use super::catalog::{active_field, active_filter, shown, status_cell, timestamps};
-use super::view::{self, Cell, Choice, Column, Field, Filter, Kind, Row};
-use super::{FormInput, In, ListData, ListQuery, MasterAdmin, t};
+use super::view::{self, Cell, Choice, Column, Field, Filter, Kind};
+use super::{FormInput, In, ListQuery, Lookup, MasterAdmin, UserNames, t};
 use crate::state::AppState;
 use crate::usecases::master_data::{
     Absences, Breaks, DoctorHours, Filter as RowFilter, PracticeHours, Record, Sort,
@@ -51,7 +50,7 @@ fn time_value(time: NaiveTime) -> String {
 }
 
 /// Names of every user (doctors included when inactive), for the doctor columns.
-async fn user_names(state: &AppState) -> Result<HashMap<i64, String>, StoreError> {
+pub(super) async fn user_names(state: &AppState) -> Result<UserNames, StoreError> {
     Ok(state
         .store
         .list_users()
@@ -203,38 +202,37 @@ impl MasterAdmin for PracticeHours {
         )
     }
 
-    async fn list(
+    fn columns(user: &WebUser) -> Vec<Column> {
+        vec![
+            Column::new(t(user, "admin.field.weekday")),
+            Column::new(t(user, "admin.field.opening")),
+            Column::new(t(user, "admin.field.status")),
+        ]
+    }
+
+    fn cells(
+        _state: &AppState,
+        user: &WebUser,
+        _names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell> {
+        let window = &record.window;
+        vec![
+            Cell::text(weekday_name(user, window.weekday)),
+            Cell::text(span(window.start_time, window.end_time)),
+            status_cell(user, window.active),
+        ]
+    }
+
+    async fn filters(
         _state: &AppState,
         user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> Result<ListData, StoreError> {
-        let rows = page
-            .rows
-            .iter()
-            .map(|record| {
-                let window = &record.window;
-                Row::new(
-                    record.id,
-                    window.active,
-                    vec![
-                        Cell::text(weekday_name(user, window.weekday)),
-                        Cell::text(span(window.start_time, window.end_time)),
-                        status_cell(user, window.active),
-                    ],
-                )
-            })
-            .collect();
-        Ok(ListData {
-            total: page.total,
-            columns: vec![
-                Column::new(t(user, "admin.field.weekday")),
-                Column::new(t(user, "admin.field.opening")),
-                Column::new(t(user, "admin.field.status")),
-            ],
-            rows,
-            filters: vec![weekday_filter(user, query), active_filter(user, query)],
-        })
+    ) -> Result<Vec<Filter>, StoreError> {
+        Ok(vec![
+            weekday_filter(user, query),
+            active_filter(user, query),
+        ])
     }
 
     async fn fields(
@@ -282,6 +280,7 @@ const DOCTOR_HOURS_FORM: [(&str, In); 5] = [
 impl MasterAdmin for DoctorHours {
     const FORM: &'static [(&'static str, In)] = &DOCTOR_HOURS_FORM;
     const SLUG: &'static str = "doctor-hours";
+    const LOOKUP: Lookup = Lookup::UserNames;
 
     fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
         let filter = DoctorHoursFilter {
@@ -305,45 +304,40 @@ impl MasterAdmin for DoctorHours {
         )
     }
 
-    async fn list(
+    fn columns(user: &WebUser) -> Vec<Column> {
+        vec![
+            Column::new(t(user, "admin.field.doctor")),
+            Column::new(t(user, "admin.field.weekday")),
+            Column::new(t(user, "admin.field.working_time")),
+            Column::new(t(user, "admin.field.status")),
+        ]
+    }
+
+    fn cells(
+        _state: &AppState,
+        user: &WebUser,
+        names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell> {
+        let window = &record.fields.window;
+        vec![
+            Cell::text(doctor_name(user, names, record.fields.doctor_id)),
+            Cell::text(weekday_name(user, window.weekday)),
+            Cell::text(span(window.start_time, window.end_time)),
+            status_cell(user, window.active),
+        ]
+    }
+
+    async fn filters(
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> Result<ListData, StoreError> {
-        let names = user_names(state).await?;
-        let rows = page
-            .rows
-            .iter()
-            .map(|record| {
-                let window = &record.fields.window;
-                Row::new(
-                    record.id,
-                    window.active,
-                    vec![
-                        Cell::text(doctor_name(user, &names, record.fields.doctor_id)),
-                        Cell::text(weekday_name(user, window.weekday)),
-                        Cell::text(span(window.start_time, window.end_time)),
-                        status_cell(user, window.active),
-                    ],
-                )
-            })
-            .collect();
-        Ok(ListData {
-            total: page.total,
-            columns: vec![
-                Column::new(t(user, "admin.field.doctor")),
-                Column::new(t(user, "admin.field.weekday")),
-                Column::new(t(user, "admin.field.working_time")),
-                Column::new(t(user, "admin.field.status")),
-            ],
-            rows,
-            filters: vec![
-                doctor_filter(state, user, query, false).await?,
-                weekday_filter(user, query),
-                active_filter(user, query),
-            ],
-        })
+    ) -> Result<Vec<Filter>, StoreError> {
+        Ok(vec![
+            doctor_filter(state, user, query, false).await?,
+            weekday_filter(user, query),
+            active_filter(user, query),
+        ])
     }
 
     async fn fields(
@@ -416,6 +410,7 @@ const BREAK_FORM: [(&str, In); 6] = [
 impl MasterAdmin for Breaks {
     const FORM: &'static [(&'static str, In)] = &BREAK_FORM;
     const SLUG: &'static str = "breaks";
+    const LOOKUP: Lookup = Lookup::UserNames;
 
     fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
         let owner = match query.get("doctor") {
@@ -445,62 +440,57 @@ impl MasterAdmin for Breaks {
         )
     }
 
-    async fn list(
+    fn columns(user: &WebUser) -> Vec<Column> {
+        vec![
+            Column::new(t(user, "admin.field.date")),
+            Column::new(t(user, "admin.field.doctor")),
+            Column::new(t(user, "admin.field.time")),
+            Column::new(t(user, "admin.field.reason")),
+            Column::new(t(user, "admin.field.status")),
+        ]
+    }
+
+    fn cells(
+        _state: &AppState,
+        user: &WebUser,
+        names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell> {
+        let fields = &record.fields;
+        vec![
+            Cell::text(view::date(user.lang, fields.date)),
+            match fields.doctor_id {
+                Some(id) => Cell::text(doctor_name(user, names, id)),
+                None => Cell::badge(t(user, "admin.practice_wide"), "info"),
+            },
+            Cell::text(span(fields.start_time, fields.end_time)),
+            Cell::text(fields.reason.clone().unwrap_or_default()),
+            status_cell(user, fields.active),
+        ]
+    }
+
+    async fn filters(
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> Result<ListData, StoreError> {
-        let names = user_names(state).await?;
-        let rows = page
-            .rows
-            .iter()
-            .map(|record| {
-                let fields = &record.fields;
-                Row::new(
-                    record.id,
-                    fields.active,
-                    vec![
-                        Cell::text(view::date(user.lang, fields.date)),
-                        match fields.doctor_id {
-                            Some(id) => Cell::text(doctor_name(user, &names, id)),
-                            None => Cell::badge(t(user, "admin.practice_wide"), "info"),
-                        },
-                        Cell::text(span(fields.start_time, fields.end_time)),
-                        Cell::text(fields.reason.clone().unwrap_or_default()),
-                        status_cell(user, fields.active),
-                    ],
-                )
-            })
-            .collect();
-        Ok(ListData {
-            total: page.total,
-            columns: vec![
-                Column::new(t(user, "admin.field.date")),
-                Column::new(t(user, "admin.field.doctor")),
-                Column::new(t(user, "admin.field.time")),
-                Column::new(t(user, "admin.field.reason")),
-                Column::new(t(user, "admin.field.status")),
-            ],
-            rows,
-            filters: vec![
-                Filter::Text {
-                    name: "q",
-                    label: t(user, "admin.field.reason"),
-                    value: query.value("q"),
-                },
-                doctor_filter(state, user, query, true).await?,
-                Filter::Date {
-                    name: "from",
-                    label: t(user, "admin.filter.from"),
-                    value: query
-                        .date("from")
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                },
-                active_filter(user, query),
-            ],
-        })
+    ) -> Result<Vec<Filter>, StoreError> {
+        Ok(vec![
+            Filter::Text {
+                name: "q",
+                label: t(user, "admin.field.reason"),
+                value: query.value("q"),
+            },
+            doctor_filter(state, user, query, true).await?,
+            Filter::Date {
+                name: "from",
+                label: t(user, "admin.filter.from"),
+                value: query
+                    .date("from")
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            },
+            active_filter(user, query),
+        ])
     }
 
     async fn fields(
@@ -592,6 +582,7 @@ fn reason_choices(user: &WebUser, current: &str) -> Vec<Choice> {
 impl MasterAdmin for Absences {
     const FORM: &'static [(&'static str, In)] = &ABSENCE_FORM;
     const SLUG: &'static str = "absences";
+    const LOOKUP: Lookup = Lookup::UserNames;
 
     fn query(query: &ListQuery) -> (RowFilter<Self>, Sort<Self>) {
         let filter = AbsenceFilter {
@@ -616,66 +607,60 @@ impl MasterAdmin for Absences {
         )
     }
 
-    async fn list(
+    fn columns(user: &WebUser) -> Vec<Column> {
+        vec![
+            Column::new(t(user, "admin.field.doctor")),
+            Column::new(t(user, "admin.field.period")),
+            Column::new(t(user, "admin.field.workdays")),
+            Column::new(t(user, "admin.field.reason")),
+            Column::new(t(user, "admin.field.status")),
+        ]
+    }
+
+    fn cells(
+        _state: &AppState,
+        user: &WebUser,
+        names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell> {
+        let fields = &record.fields;
+        vec![
+            Cell::text(doctor_name(user, names, fields.doctor_id)),
+            Cell::text(format!(
+                "{} – {}",
+                view::date(user.lang, fields.start_date),
+                view::date(user.lang, fields.end_date)
+            )),
+            Cell::text(
+                praxi_domain::absence::workdays(fields.start_date, fields.end_date).to_string(),
+            ),
+            Cell::text(fields.reason.clone().unwrap_or_default()),
+            status_cell(user, fields.active),
+        ]
+    }
+
+    async fn filters(
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> Result<ListData, StoreError> {
-        let names = user_names(state).await?;
-        let rows = page
-            .rows
-            .iter()
-            .map(|record| {
-                let fields = &record.fields;
-                Row::new(
-                    record.id,
-                    fields.active,
-                    vec![
-                        Cell::text(doctor_name(user, &names, fields.doctor_id)),
-                        Cell::text(format!(
-                            "{} – {}",
-                            view::date(user.lang, fields.start_date),
-                            view::date(user.lang, fields.end_date)
-                        )),
-                        Cell::text(
-                            praxi_domain::absence::workdays(fields.start_date, fields.end_date)
-                                .to_string(),
-                        ),
-                        Cell::text(fields.reason.clone().unwrap_or_default()),
-                        status_cell(user, fields.active),
-                    ],
-                )
-            })
-            .collect();
-        Ok(ListData {
-            total: page.total,
-            columns: vec![
-                Column::new(t(user, "admin.field.doctor")),
-                Column::new(t(user, "admin.field.period")),
-                Column::new(t(user, "admin.field.workdays")),
-                Column::new(t(user, "admin.field.reason")),
-                Column::new(t(user, "admin.field.status")),
-            ],
-            rows,
-            filters: vec![
-                Filter::Text {
-                    name: "q",
-                    label: t(user, "admin.field.reason"),
-                    value: query.value("q"),
-                },
-                doctor_filter(state, user, query, false).await?,
-                Filter::Date {
-                    name: "from",
-                    label: t(user, "admin.filter.until_after"),
-                    value: query
-                        .date("from")
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                },
-                active_filter(user, query),
-            ],
-        })
+    ) -> Result<Vec<Filter>, StoreError> {
+        Ok(vec![
+            Filter::Text {
+                name: "q",
+                label: t(user, "admin.field.reason"),
+                value: query.value("q"),
+            },
+            doctor_filter(state, user, query, false).await?,
+            Filter::Date {
+                name: "from",
+                label: t(user, "admin.filter.until_after"),
+                value: query
+                    .date("from")
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            },
+            active_filter(user, query),
+        ])
     }
 
     async fn fields(

@@ -12,6 +12,7 @@
 //! (Post/Redirect/Get), or re-render with the domain's messages next to the fields.
 
 mod audit;
+mod calendar_feeds;
 mod catalog;
 mod hours;
 mod patients;
@@ -29,7 +30,7 @@ use axum::{Form, Router};
 use praxi_domain::FieldErrors;
 use praxi_domain::rbac::{Action, Area, Decision, Denial};
 use praxi_store::StoreError;
-use praxi_store::admin_lists::{AdminPage, Window};
+use praxi_store::admin_lists::Window;
 use praxi_store::audit::AuditEntry;
 use serde_json::{Map, Value};
 
@@ -68,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .merge(entity_routes::<master_data::Absences>())
         .merge(entity_routes::<patients::Patients>())
         .merge(audit::router())
+        .merge(calendar_feeds::router())
 }
 
 /// One administered entity: what its pages show and which store calls they make.
@@ -356,6 +358,17 @@ impl FormInput {
     }
 }
 
+/// What the cells of a master-data list need besides the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    Nothing,
+    /// Every user's display name by id (doctor columns).
+    UserNames,
+}
+
+/// Users' display names by id.
+pub(crate) type UserNames = std::collections::HashMap<i64, String>;
+
 /// A master-data table in the administration: only its presentation. Its list query, lookup,
 /// view audit and writes are the use cases the API runs too (`usecases::master_data`),
 /// through the blanket [`AdminEntity`] implementation below.
@@ -374,13 +387,26 @@ pub(crate) trait MasterAdmin: MasterData {
     /// The list filter and order `query` asks for.
     fn query(query: &ListQuery) -> (master_data::Filter<Self>, master_data::Sort<Self>);
 
-    /// Renders one page of rows: columns, cells, filters.
-    fn list(
+    /// What the cells need besides the row.
+    const LOOKUP: Lookup = Lookup::Nothing;
+
+    /// The list's columns.
+    fn columns(user: &WebUser) -> Vec<Column>;
+
+    /// One row's cells (`names`: the users' names when [`MasterAdmin::LOOKUP`] asks for them).
+    fn cells(
+        state: &AppState,
+        user: &WebUser,
+        names: &UserNames,
+        record: &Record<Self>,
+    ) -> Vec<Cell>;
+
+    /// The list's filters.
+    fn filters(
         state: &AppState,
         user: &WebUser,
         query: &ListQuery,
-        page: AdminPage<Record<Self>>,
-    ) -> impl Future<Output = Result<ListData, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Filter>, StoreError>> + Send;
 
     /// The form fields: from the submitted `input`, else from `record`, else the defaults.
     fn fields(
@@ -459,7 +485,26 @@ impl<T: MasterAdmin> AdminEntity for T {
             |_| Ok(query.window()),
         )
         .await?;
-        <T as MasterAdmin>::list(state, user, query, AdminPage { total, rows }).await
+        let names = match <T as MasterAdmin>::LOOKUP {
+            Lookup::UserNames => hours::user_names(state).await?,
+            Lookup::Nothing => UserNames::new(),
+        };
+        let rows = rows
+            .iter()
+            .map(|record| {
+                Row::new(
+                    <T as MasterData>::id(record),
+                    <T as MasterAdmin>::is_active(record),
+                    T::cells(state, user, &names, record),
+                )
+            })
+            .collect();
+        Ok(ListData {
+            total,
+            columns: T::columns(user),
+            rows,
+            filters: T::filters(state, user, query).await?,
+        })
     }
 
     async fn find(state: &AppState, id: i64) -> Result<Option<Record<T>>, StoreError> {
@@ -751,6 +796,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
             vec![
                 tile("users", Area::Users, Some(users), true),
                 tile("audit-log", Area::AuditLog, None, false),
+                tile("calendar-feeds", Area::CalendarFeeds, None, false),
             ],
         ),
     ]

@@ -174,6 +174,54 @@ pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
             "Nur lesbar. Das Protokoll speichert Kennungen und Aktionen, keine Patientendaten.",
             "Read only. The log stores ids and actions, never patient data.",
         ),
+        "admin.calendar-feeds.title" => ("Kalender-Abos (iCal)", "Calendar feeds (iCal)"),
+        "admin.calendar-feeds.description" => (
+            "Geheime iCal-Adressen je Arzt oder Raum anlegen und widerrufen (nur Belegt-Zeiten).",
+            "Create and revoke secret iCal addresses per doctor or room (busy times only).",
+        ),
+        "admin.calendar-feeds.intro" => (
+            "Ein Abo zeigt die Belegt-Zeiten eines Arztes oder Raums, nie Patientennamen. Wer die Adresse kennt, kann es lesen: Widerrufen Sie ein Abo, sobald es nicht mehr gebraucht wird.",
+            "A feed shows the busy times of a doctor or room, never patient names. Anyone who knows the address can read it: revoke a feed as soon as it is no longer needed.",
+        ),
+        "admin.calendar-feeds.new" => ("Neues Abo", "New feed"),
+        "admin.calendar-feeds.target" => ("Arzt oder Raum", "Doctor or room"),
+        "admin.calendar-feeds.kind" => ("Art", "Kind"),
+        "admin.calendar-feeds.kind.doctor" => ("Arzt", "Doctor"),
+        "admin.calendar-feeds.kind.room" => ("Raum", "Room"),
+        "admin.calendar-feeds.include_type" => ("Terminart anzeigen", "Show appointment type"),
+        "admin.calendar-feeds.include_type_help" => (
+            "Statt „Belegt“ steht die Termin- bzw. OP-Art im Kalender.",
+            "The calendar shows the appointment or operation type instead of \"Busy\".",
+        ),
+        "admin.calendar-feeds.create" => ("Abo anlegen", "Create feed"),
+        "admin.calendar-feeds.created" => ("Abo angelegt", "Feed created"),
+        "admin.calendar-feeds.secret_once" => (
+            "Kopieren Sie die Adresse jetzt: Sie wird nur dieses eine Mal angezeigt (gespeichert wird nur ein Hash).",
+            "Copy the address now: it is shown only this once (only a hash is stored).",
+        ),
+        "admin.calendar-feeds.url" => ("Abo-Adresse", "Feed address"),
+        "admin.calendar-feeds.copy" => ("Kopieren", "Copy"),
+        "admin.calendar-feeds.copied" => ("Kopiert", "Copied"),
+        "admin.calendar-feeds.shows_type" => ("Terminart", "Type shown"),
+        "admin.calendar-feeds.created_at" => ("Angelegt", "Created"),
+        "admin.calendar-feeds.status" => ("Status", "Status"),
+        "admin.calendar-feeds.active" => ("Aktiv", "Active"),
+        "admin.calendar-feeds.revoked_at" => ("Widerrufen am", "Revoked on"),
+        "admin.calendar-feeds.yes" => ("ja", "yes"),
+        "admin.calendar-feeds.no" => ("nein", "no"),
+        "admin.calendar-feeds.revoke" => ("Widerrufen", "Revoke"),
+        "admin.calendar-feeds.revoke_confirm" => (
+            "Abo widerrufen? Die Adresse funktioniert danach nicht mehr.",
+            "Revoke this feed? Its address stops working.",
+        ),
+        "admin.calendar-feeds.empty" => ("Noch keine Abos.", "No feeds yet."),
+        "admin.calendar-feeds.error.target" => (
+            "Bitte wählen Sie einen aktiven Arzt oder einen Raum.",
+            "Please choose an active doctor or a room.",
+        ),
+        "admin.calendar-feeds.flash.created" => ("Abo angelegt.", "Feed created."),
+        "admin.calendar-feeds.flash.revoked" => ("Abo widerrufen.", "Feed revoked."),
+        "admin.audit.subject.calendar_feed" => ("Kalender-Abo", "Calendar feed"),
         // Field labels.
         "admin.field.name" => ("Name", "Name"),
         "admin.field.color" => ("Farbe", "Colour"),
@@ -313,7 +361,7 @@ pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const SLUGS: [&str; 10] = [
+    const SLUGS: [&str; 11] = [
         "users",
         "appointment-types",
         "operation-types",
@@ -324,6 +372,7 @@ mod tests {
         "absences",
         "patients",
         "audit-log",
+        "calendar-feeds",
     ];
 
     #[test]
@@ -334,7 +383,7 @@ mod tests {
                 let (de, en) = lookup(&key).unwrap_or_else(|| panic!("{key} missing"));
                 assert!(!de.is_empty() && !en.is_empty(), "{key}");
             }
-            if slug != "audit-log" {
+            if slug != "audit-log" && slug != "calendar-feeds" {
                 for part in ["new", "edit"] {
                     assert!(
                         lookup(&format!("admin.{slug}.{part}")).is_some(),

@@ -30,18 +30,16 @@ use praxi_domain::rbac::{Action, Area, Decision};
 use praxi_domain::scheduling::local_day;
 use praxi_store::StoreError;
 use praxi_store::appointments::{AppointmentFilter, AppointmentRecord};
-use praxi_store::audit::AuditEntry;
 use praxi_store::flow::{FlowFilter, FlowRecord, LiveWindow, NewFlow};
 use praxi_store::flow_board::FinishedFlow;
 use praxi_store::resource_calendar::person_name;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Flash, denial_page, fmt_time, internal, own_denial, param};
-use crate::events::Board;
+use super::{Flash, denial_page, fmt_time, internal, param};
 use crate::state::AppState;
 use crate::usecases::appointments::{self, AppointmentRefusal};
-use crate::usecases::flow::{self, FlowRefusal};
+use crate::usecases::flow::{self, FlowRefusal, FlowStart};
 use crate::usecases::{Caller, Failure, IfMatch};
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
@@ -612,18 +610,6 @@ fn back(result: Result<String, Refusal>) -> Response {
     Redirect::to(&target).into_response()
 }
 
-/// The audit-row builder the store calls for each row it writes.
-fn auditor(user: &WebUser) -> impl Fn(&str, Option<i32>, Value) -> AuditEntry + Send + Sync + '_ {
-    move |action, patient_id, meta| user.audit(action, patient_id, Some(meta))
-}
-
-async fn publish(state: &AppState, kind: &str, id: i64, status: FlowStatus) {
-    state
-        .events
-        .notify(Board::PatientFlow, kind, id, Some(status.as_str()))
-        .await;
-}
-
 /// `POST /flow/{id}/status/`: one step forward (the same store call as
 /// `PATCH /api/patient-flow/{id}/status/`).
 pub(super) async fn change_status(
@@ -670,6 +656,9 @@ fn refused(lang: Lang, failure: Failure<FlowRefusal>) -> Response {
             FlowRefusal::Unlinked => {
                 internal(lang, "patient flow without appointment or operation")
             }
+            FlowRefusal::UnknownLink(_) => back(Err(Refusal::Gone)),
+            FlowRefusal::NotExpected => back(Err(Refusal::NotExpected)),
+            FlowRefusal::AlreadyArrived => back(Err(Refusal::Already)),
         },
         Failure::Store(StoreError::NotFound(_)) => back(Err(Refusal::Gone)),
         // After the use case's checks only a concurrent change is left.
@@ -696,22 +685,6 @@ pub(super) async fn arrive(
     let Ok(appointment_id) = form.appointment_id.trim().parse::<i32>() else {
         return back(Err(Refusal::BadRequest));
     };
-    let appointment = match state.store.appointment(appointment_id).await {
-        Ok(Some(appointment)) => appointment,
-        Ok(None) => return back(Err(Refusal::Gone)),
-        Err(error) => return internal(lang, error),
-    };
-    if let Some(denial) = own_denial(decision, appointment.doctor_id == user.user.id) {
-        return denial_page(lang, denial);
-    }
-    if appointment.status == AppointmentStatus::Cancelled || appointment.is_no_show {
-        return back(Err(Refusal::NotExpected));
-    }
-    match state.store.appointment_has_flow(appointment_id).await {
-        Ok(true) => return back(Err(Refusal::Already)),
-        Ok(false) => {}
-        Err(error) => return internal(lang, error),
-    }
     let now = state.now();
     let initial = match initial_state(Some(FlowStatus::Waiting), None, None, now) {
         Ok(initial) => initial,
@@ -721,17 +694,12 @@ pub(super) async fn arrive(
         link: FlowLink::Appointment(i64::from(appointment_id)),
         state: initial,
     };
-    match state
-        .store
-        .create_patient_flow(flow, Some(user.user.id), now, auditor(&user))
-        .await
-    {
-        Ok(record) => {
-            publish(&state, "flow.created", record.id, record.status).await;
-            back(Ok("ok=arrived".to_owned()))
-        }
-        Err(StoreError::Invalid(_)) => back(Err(Refusal::Gone)),
-        Err(error) => internal(lang, error),
+    let caller = Caller::from(&user);
+    match flow::create(&state, &caller, decision, flow, now, FlowStart::Arrival).await {
+        Ok(_) => back(Ok("ok=arrived".to_owned())),
+        // The appointment vanished before the insert (its reference failed).
+        Err(Failure::Store(StoreError::Invalid(_))) => back(Err(Refusal::Gone)),
+        Err(failure) => refused(lang, failure),
     }
 }
 

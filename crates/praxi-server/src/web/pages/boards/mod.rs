@@ -28,7 +28,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
-use praxi_domain::rbac::{Decision, Denial};
+use praxi_domain::rbac::Denial;
 
 use crate::state::AppState;
 use crate::web::error_page;
@@ -121,15 +121,6 @@ pub(crate) fn safe_colour(value: Option<&str>) -> String {
             colour.to_owned()
         }
         _ => "#8A96A8".to_owned(),
-    }
-}
-
-/// `true` when the policy lets a doctor touch only own rows and this row is not theirs: the
-/// denial to answer with.
-pub(crate) fn own_denial(decision: Decision, is_own: bool) -> Option<Denial> {
-    match decision {
-        Decision::OwnOnly(denial) if !is_own => Some(denial),
-        _ => None,
     }
 }
 
@@ -232,14 +223,5 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(safe_colour(value), expected, "{value:?}");
         }
-    }
-
-    #[test]
-    fn doctors_are_refused_foreign_rows_only() {
-        let own_only = Decision::OwnOnly(Denial::NotFound);
-        assert_eq!(own_denial(own_only, false), Some(Denial::NotFound));
-        assert_eq!(own_denial(own_only, true), None);
-        assert_eq!(own_denial(Decision::Allow, false), None);
-        assert_eq!(own_denial(Decision::Filtered, false), None);
     }
 }

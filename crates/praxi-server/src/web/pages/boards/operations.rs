@@ -520,6 +520,22 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "This operation no longer exists.",
         ),
         "ops.error.status_required" => ("Bitte einen Status wählen.", "Please choose a status."),
+        "ops.error.incomplete" => (
+            "Die Operation ist unvollständig.",
+            "The operation is incomplete.",
+        ),
+        "ops.error.unknown_reference" => (
+            "Patient, OP-Typ, Saal oder ein Teammitglied existiert nicht.",
+            "The patient, operation type, room or a team member does not exist.",
+        ),
+        "ops.error.rule" => (
+            "OP-Typ, Saal, Geräte oder Team passen nicht zusammen.",
+            "The operation type, room, devices or team are not valid together.",
+        ),
+        "ops.error.conflict" => (
+            "Zu dieser Zeit ist das Team, der Saal, ein Gerät oder der Patient nicht frei.",
+            "The team, the room, a device or the patient is not free at that time.",
+        ),
         _ => return None,
     })
 }
@@ -533,6 +549,39 @@ mod tests {
 
     fn pairs(query: &str) -> Vec<(String, String)> {
         wire::url_pairs(query)
+    }
+
+    #[test]
+    fn every_operation_refusal_has_a_text_in_both_languages() {
+        use crate::usecases::operations::OperationRefusal;
+        use crate::web::i18n::Lang;
+        use praxi_domain::operation::TransitionError;
+        let refusals = [
+            OperationRefusal::NotFound,
+            OperationRefusal::Incomplete,
+            OperationRefusal::UnknownReferences(vec![("op_room", 7)]),
+            OperationRefusal::Rule {
+                field: "op_room",
+                message: String::new(),
+            },
+            OperationRefusal::Transition {
+                from: None,
+                error: TransitionError::RunningBeforeStart,
+            },
+            OperationRefusal::Conflict {
+                reason: "room_conflict",
+                conflict: None,
+            },
+            OperationRefusal::PatientBusy(Vec::new()),
+            OperationRefusal::Stale,
+            OperationRefusal::Contended,
+        ];
+        for refusal in refusals {
+            let key = refusal.message_key();
+            for lang in [Lang::De, Lang::En] {
+                assert_ne!(lang.t(key), key, "{refusal:?} has no {lang:?} text");
+            }
+        }
     }
 
     #[test]
