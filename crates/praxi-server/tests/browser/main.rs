@@ -15,6 +15,7 @@ mod boards;
 mod calendar;
 mod dashboard;
 mod errors;
+mod german_texts;
 mod harness;
 mod login;
 mod patients;

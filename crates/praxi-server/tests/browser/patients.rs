@@ -562,9 +562,12 @@ async fn registration_and_edits_use_the_api_rules_and_show_errors_next_to_the_fi
     }
     assert!(
         page.body
-            .contains("birth_date darf nicht in der Zukunft liegen.")
+            .contains("Das Geburtsdatum darf nicht in der Zukunft liegen.")
     );
-    assert!(page.body.contains("Invalid email address."));
+    assert!(
+        page.body
+            .contains("Bitte eine gültige E-Mail-Adresse angeben.")
+    );
     assert!(
         page.body.contains("value=\"nope\""),
         "the typed value is kept"
@@ -579,7 +582,7 @@ async fn registration_and_edits_use_the_api_rules_and_show_errors_next_to_the_fi
         .await;
     assert_eq!(page.status, 400);
     assert!(
-        page.body.contains("Key (id)=(2) already exists."),
+        page.body.contains("Dieser Wert ist bereits vergeben."),
         "{}",
         page.body
     );
