@@ -59,6 +59,11 @@ const EXACT: &[(&str, &str)] = &[
         "birth_date darf nicht in der Zukunft liegen.",
         "problem.birth_date_future",
     ),
+    ("id must be a positive integer.", "problem.patient_id"),
+    (
+        "op_room muss eine Ressource mit type=\"room\" sein.",
+        "problem.op_room",
+    ),
 ];
 
 /// The page text for one reported problem.
@@ -196,6 +201,14 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Das Geburtsdatum darf nicht in der Zukunft liegen.",
             "The date of birth must not be in the future.",
         ),
+        "problem.patient_id" => (
+            "Die Patientennummer muss eine positive ganze Zahl sein.",
+            "The patient number must be a positive whole number.",
+        ),
+        "problem.op_room" => (
+            "Bitte einen Raum wählen (kein Gerät).",
+            "Choose a room (not a device).",
+        ),
         "problem.email_taken" => (
             "Diese E-Mail-Adresse ist bereits vergeben.",
             "This email address is already taken.",
@@ -282,6 +295,14 @@ mod tests {
                 "Bitte eine Farbe im Format #RRGGBB angeben, z. B. #1E90FF.",
             ),
             ("This field is required.", "Bitte ausfüllen."),
+            (
+                "id must be a positive integer.",
+                "Die Patientennummer muss eine positive ganze Zahl sein.",
+            ),
+            (
+                "op_room muss eine Ressource mit type=\"room\" sein.",
+                "Bitte einen Raum wählen (kein Gerät).",
+            ),
             (
                 "Ensure this field has no more than 100 characters.",
                 "Höchstens 100 Zeichen.",

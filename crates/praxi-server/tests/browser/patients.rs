@@ -535,7 +535,10 @@ async fn registration_and_edits_use_the_api_rules_and_show_errors_next_to_the_fi
         "{}",
         page.body
     );
-    assert!(page.body.contains("id must be a positive integer."));
+    assert!(
+        page.body
+            .contains("Die Patientennummer muss eine positive ganze Zahl sein.")
+    );
     assert_eq!(
         app.store().count_patients().await.unwrap(),
         4,
