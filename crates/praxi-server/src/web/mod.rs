@@ -10,6 +10,7 @@ pub mod charts;
 pub mod i18n;
 pub mod legacy;
 pub mod pages;
+pub mod problems;
 pub mod session;
 
 use askama::Template;

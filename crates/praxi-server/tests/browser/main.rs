@@ -16,6 +16,7 @@ mod calendar;
 mod calendar_feeds;
 mod dashboard;
 mod errors;
+mod german_texts;
 mod harness;
 mod login;
 mod patients;

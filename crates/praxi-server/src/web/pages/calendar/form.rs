@@ -419,6 +419,16 @@ impl FormPage {
         self.mode == Mode::New
     }
 
+    /// The heading of a refusal: a refused booking was not booked, a refused change was not
+    /// saved (the appointment stays as it was).
+    fn conflict_title(&self) -> String {
+        self.chrome.t(if self.is_new() {
+            "calendar.conflict.title"
+        } else {
+            "calendar.conflict.title_edit"
+        })
+    }
+
     fn is_edit(&self) -> bool {
         self.mode == Mode::Edit
     }

@@ -574,6 +574,10 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Der Termin wurde nicht gebucht.",
             "The appointment was not booked.",
         ),
+        "calendar.conflict.title_edit" => (
+            "Die Änderung wurde nicht gespeichert; der Termin bleibt unverändert.",
+            "The change was not saved; the appointment is unchanged.",
+        ),
         "calendar.conflict.doctor_unavailable" => (
             "Die Ärztin / der Arzt ist zu dieser Zeit nicht verfügbar:",
             "The doctor is not available at this time:",

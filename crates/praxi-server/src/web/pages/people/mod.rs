@@ -320,12 +320,19 @@ impl FormField {
 }
 
 /// Attaches errors to the fields of their name; returns the messages no field took.
-pub(super) fn attach_errors(fields: &mut [FormField], errors: &FieldErrors) -> Vec<String> {
+pub(super) fn attach_errors(
+    lang: Lang,
+    fields: &mut [FormField],
+    errors: &FieldErrors,
+) -> Vec<String> {
     let mut rest = Vec::new();
     for (name, messages) in errors.fields() {
+        let texts = messages
+            .iter()
+            .map(|message| crate::web::problems::problem_text(lang, message));
         match fields.iter_mut().find(|field| field.name == name) {
-            Some(field) => field.errors.extend(messages.iter().cloned()),
-            None => rest.extend(messages.iter().cloned()),
+            Some(field) => field.errors.extend(texts),
+            None => rest.extend(texts),
         }
     }
     rest
