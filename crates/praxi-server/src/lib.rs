@@ -48,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(resilience::retry_contention))
         .layer(from_fn(resilience::reject_invalid_query))
         .layer(from_fn(resilience::detach))
+        .layer(from_fn(web::html_errors))
         .layer(from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(

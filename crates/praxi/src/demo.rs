@@ -46,8 +46,16 @@ fn system_audit(action: &str, patient_id: i32) -> AuditEntry {
 
 /// Seeds what is missing and reports what it created (with one-time passwords).
 pub(crate) async fn seed(store: &Store, tz: Tz) -> anyhow::Result<String> {
+    seed_at(store, tz, chrono::Utc::now()).await
+}
+
+/// [`seed`] as if it were `now`.
+async fn seed_at(
+    store: &Store,
+    tz: Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
     let mut report = String::new();
-    let now = chrono::Utc::now();
     let today = now.with_timezone(&tz).date_naive();
 
     let mut created_users = Vec::new();
@@ -122,7 +130,7 @@ pub(crate) async fn seed(store: &Store, tz: Tz) -> anyhow::Result<String> {
         }
         writeln!(report, "  demo patients: 20")?;
     }
-    seed_calendar(store, tz, &mut report).await?;
+    seed_calendar(store, tz, now, &mut report).await?;
     if report.is_empty() {
         report.push_str("  demo practice already present: nothing to add\n");
     } else {
@@ -191,7 +199,12 @@ fn local(tz: Tz, date: NaiveDate, hour: u32, minute: u32) -> Option<chrono::Date
 /// through the same store calls as the API: every booking passes the scheduling engine, so the
 /// demo never contains a double booking or a slot outside the hours. Only runs on a practice
 /// without configuration and without appointments.
-async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Result<()> {
+async fn seed_calendar(
+    store: &Store,
+    tz: Tz,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut String,
+) -> anyhow::Result<()> {
     use chrono::Datelike;
     use praxi_domain::catalog::{AppointmentTypeChanges, OperationTypeChanges, ResourceChanges};
     use praxi_domain::hours::{BreakFields, DoctorHoursFields, HoursWindow};
@@ -207,7 +220,6 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
     {
         return Ok(());
     }
-    let now = chrono::Utc::now();
     let today = now.with_timezone(&tz).date_naive();
     let time = |h: u32, m: u32| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
 
@@ -302,10 +314,12 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                 .await?;
         }
     }
-    // A practice-wide lunch break every weekday of the two weeks around today.
+    // Eight weeks of history, this week and the next: a practice-wide lunch break every
+    // weekday.
     let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
-    let days: Vec<NaiveDate> = (0..14)
-        .filter_map(|offset| monday.checked_add_days(chrono::Days::new(offset)))
+    let first = monday - chrono::Days::new(7 * HISTORY_WEEKS);
+    let days: Vec<NaiveDate> = (0..(7 * (HISTORY_WEEKS + 2)))
+        .filter_map(|offset| first.checked_add_days(chrono::Days::new(offset)))
         .filter(|date| date.weekday().num_days_from_monday() < 5)
         .collect();
     for date in &days {
@@ -340,6 +354,7 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
     let mut rng = Lcg(42);
     let mut n_operations = 0;
     let mut n_appointments = 0;
+    let mut n_no_shows = 0;
     if doctors.len() >= 3 && !patients.is_empty() {
         for (day_idx, date) in days.iter().enumerate() {
             for (slot, room) in rooms.iter().take(2).enumerate() {
@@ -431,21 +446,29 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                     };
                     let end = start + chrono::Duration::minutes(length);
                     minute += length + 5 * i64::try_from(rng.below(4)).unwrap_or(0);
-                    if rng.below(3) == 0 {
+                    // Past weeks are booked more thinly (keeps the first start quick).
+                    let skip = if *date < monday { 2 } else { 1 };
+                    if rng.below(3) < skip {
                         continue;
                     }
                     let patient = patients[rng.below(patients.len() as u64) as usize];
+                    // Over: mostly done, some cancelled, some did not come (marked below).
+                    let roll = rng.below(100);
+                    let no_show = end < now && (82..91).contains(&roll);
                     let status = if end < now {
-                        if rng.below(10) == 0 {
-                            AppointmentStatus::Cancelled
-                        } else {
-                            AppointmentStatus::Completed
+                        match roll {
+                            0..82 => AppointmentStatus::Completed,
+                            82..91 => AppointmentStatus::Scheduled,
+                            _ => AppointmentStatus::Cancelled,
                         }
                     } else if rng.below(4) == 0 {
                         AppointmentStatus::Confirmed
                     } else {
                         AppointmentStatus::Scheduled
                     };
+                    // Booked some days ahead (never after now), for realistic lead times.
+                    let lead = chrono::Duration::days(i64::try_from(rng.below(21)).unwrap_or(0));
+                    let booked_at = (start - lead - chrono::Duration::hours(2)).min(now);
                     let draft = AppointmentDraft {
                         patient_id: patient,
                         doctor_id: doctor.id,
@@ -457,12 +480,25 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
                         notes: Some(String::new()),
                     };
                     match store
-                        .save_appointment(None, draft, tz, ScheduleCheck::Check, now, |_| {
+                        .save_appointment(None, draft, tz, ScheduleCheck::Check, booked_at, |_| {
                             system_entry("appointment_create", Some(patient))
                         })
                         .await
                     {
-                        Ok(_) => n_appointments += 1,
+                        Ok(record) => {
+                            n_appointments += 1;
+                            if no_show {
+                                store
+                                    .mark_no_show_checked(record.id, now, |row| {
+                                        Ok::<_, praxi_store::StoreError>(system_entry(
+                                            "appointment_mark_no_show",
+                                            Some(row.patient_id),
+                                        ))
+                                    })
+                                    .await?;
+                                n_no_shows += 1;
+                            }
+                        }
                         Err(praxi_store::StoreError::Scheduling(_)) => {}
                         Err(error) => return Err(error.into()),
                     }
@@ -472,7 +508,165 @@ async fn seed_calendar(store: &Store, tz: Tz, report: &mut String) -> anyhow::Re
     }
     writeln!(
         report,
-        "  demo bookings: {n_appointments} appointments, {n_operations} operations (engine-checked)"
+        "  demo bookings: {n_appointments} appointments ({n_no_shows} no-shows), \
+         {n_operations} operations over {HISTORY_WEEKS} weeks of history and two weeks ahead \
+         (engine-checked)"
     )?;
+    let flows = seed_waiting_room(store, tz, now).await?;
+    writeln!(report, "  demo waiting room today: {flows} patients")?;
     Ok(())
+}
+
+/// Weeks of history the demo practice has.
+const HISTORY_WEEKS: u64 = 8;
+
+/// Today's waiting room: patients whose appointment is over went through the whole flow,
+/// those in their appointment now are in treatment, those due within 20 minutes are waiting.
+/// Each step is stored at the time it would have happened.
+async fn seed_waiting_room(
+    store: &Store,
+    tz: Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<usize> {
+    use praxi_domain::flow::{FlowLink, FlowStatus, FlowUpdate, initial_state};
+    use praxi_store::appointments::AppointmentFilter;
+    use praxi_store::flow::{FlowWrite, NewFlow};
+
+    let today = now.with_timezone(&tz).date_naive();
+    let Some(day) = praxi_domain::scheduling::local_day(tz, today) else {
+        return Ok(0);
+    };
+    let filter = AppointmentFilter {
+        period: Some(day),
+        ..Default::default()
+    };
+    let audit = |action: &str, patient_id: Option<i32>, _meta: serde_json::Value| {
+        system_entry(action, patient_id)
+    };
+    let minutes = chrono::Duration::minutes;
+    let mut created = 0;
+    for appointment in store.appointments(&filter).await? {
+        if appointment.status == AppointmentStatus::Cancelled || appointment.is_no_show {
+            continue;
+        }
+        let (start, end) = (appointment.start_time, appointment.end_time);
+        // The steps to take and when: arrival 10 minutes early.
+        let arrival = (start - minutes(10)).min(now);
+        let steps: Vec<(FlowStatus, chrono::DateTime<chrono::Utc>)> = if end + minutes(10) < now {
+            vec![
+                (FlowStatus::Preparing, start),
+                (FlowStatus::InTreatment, start + minutes(3)),
+                (FlowStatus::PostTreatment, end),
+                (FlowStatus::Done, end + minutes(5)),
+            ]
+        } else if start <= now {
+            vec![
+                (FlowStatus::Preparing, start.min(now)),
+                (FlowStatus::InTreatment, (start + minutes(3)).min(now)),
+            ]
+        } else if start <= now + minutes(20) {
+            Vec::new()
+        } else {
+            continue;
+        };
+        let state = initial_state(Some(FlowStatus::Waiting), Some(arrival), None, arrival)?;
+        let link = FlowLink::Appointment(i64::from(appointment.id));
+        let mut flow = store
+            .create_patient_flow(NewFlow { link, state }, None, arrival, audit)
+            .await?;
+        for (to, at) in steps {
+            let update = FlowUpdate {
+                status: Some(to),
+                ..Default::default()
+            };
+            let (next, _) = store
+                .update_patient_flow(&flow, link, update, FlowWrite::Status, None, at, audit)
+                .await?;
+            flow = next;
+        }
+        created += 1;
+    }
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use chrono::{Datelike, TimeZone, Utc};
+    use praxi_domain::appointment::AppointmentStatus;
+    use praxi_domain::flow::FlowStatus;
+    use praxi_store::Store;
+    use praxi_store::appointments::AppointmentFilter;
+    use praxi_store::flow::FlowFilter;
+
+    #[tokio::test]
+    async fn the_demo_practice_has_history_and_a_living_waiting_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let tz = chrono_tz::Europe::Berlin;
+        // A Wednesday, 11:10 in the practice.
+        let now = tz
+            .with_ymd_and_hms(2031, 3, 12, 11, 10, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let report = super::seed_at(&store, tz, now).await.unwrap();
+        assert!(report.contains("8 weeks of history"), "{report}");
+
+        let all = store
+            .appointments(&AppointmentFilter::default())
+            .await
+            .unwrap();
+        let earliest = all.iter().map(|a| a.start_time).min().unwrap();
+        assert!(
+            (now - earliest).num_days() >= 7 * 8 - 3,
+            "eight weeks of history: {earliest}"
+        );
+        let past: Vec<_> = all.iter().filter(|a| a.end_time < now).collect();
+        let count = |pred: &dyn Fn(&&&praxi_store::appointments::AppointmentRecord) -> bool| {
+            past.iter().filter(pred).count()
+        };
+        let completed = count(&|a| a.status == AppointmentStatus::Completed);
+        let cancelled = count(&|a| a.status == AppointmentStatus::Cancelled);
+        let no_show = count(&|a| a.is_no_show);
+        assert!(
+            completed > 10 * cancelled.max(1) / 2,
+            "{completed} {cancelled}"
+        );
+        assert!(cancelled > 0 && no_show > 0, "{cancelled} {no_show}");
+        // Booked ahead: creation before the appointment, never after now.
+        assert!(all.iter().all(|a| a.created_at <= now));
+        assert!(
+            past.iter()
+                .any(|a| (a.start_time - a.created_at).num_days() >= 7)
+        );
+        // Nothing on the weekend (no doctor works then).
+        assert!(all.iter().all(|a| {
+            a.start_time
+                .with_timezone(&tz)
+                .weekday()
+                .num_days_from_monday()
+                < 5
+        }));
+
+        let flows = store.patient_flows(&FlowFilter::default()).await.unwrap();
+        let with = |status: FlowStatus| flows.iter().filter(|f| f.status == status).count();
+        assert!(with(FlowStatus::Done) > 0, "finished visits this morning");
+        assert!(
+            with(FlowStatus::InTreatment) + with(FlowStatus::Waiting) > 0,
+            "someone is here now"
+        );
+
+        // Idempotent: a second run adds nothing.
+        let again = super::seed_at(&store, tz, now).await.unwrap();
+        assert!(again.contains("nothing to add"), "{again}");
+        let count_again = store
+            .appointments(&AppointmentFilter::default())
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(count_again, all.len());
+    }
 }

@@ -178,5 +178,10 @@ pub(crate) async fn not_found(request: Request) -> Response {
             return response;
         }
     }
+    not_found_response()
+}
+
+/// The DRF 404 body.
+pub(crate) fn not_found_response() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"detail": "Not found."}))).into_response()
 }

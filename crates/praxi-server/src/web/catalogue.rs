@@ -3,5 +3,5 @@
 
 /// Looks up a page text.
 pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
-    crate::web::pages::texts(key)
+    crate::web::pages::texts(key).or_else(|| crate::web::problems::texts(key))
 }

@@ -1319,7 +1319,7 @@ mod tests {
                     values: vec![Some(50.0), None, Some(75.0), Some(100.0)],
                 },
                 Series {
-                    name: "Storno".to_owned(),
+                    name: "Absage".to_owned(),
                     colour: PALETTE[1],
                     values: vec![Some(10.0), Some(0.0), None, None],
                 },
@@ -1386,7 +1386,7 @@ mod tests {
                 colour: PALETTE[3],
             },
             Part {
-                label: "Storniert".to_owned(),
+                label: "Abgesagt".to_owned(),
                 value: 1,
                 colour: PALETTE[1],
             },

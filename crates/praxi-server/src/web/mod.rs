@@ -8,7 +8,9 @@
 pub mod catalogue;
 pub mod charts;
 pub mod i18n;
+pub mod legacy;
 pub mod pages;
+pub mod problems;
 pub mod session;
 
 use askama::Template;
@@ -36,10 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/logout/", axum::routing::post(logout))
         .route("/lang/{code}/", get(switch_language))
         .route("/static/{file}", get(asset))
-        .route(
-            "/praxi_backend/dashboard/",
-            get(|| async { Redirect::permanent("/dashboard/") }),
-        )
+        .route("/favicon.ico", get(favicon))
+        .merge(legacy::router())
         .merge(pages::router())
 }
 
@@ -169,20 +169,86 @@ pub fn render_status<T: Template>(template: &T, nonce: &str, status: StatusCode)
 #[template(path = "error.html")]
 struct ErrorPage {
     lang: &'static str,
+    code: u16,
     title: String,
     message: String,
-    back: String,
+    home: String,
 }
 
-/// A small error page (403, 404, expired form) in the user's language.
+/// A small error page (403, 404, expired form, 500 …) in the user's language.
 pub fn error_page(lang: Lang, status: StatusCode, message_key: &str) -> Response {
+    let title_key = match status.as_u16() {
+        403 => "error.title.403",
+        404 => "error.title.404",
+        405 => "error.title.405",
+        413 => "error.title.413",
+        503 => "error.title.503",
+        code if code >= 500 => "error.title.500",
+        _ => "error.title",
+    };
     let page = ErrorPage {
         lang: lang.code(),
-        title: lang.t("error.title").to_owned(),
+        code: status.as_u16(),
+        title: lang.t(title_key).to_owned(),
         message: lang.t(message_key).to_owned(),
-        back: lang.t("common.back").to_owned(),
+        home: lang.t("error.home").to_owned(),
     };
     render_status(&page, &random_id(), status)
+}
+
+/// Browsers get a styled page for every error answer of a page address (unknown paths,
+/// wrong methods, oversized forms, internal errors, contention), API clients keep the JSON.
+///
+/// Applies to requests that accept `text/html` outside the machine interfaces (`/api/`,
+/// `/fhir/`, `/ical/`, `/metrics`) whose error answer is not already a page; the status and
+/// headers such as `Allow` and `Retry-After` are kept.
+pub async fn html_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let wants_page = wants_html(&request);
+    let lang = Lang::from_headers(request.headers());
+    let response = next.run(request).await;
+    let status = response.status();
+    if !wants_page || status.as_u16() < 400 || is_html(response.headers()) {
+        return response;
+    }
+    let message_key = match status.as_u16() {
+        403 => "error.forbidden",
+        404 => "error.page_missing",
+        405 => "error.method",
+        413 => "error.too_large",
+        503 => "error.unavailable",
+        code if code >= 500 => "error.internal",
+        _ => "error.bad_request",
+    };
+    let (mut parts, _) = response.into_parts();
+    let (page_parts, body) = error_page(lang, status, message_key).into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &page_parts.headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    Response::from_parts(parts, body)
+}
+
+fn wants_html(request: &axum::extract::Request) -> bool {
+    let path = request.uri().path();
+    let machine = ["/api/", "/fhir", "/ical/", "/metrics"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    let accepts_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    !machine && accepts_html
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"))
 }
 
 /// Percent-encodes a query value.
@@ -411,6 +477,23 @@ async fn switch_language(
 }
 
 /// Vendored static assets, compiled into the binary (no CDN, no files to deploy).
+/// `/favicon.ico`, which browsers ask for on every page (pages also link the SVG).
+async fn favicon() -> Response {
+    let mut response = include_bytes!("../../assets/favicon.ico")
+        .as_slice()
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/x-icon"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}
+
 async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type): (&'static [u8], &'static str) = match file.as_str() {
         "app.css" => (
@@ -425,6 +508,7 @@ async fn asset(Path(file): Path<String>) -> Response {
             include_bytes!("../../assets/print.css"),
             "text/css; charset=utf-8",
         ),
+        "favicon.svg" => (include_bytes!("../../assets/favicon.svg"), "image/svg+xml"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let mut response = body.into_response();

@@ -435,8 +435,11 @@ async fn validation_errors_are_shown_next_to_their_fields_and_nothing_is_saved()
         "{}",
         page.body
     );
-    assert!(page.body.contains("Enter a colour in the form #RRGGBB."));
-    assert!(page.body.contains("This field may not be blank."));
+    assert!(
+        page.body
+            .contains("Bitte eine Farbe im Format #RRGGBB angeben")
+    );
+    assert!(page.body.contains("Darf nicht leer sein."));
     assert!(page.body.contains("value=\"red\""), "the typed value stays");
     assert!(page.body.contains("aria-invalid=\"true\""));
     assert_eq!(app.store().resource(room).await.unwrap().unwrap(), before);
@@ -448,7 +451,7 @@ async fn validation_errors_are_shown_next_to_their_fields_and_nothing_is_saved()
             .is_empty()
     );
 
-    // Type errors use the API's messages too.
+    // Type errors are shown in the page's language too.
     let page = web
         .post(
             "/admin/operation-types/new/",
@@ -456,12 +459,7 @@ async fn validation_errors_are_shown_next_to_their_fields_and_nothing_is_saved()
         )
         .await;
     assert_eq!(page.status, 400);
-    assert!(
-        page.body
-            .contains("Ensure this value is greater than or equal to 0."),
-        "{}",
-        page.body
-    );
+    assert!(page.body.contains("Mindestens 0."), "{}", page.body);
     let page = web
         .post(
             "/admin/practice-hours/new/",
@@ -484,7 +482,7 @@ async fn validation_errors_are_shown_next_to_their_fields_and_nothing_is_saved()
         .await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("id=\"id_start_time-errors\""));
-    assert!(page.body.contains("This field is required."));
+    assert!(page.body.contains("Bitte ausfüllen."));
     // A second active window of the same doctor and weekday overlapping the first.
     let doctor = practice.doctor.id.to_string();
     let page = web
@@ -560,7 +558,8 @@ async fn a_referenced_row_cannot_be_deleted_and_the_admin_is_told_to_deactivate_
         .await;
     assert_eq!(page.status, 409);
     assert!(
-        page.body.contains("Resource is still referenced."),
+        page.body
+            .contains("Die Ressource wird noch von Terminen oder Operationen verwendet."),
         "{}",
         page.body
     );
@@ -641,11 +640,12 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
         .await;
     assert_eq!(page.status, 400);
     assert!(
-        page.body.contains("Enter a valid username."),
+        page.body
+            .contains("Bitte einen gültigen Benutzernamen angeben"),
         "{}",
         page.body
     );
-    assert!(page.body.contains("This password is too short."));
+    assert!(page.body.contains("Das Passwort ist zu kurz"));
     assert!(page.body.contains("id=\"id_role-errors\""));
     assert!(
         !page.body.contains("value=\"123\""),
@@ -719,7 +719,7 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
     assert_eq!(page.status, 400);
     assert!(
         page.body
-            .contains("You cannot deactivate your own account.")
+            .contains("Das eigene Konto kann nicht deaktiviert werden.")
     );
     let page = web
         .post(
@@ -734,7 +734,10 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
         )
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("You cannot remove your own admin role."));
+    assert!(
+        page.body
+            .contains("Die eigene Administrationsrolle kann nicht entzogen werden.")
+    );
     assert_eq!(
         app.store()
             .user_by_id(admin_user.id)
@@ -786,8 +789,7 @@ async fn users_are_created_changed_deactivated_and_get_new_passwords() {
         .await;
     assert_eq!(page.status, 400);
     assert!(
-        page.body
-            .contains("The password is too similar to the username."),
+        page.body.contains("Das Passwort ähnelt zu sehr dem Namen"),
         "{}",
         page.body
     );
@@ -891,7 +893,7 @@ async fn patient_pages_are_audited_like_the_api() {
     assert_eq!(page.status, 400);
     assert!(
         page.body
-            .contains("birth_date darf nicht in der Zukunft liegen.")
+            .contains("Das Geburtsdatum darf nicht in der Zukunft liegen.")
     );
     let page = web
         .post(

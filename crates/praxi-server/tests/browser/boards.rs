@@ -1207,3 +1207,65 @@ async fn board_pages_answer_every_role_like_the_api_policy() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_waiting_room_marks_a_patient_who_did_not_come_once_the_appointment_is_over() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    patient(&admin, 21, "Maria", "Schmidt").await;
+    patient(&admin, 22, "Jonas", "Weber").await;
+    let now = app.state.now();
+    let midnight = local(&app, app.state.today(), 0, 0);
+    let minutes_today = (now - midnight).num_minutes();
+    if minutes_today < 3 {
+        eprintln!("skipped: too close to midnight for an appointment that is over today");
+        return;
+    }
+    // Maria's appointment is over, Jonas's is running.
+    let over = appointment(&app, practice.doctor.id, 21, midnight, minutes_today - 1).await;
+    let running = appointment(
+        &app,
+        practice.doctor.id,
+        22,
+        now - chrono::Duration::minutes(1),
+        20,
+    )
+    .await;
+
+    app.create_user("kasse", Some(Role::Billing)).await;
+    browser.login(&app, "kasse").await;
+    browser.goto(&app, "/flow/").await;
+    browser.wait_for(&format!("#appt-{over}")).await;
+    assert_eq!(
+        count(&browser, "button[id^=no-show-]").await,
+        0,
+        "billing reads only"
+    );
+    logout(&browser).await;
+
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+    browser.goto(&app, "/flow/").await;
+    browser.wait_for(&format!("#no-show-{over}")).await;
+    assert_eq!(
+        count(&browser, &format!("#no-show-{running}")).await,
+        0,
+        "a running appointment cannot be a no-show yet"
+    );
+    browser.click(&format!("#no-show-{over}")).await;
+    browser
+        .wait_for_text("main", "Als nicht erschienen vermerkt.")
+        .await;
+    let row = text(&browser, &format!("#appt-{over}")).await;
+    assert!(row.contains("Nicht erschienen"), "{row}");
+    assert_eq!(count(&browser, &format!("#no-show-{over}")).await, 0);
+    assert_eq!(count(&browser, &format!("#arrive-{over}")).await, 0);
+    let stored = admin.get(&format!("/api/appointments/{over}/")).await;
+    assert_eq!(stored.body["is_no_show"], json!(true), "{}", stored.text);
+    browser.close().await;
+    app.stop().await;
+}

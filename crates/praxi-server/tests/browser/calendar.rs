@@ -9,7 +9,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use crate::fixtures::{Practice, utc};
+use crate::fixtures::{Practice, day, time, utc};
 use crate::harness::{Browser, browser};
 use crate::helpers::TestApp;
 
@@ -194,7 +194,7 @@ async fn assistants_book_an_appointment_in_the_calendar_and_see_it_in_the_grid()
     );
     let cancelled_card = content(&browser, &format!("[data-appointment-id='{}']", seeded[4])).await;
     assert!(
-        cancelled_card.contains("Storniert"),
+        cancelled_card.contains("Abgesagt"),
         "cancelled is labelled: {cancelled_card}"
     );
     assert_eq!(
@@ -395,15 +395,15 @@ async fn moving_an_appointment_in_the_edit_form_shows_the_new_time() {
             .is_empty()
     );
 
-    // Cancel: status cancelled (after a confirmation), still shown, struck through.
+    // Cancel: status cancelled (no confirm box: the calendar offers an undo), still shown,
+    // struck through.
     browser
         .click(&format!("[data-appointment-id='{id}'] a"))
         .await;
     browser.click("#appointmentCancel").await;
-    browser.client.accept_alert().await.expect("confirm dialog");
-    browser.wait_for_text("#calendarFlash", "storniert").await;
+    browser.wait_for_text("#calendarFlash", "abgesagt").await;
     let card = browser.text(&format!("[data-appointment-id='{id}']")).await;
-    assert!(card.contains("Storniert"), "{card}");
+    assert!(card.contains("Abgesagt"), "{card}");
     browser.close().await;
     app.stop().await;
 }
@@ -769,6 +769,240 @@ async fn the_room_view_shows_the_rooms_appointments_and_operations() {
     browser.click("#calendarNext").await;
     browser.wait_for_text("#calendarTitle", "21.01.2030").await;
     assert!(browser.text("#calendarTitle").await.contains("OP-1"));
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_hours_in_which_someone_works_offer_a_new_appointment() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    // Saturday: the practice opens 09–12, but no doctor works. Wednesday: Anna is absent.
+    // Thursday: Bert starts at 10:30 (his 08–17 row is replaced).
+    crate::fixtures::practice_hours(&app, 5, time(9, 0), time(12, 0)).await;
+    crate::fixtures::absence(&app, practice.doctor.id, day(2), day(2)).await;
+    let admin = app.as_role(Role::Admin).await;
+    let hours = admin.get("/api/doctor-hours/?page_size=100").await;
+    let thursday = hours.body["results"]
+        .as_array()
+        .or(hours.body.as_array())
+        .unwrap()
+        .iter()
+        .find(|row| row["weekday"] == 3 && row["doctor"] == practice.other_doctor.id)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = admin
+        .patch(
+            &format!("/api/doctor-hours/{thursday}/"),
+            &json!({"start_time": "10:30:00"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+
+    let monday = day(0).format("%Y-%m-%d");
+    // All doctors: Mon–Fri offer 08:00 … 16:00, Saturday and Sunday nothing.
+    browser
+        .goto(&app, &format!("/calendar/?view=week&date={monday}"))
+        .await;
+    let (slots, notes) = columns(&browser).await;
+    assert_eq!(slots, [9, 9, 9, 9, 9, 0, 0], "{notes:?}");
+    assert!(notes[5].contains("keine Sprechstunde"), "{notes:?}");
+    assert!(notes[6].contains("geschlossen"), "{notes:?}");
+
+    // Anna alone: nothing on her absent Wednesday.
+    browser
+        .goto(
+            &app,
+            &format!(
+                "/calendar/?view=week&date={monday}&doctor_id={}",
+                practice.doctor.id
+            ),
+        )
+        .await;
+    let (slots, _) = columns(&browser).await;
+    assert_eq!(slots, [9, 9, 0, 9, 9, 0, 0]);
+
+    // Bert on Thursday: the first link starts when he does.
+    browser
+        .goto(
+            &app,
+            &format!(
+                "/calendar/?view=week&date={monday}&doctor_id={}",
+                practice.other_doctor.id
+            ),
+        )
+        .await;
+    let (slots, _) = columns(&browser).await;
+    assert_eq!(slots, [9, 9, 9, 7, 9, 0, 0]);
+    let first = browser
+        .client
+        .execute(
+            "return document.querySelectorAll('section.tcol')[3].querySelector('a.slot').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(first.as_str().unwrap_or("").contains("10:30"), "{first}");
+    browser.close().await;
+    app.stop().await;
+}
+
+/// Per time-grid column: the number of new-appointment links and the notes' text.
+async fn columns(browser: &Browser) -> (Vec<usize>, Vec<String>) {
+    browser.wait_for("section.tcol").await;
+    let value = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('section.tcol')].map(c => \
+                [c.querySelectorAll('a.slot').length, \
+                 [...c.querySelectorAll('.cal-note')].map(n => n.textContent).join(' ')]);",
+            vec![],
+        )
+        .await
+        .expect("columns");
+    let mut slots = Vec::new();
+    let mut notes = Vec::new();
+    for column in value.as_array().cloned().unwrap_or_default() {
+        slots.push(usize::try_from(column[0].as_u64().unwrap_or(0)).unwrap_or(0));
+        notes.push(column[1].as_str().unwrap_or("").to_owned());
+    }
+    (slots, notes)
+}
+
+#[tokio::test]
+async fn a_cancellation_needs_no_confirm_box_and_can_be_undone_unless_the_time_was_taken() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    let doctor = practice.doctor.id;
+    let first = practice
+        .book(&admin, &practice.booking(doctor, 1, (0, 9, 0), (0, 9, 30)))
+        .await;
+    let second = practice
+        .book(
+            &admin,
+            &practice.booking(doctor, 2, (0, 11, 0), (0, 11, 30)),
+        )
+        .await;
+    let confirmed = admin
+        .patch(
+            &format!("/api/appointments/{first}/"),
+            &json!({"status": "confirmed"}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+
+    // Cancel without a confirm box (a dialog would block the next command), then undo: the
+    // appointment is confirmed again.
+    browser
+        .goto(&app, &format!("/calendar/appointments/{first}/"))
+        .await;
+    browser.click("#appointmentCancel").await;
+    browser.wait_for("#calendarUndo").await;
+    let stored = admin.get(&format!("/api/appointments/{first}/")).await;
+    assert_eq!(stored.body["status"], "cancelled");
+    browser.click("#calendarUndo").await;
+    browser
+        .wait_for_text("#calendarFlash", "rückgängig gemacht")
+        .await;
+    let stored = admin.get(&format!("/api/appointments/{first}/")).await;
+    assert_eq!(stored.body["status"], "confirmed", "{}", stored.text);
+
+    // Cancel, someone books the time, undo is refused with the reason.
+    browser
+        .goto(&app, &format!("/calendar/appointments/{second}/"))
+        .await;
+    browser.click("#appointmentCancel").await;
+    browser.wait_for("#calendarUndo").await;
+    practice
+        .book(
+            &admin,
+            &practice.booking(doctor, 3, (0, 11, 0), (0, 11, 30)),
+        )
+        .await;
+    browser.click("#calendarUndo").await;
+    browser
+        .wait_for_text("main", "inzwischen anderweitig belegt")
+        .await;
+    let stored = admin.get(&format!("/api/appointments/{second}/")).await;
+    assert_eq!(stored.body["status"], "cancelled");
+
+    // One name for the status on every page (#15 item 8).
+    for page in [
+        format!("/calendar/?view=day&date=2030-01-14&doctor_id={doctor}"),
+        "/patients/2/".to_owned(),
+    ] {
+        browser.goto(&app, &page).await;
+        let body = browser.text("main").await;
+        assert!(body.contains("Abgesagt"), "{page}: {body}");
+        assert!(
+            !body.contains("torniert") && !body.contains("Abgeschlossen"),
+            "{page}: {body}"
+        );
+    }
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_booking_in_the_past_needs_a_second_confirmation() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+    // The last weekday before today (the fixture practice works Monday to Friday).
+    let mut date = app.state.today();
+    loop {
+        date = date.pred_opt().unwrap();
+        if chrono::Datelike::weekday(&date).num_days_from_monday() < 5 {
+            break;
+        }
+    }
+    browser
+        .goto(
+            &app,
+            &format!(
+                "/calendar/new/?start={}T10:00&doctor_id={}&patient_id=1",
+                date.format("%Y-%m-%d"),
+                practice.doctor.id
+            ),
+        )
+        .await;
+    select(&browser, "#modalPatient", "1").await;
+    set_value(&browser, "#modalEndTime", "10:30").await;
+    browser.click("#modalSave").await;
+    browser
+        .wait_for_text("#pastWarning", "in der Vergangenheit")
+        .await;
+    let booked = app.store().appointments(&Default::default()).await.unwrap();
+    assert!(booked.is_empty(), "nothing booked without the confirmation");
+    // Every input is kept; confirming books it.
+    browser.click("#pastOk").await;
+    browser.click("#modalSave").await;
+    browser.wait_for_text("#calendarFlash", "angelegt").await;
+    let booked = app.store().appointments(&Default::default()).await.unwrap();
+    assert_eq!(booked.len(), 1);
+    assert_eq!(
+        booked[0]
+            .start_time
+            .with_timezone(&app.state.tz())
+            .date_naive(),
+        date
+    );
     browser.close().await;
     app.stop().await;
 }

@@ -252,7 +252,7 @@ async fn an_admin_sees_the_practice_figures_with_named_windows_and_svg_charts() 
     assert_eq!(value(&browser, "kpiAppointmentsToday").await, "1");
     let today = content(&browser, "#kpiAppointmentsToday").await;
     assert!(
-        today.contains("Mi 16.01.2030") && today.contains("+ 1 zusätzlich storniert"),
+        today.contains("Mi 16.01.2030") && today.contains("+ 1 zusätzlich abgesagt"),
         "{today}"
     );
     assert_eq!(value(&browser, "kpiAppointmentsWeek").await, "5");
@@ -298,8 +298,8 @@ async fn an_admin_sees_the_practice_figures_with_named_windows_and_svg_charts() 
         [
             "Geplant | 2 | 28,6 %",
             "Bestätigt | 0 | 0,0 %",
-            "Abgeschlossen | 4 | 57,1 %",
-            "Storniert | 1 | 14,3 %",
+            "Erledigt | 4 | 57,1 %",
+            "Abgesagt | 1 | 14,3 %",
         ]
     );
     // Operations per surgeon in January: Anna's two, 50 minutes each.

@@ -15,6 +15,8 @@ mod boards;
 mod calendar;
 mod calendar_feeds;
 mod dashboard;
+mod errors;
+mod german_texts;
 mod harness;
 mod login;
 mod patients;

@@ -535,7 +535,10 @@ async fn registration_and_edits_use_the_api_rules_and_show_errors_next_to_the_fi
         "{}",
         page.body
     );
-    assert!(page.body.contains("id must be a positive integer."));
+    assert!(
+        page.body
+            .contains("Die Patientennummer muss eine positive ganze Zahl sein.")
+    );
     assert_eq!(
         app.store().count_patients().await.unwrap(),
         4,
@@ -562,9 +565,12 @@ async fn registration_and_edits_use_the_api_rules_and_show_errors_next_to_the_fi
     }
     assert!(
         page.body
-            .contains("birth_date darf nicht in der Zukunft liegen.")
+            .contains("Das Geburtsdatum darf nicht in der Zukunft liegen.")
     );
-    assert!(page.body.contains("Invalid email address."));
+    assert!(
+        page.body
+            .contains("Bitte eine gültige E-Mail-Adresse angeben.")
+    );
     assert!(
         page.body.contains("value=\"nope\""),
         "the typed value is kept"
@@ -579,7 +585,7 @@ async fn registration_and_edits_use_the_api_rules_and_show_errors_next_to_the_fi
         .await;
     assert_eq!(page.status, 400);
     assert!(
-        page.body.contains("Key (id)=(2) already exists."),
+        page.body.contains("Dieser Wert ist bereits vergeben."),
         "{}",
         page.body
     );

@@ -200,6 +200,17 @@ pub struct CalendarData {
     pub resources: Vec<ResourceInfo>,
     /// The listed doctors (ordered by id) with their availability in the range.
     pub doctors: Vec<(DoctorInfo, RangeAvailability)>,
+    /// When each listed doctor can be booked on each date of the range: practice hours ∩
+    /// the doctor's hours, without absent days (breaks and bookings not subtracted).
+    pub working: Vec<DoctorDay>,
+}
+
+/// One doctor's bookable time on one local date, as instants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorDay {
+    pub doctor_id: i64,
+    pub date: NaiveDate,
+    pub intervals: Vec<Interval>,
 }
 
 async fn rows<T: FromQueryResult, C: ConnectionTrait>(
@@ -366,8 +377,8 @@ pub async fn read_calendar<C: ConnectionTrait>(
     let listed_doctor = filter.own_doctor.or(filter.doctor_id);
     let doctors = read_doctors(conn, listed_doctor).await?;
     let doctor_ids: Vec<i64> = doctors.iter().map(|d| d.id).collect();
-    let availability = if doctor_ids.is_empty() {
-        Vec::new()
+    let (availability, working) = if doctor_ids.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
         let input = load_schedule(
             conn,
@@ -377,13 +388,30 @@ pub async fn read_calendar<C: ConnectionTrait>(
         )
         .await?;
         let users: Vec<UserId> = doctor_ids.iter().copied().map(UserId).collect();
-        Schedule::new(input).doctors_availability_for_range(
-            &users,
-            range.first,
-            range.last,
-            slot,
-            now,
-        )
+        let schedule = Schedule::new(input);
+        let availability =
+            schedule.doctors_availability_for_range(&users, range.first, range.last, slot, now);
+        let mut working = Vec::new();
+        for user in &users {
+            for date in range.first.iter_days().take_while(|d| *d <= range.last) {
+                let absent = schedule.absences_on(*user, date).next().is_some();
+                let intervals = if absent {
+                    Vec::new()
+                } else {
+                    schedule
+                        .working_time(&[*user], date)
+                        .iter()
+                        .copied()
+                        .collect()
+                };
+                working.push(DoctorDay {
+                    doctor_id: user.0,
+                    date,
+                    intervals,
+                });
+            }
+        }
+        (availability, working)
     };
     let doctors = doctors
         .into_iter()
@@ -433,6 +461,7 @@ pub async fn read_calendar<C: ConnectionTrait>(
         breaks: read_breaks(conn, range, shown).await?,
         resources: read_active_resources(conn, None).await?,
         doctors,
+        working,
     })
 }
 

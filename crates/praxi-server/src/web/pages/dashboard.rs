@@ -16,13 +16,13 @@
 //! data table.
 
 mod operations;
+pub(crate) use operations::days_param as operations_days_param;
 mod overview;
 mod scheduling;
 
 use axum::Router;
-use axum::extract::RawQuery;
 use axum::http::StatusCode;
-use axum::response::{Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -49,25 +49,6 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/", get(overview::page))
         .route("/dashboard/scheduling/", get(scheduling::page))
         .route("/dashboard/operations/", get(operations::page))
-        .route(
-            "/praxi_backend/dashboard/scheduling/",
-            get(|| async { Redirect::permanent("/dashboard/scheduling/") }),
-        )
-        .route(
-            "/praxi_backend/dashboard/operations/",
-            get(|RawQuery(query): RawQuery| async move {
-                let days = query
-                    .as_deref()
-                    .map(crate::wire::url_pairs)
-                    .and_then(|pairs| operations::days_param(&pairs).ok().flatten());
-                match days {
-                    Some(days) => {
-                        Redirect::permanent(&format!("/dashboard/operations/?days={days}"))
-                    }
-                    None => Redirect::permanent("/dashboard/operations/"),
-                }
-            }),
-        )
 }
 
 /// Texts of the dashboards.
@@ -108,7 +89,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.no_capacity" => ("keine Kapazität", "no capacity"),
         "dashboard.previous_week" => ("Vorwoche", "Previous week"),
         "dashboard.previous_30" => ("30 Tage davor", "30 days before"),
-        "dashboard.cancelled_extra" => ("zusätzlich storniert", "cancelled in addition"),
+        "dashboard.cancelled_extra" => ("zusätzlich abgesagt", "cancelled in addition"),
         "dashboard.no_rows" => (
             "Keine Termine im Zeitraum.",
             "No appointments in this period.",
@@ -137,7 +118,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         }
         "dashboard.room_utilisation" => ("Auslastung der Räume", "Room utilisation"),
         "dashboard.utilisation.note" => (
-            "Gebuchte Zeit (nicht stornierte Termine und Operationen) innerhalb der Kapazität: \
+            "Gebuchte Zeit (nicht abgesagte Termine und Operationen) innerhalb der Kapazität: \
              Sprechzeiten ∩ Praxiszeiten, ohne Abwesenheiten und Pausen; Räume: Praxiszeiten ohne \
              praxisweite Pausen.",
             "Booked time (appointments and operations that are not cancelled) within capacity: \
@@ -153,7 +134,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Terminbeginne pro Wochentag",
             "Appointment starts per weekday",
         ),
-        "dashboard.without_cancelled" => ("ohne stornierte", "not cancelled"),
+        "dashboard.without_cancelled" => ("ohne abgesagte", "not cancelled"),
         "dashboard.peak" => ("Spitze", "Peak"),
         "dashboard.flow.registered" => ("Angemeldet", "Registered"),
         "dashboard.flow.waiting" => ("Wartend", "Waiting"),

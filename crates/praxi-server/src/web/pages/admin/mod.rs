@@ -39,6 +39,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::usecases::Caller;
 use crate::usecases::master_data::{self, MasterData, Record, Refused};
+use crate::web::i18n::Lang;
+use crate::web::problems::{problem_text, still_referenced_text};
 use crate::web::session::WebUser;
 use crate::web::{Chrome, error_page, render, render_status};
 use view::{
@@ -58,14 +60,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/", get(index))
-        .route(
-            "/praxi_backend/Dashboardadministration/",
-            get(|| async { Redirect::permanent("/admin/") }),
-        )
-        .route(
-            "/praxi_backend/core/user/",
-            get(|| async { Redirect::permanent("/admin/users/") }),
-        )
         .merge(entity_routes::<users::Users>())
         .merge(users::router())
         .merge(entity_routes::<master_data::AppointmentTypes>())
@@ -698,13 +692,15 @@ fn see_other(location: &str) -> Response {
     Redirect::to(location).into_response()
 }
 
-/// Attaches errors to the fields of their name; returns the messages no field took.
-pub(crate) fn attach_errors(fields: &mut [Field], errors: &FieldErrors) -> Vec<String> {
+/// Attaches errors to the fields of their name, in the page's language; returns the messages
+/// no field took.
+pub(crate) fn attach_errors(lang: Lang, fields: &mut [Field], errors: &FieldErrors) -> Vec<String> {
     let mut rest = Vec::new();
     for (name, messages) in errors.fields() {
+        let texts = messages.iter().map(|message| problem_text(lang, message));
         match fields.iter_mut().find(|field| field.name == name) {
-            Some(field) => field.errors.extend(messages.iter().cloned()),
-            None => rest.extend(messages.iter().cloned()),
+            Some(field) => field.errors.extend(texts),
+            None => rest.extend(texts),
         }
     }
     rest
@@ -1018,7 +1014,7 @@ async fn create<E: AdminEntity>(
             let mut fields = E::fields(&state, &user, None, Some(&input))
                 .await
                 .map_err(|error| failure(&user, error))?;
-            let rest = attach_errors(&mut fields, &errors);
+            let rest = attach_errors(user.lang, &mut fields, &errors);
             Ok(render_form::<E>(
                 &user,
                 None,
@@ -1132,9 +1128,9 @@ pub(crate) async fn render_edit<E: AdminEntity>(
             help: Some(t(user, "admin.delete_help")),
         });
     }
-    let mut rest = attach_errors(&mut fields, errors);
+    let mut rest = attach_errors(user.lang, &mut fields, errors);
     for form in &mut extra {
-        let unattached = attach_errors(&mut form.fields, errors);
+        let unattached = attach_errors(user.lang, &mut form.fields, errors);
         rest.retain(|message| unattached.contains(message));
     }
     let facts = E::facts(state, user, record);
@@ -1275,7 +1271,7 @@ async fn switch_active<E: AdminEntity>(
         Err(StoreError::Invalid(errors)) => {
             let flash = Flash {
                 ok: false,
-                text: messages(&errors),
+                text: messages(user.lang, &errors),
             };
             render_edit::<E>(
                 &state,
@@ -1304,14 +1300,15 @@ async fn delete<E: AdminEntity>(
     let (flash, status) = match E::delete(&state, &user, &record).await {
         Ok(()) => return Ok(see_other(&format!("{}?ok=deleted", base::<E>()))),
         Err(StoreError::StillReferenced(what)) => (
-            // The API's message, then what to do about it.
+            // What still uses the row, then what to do about it.
             format!(
-                "{what} is still referenced. {}",
+                "{} {}",
+                still_referenced_text(user.lang, &what),
                 t(&user, "admin.still_referenced")
             ),
             StatusCode::CONFLICT,
         ),
-        Err(StoreError::Invalid(errors)) => (messages(&errors), StatusCode::BAD_REQUEST),
+        Err(StoreError::Invalid(errors)) => (messages(user.lang, &errors), StatusCode::BAD_REQUEST),
         Err(error) => return Err(failure(&user, error)),
     };
     let flash = Flash {
@@ -1330,13 +1327,13 @@ async fn delete<E: AdminEntity>(
     .await
 }
 
-/// Every message of an error, joined.
-fn messages(errors: &FieldErrors) -> String {
+/// Every message of an error in the page's language, joined.
+fn messages(lang: Lang, errors: &FieldErrors) -> String {
     errors
         .fields()
         .values()
         .flatten()
-        .cloned()
+        .map(|message| problem_text(lang, message))
         .collect::<Vec<_>>()
         .join(" ")
 }

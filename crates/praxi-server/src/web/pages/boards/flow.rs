@@ -23,7 +23,7 @@ use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
-use praxi_domain::appointment::AppointmentStatus;
+use praxi_domain::appointment::{AppointmentStatus, NoShowProblem, no_show_problem};
 use praxi_domain::flow::{FlowLink, FlowStatus, FlowTimes, TransitionError, initial_state};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Area, Decision};
@@ -38,8 +38,9 @@ use serde_json::json;
 
 use super::{Flash, denial_page, fmt_time, internal, param};
 use crate::state::AppState;
+use crate::usecases::appointments::{self, AppointmentRefusal};
 use crate::usecases::flow::{self, FlowRefusal, FlowStart};
-use crate::usecases::{Caller, Failure};
+use crate::usecases::{Caller, Failure, IfMatch};
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
 use crate::web::{Chrome, render};
@@ -91,6 +92,8 @@ pub(crate) enum Refusal {
     NotExpected,
     /// A malformed form.
     BadRequest,
+    /// "Not arrived" before the appointment has ended.
+    NotYetOver,
 }
 
 impl Refusal {
@@ -103,6 +106,7 @@ impl Refusal {
             Refusal::Already => "already",
             Refusal::NotExpected => "not_expected",
             Refusal::BadRequest => "bad_request",
+            Refusal::NotYetOver => "not_yet_over",
         }
     }
 
@@ -115,6 +119,7 @@ impl Refusal {
             Refusal::Already,
             Refusal::NotExpected,
             Refusal::BadRequest,
+            Refusal::NotYetOver,
         ]
         .into_iter()
         .find(|refusal| refusal.code() == code)
@@ -129,6 +134,7 @@ impl Refusal {
             Refusal::Already => "flow.error.already",
             Refusal::NotExpected => "flow.error.not_expected",
             Refusal::BadRequest => "flow.error.bad_request",
+            Refusal::NotYetOver => "flow.error.not_yet_over",
         }
     }
 
@@ -157,6 +163,10 @@ pub(crate) fn flash_of(pairs: &[(String, String)], lang: Lang) -> Option<Flash> 
         "arrived" => Some(Flash {
             ok: true,
             text: lang.t("flow.ok.arrived").to_owned(),
+        }),
+        "no_show" => Some(Flash {
+            ok: true,
+            text: lang.t("flow.ok.no_show").to_owned(),
         }),
         "moved" => {
             let to = FlowStatus::parse(&param(pairs, "to")?)?;
@@ -214,6 +224,9 @@ pub(crate) struct DayRow {
     /// Show the "arrived" button.
     pub(crate) arrive: bool,
     pub(crate) arrive_aria: String,
+    /// Show the "not arrived" button (the appointment is over and nobody came).
+    pub(crate) no_show: bool,
+    pub(crate) no_show_aria: String,
 }
 
 #[derive(Template)]
@@ -371,9 +384,9 @@ fn finished_card(
 fn day_row(
     appointment: &AppointmentRecord,
     flow_status: Option<Option<FlowStatus>>,
-    can_arrive: bool,
+    (can_arrive, can_mark_no_show): (bool, bool),
     lang: Lang,
-    tz: chrono_tz::Tz,
+    (tz, now): (chrono_tz::Tz, DateTime<Utc>),
 ) -> DayRow {
     let patient = display_name(
         appointment.patient_id,
@@ -387,18 +400,31 @@ fn day_row(
     let (state, arrive) = match flow_status {
         Some(Some(status)) => (lang.t(status_key(status)).to_owned(), false),
         Some(None) => (lang.t("flow.day.recorded").to_owned(), false),
-        None if cancelled => (lang.t("flow.day.cancelled").to_owned(), false),
-        None if appointment.is_no_show => (lang.t("flow.day.no_show").to_owned(), false),
+        None if cancelled => (lang.t("status.appointment.cancelled").to_owned(), false),
+        None if appointment.is_no_show => (lang.t("status.appointment.no_show").to_owned(), false),
         None if appointment.status == AppointmentStatus::Completed => {
-            (lang.t("flow.day.completed").to_owned(), false)
+            (lang.t("status.appointment.completed").to_owned(), false)
         }
         None => (
             lang.t("flow.day.expected").to_owned(),
             can_arrive && expected,
         ),
     };
+    // The domain's no-show rule: an open appointment that has ended.
+    let no_show = flow_status.is_none()
+        && can_mark_no_show
+        && no_show_problem(
+            appointment.end_time,
+            appointment.status,
+            appointment.is_no_show,
+            now,
+        )
+        .is_none()
+        && !appointment.is_no_show;
     DayRow {
         appointment_id: appointment.id,
+        no_show,
+        no_show_aria: format!("{patient}: {}", lang.t("flow.day.no_show_action")),
         time: format!(
             "{}–{}",
             fmt_time(tz, appointment.start_time),
@@ -492,6 +518,7 @@ pub(super) async fn page(
 
     let can_write = user.can(Area::PatientFlow, Action::Update);
     let can_arrive = user.can(Area::PatientFlow, Action::Create);
+    let can_mark_no_show = user.can(Area::Appointments, Action::Update);
     let mut columns: Vec<Column> = FlowStatus::ALL
         .into_iter()
         .map(|status| Column {
@@ -530,7 +557,13 @@ pub(super) async fn page(
             let flow_status = with_flow
                 .contains(&appointment.id)
                 .then(|| flow_of_appointment.get(&appointment.id).copied());
-            day_row(appointment, flow_status, can_arrive, lang, tz)
+            day_row(
+                appointment,
+                flow_status,
+                (can_arrive, can_mark_no_show),
+                lang,
+                (tz, now),
+            )
         })
         .collect();
 
@@ -670,6 +703,52 @@ pub(super) async fn arrive(
     }
 }
 
+/// `POST /flow/no-show/`: the patient of an appointment that has ended did not come (the
+/// same use case as `POST /api/appointments/{id}/mark-no-show/`).
+pub(super) async fn no_show(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(form): Form<ArriveForm>,
+) -> Response {
+    let lang = user.lang;
+    if let Err(response) = user.check_csrf(&form.csrf_token) {
+        return response;
+    }
+    let decision = match user.require(Area::Appointments, Action::Update) {
+        Ok(decision) => decision,
+        Err(response) => return response,
+    };
+    let Ok(appointment_id) = form.appointment_id.trim().parse::<i32>() else {
+        return back(Err(Refusal::BadRequest));
+    };
+    let caller = Caller::from(&user);
+    let result = appointments::mark_no_show(
+        &state,
+        &caller,
+        decision,
+        appointment_id,
+        &IfMatch::default(),
+    )
+    .await;
+    match result {
+        Ok(_) => back(Ok("ok=no_show".to_owned())),
+        Err(Failure::Refused(refusal)) => match refusal {
+            AppointmentRefusal::NotFound => back(Err(Refusal::Gone)),
+            AppointmentRefusal::Denied(denial) => denial_page(lang, denial),
+            AppointmentRefusal::NoShow(NoShowProblem::NotPast) => back(Err(Refusal::NotYetOver)),
+            AppointmentRefusal::NoShow(NoShowProblem::WrongStatus) => {
+                back(Err(Refusal::NotExpected))
+            }
+            AppointmentRefusal::Stale => back(Err(Refusal::Stale)),
+            AppointmentRefusal::Invalid(_) | AppointmentRefusal::Conflict { .. } => {
+                back(Err(Refusal::BadRequest))
+            }
+        },
+        Err(Failure::Store(StoreError::NotFound(_))) => back(Err(Refusal::Gone)),
+        Err(Failure::Store(error)) => internal(lang, error),
+    }
+}
+
 /// Texts of the flow board.
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
@@ -694,6 +773,12 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "flow.step.in_treatment" => ("Behandlung beginnen", "Start treatment"),
         "flow.step.post_treatment" => ("Nachbehandlung", "Post treatment"),
         "flow.step.done" => ("Fertig", "Finish"),
+        "flow.ok.no_show" => ("Als nicht erschienen vermerkt.", "Marked as not arrived."),
+        "flow.day.no_show_action" => ("Nicht erschienen", "Did not come"),
+        "flow.error.not_yet_over" => (
+            "Erst nach dem Ende des Termins kann er als nicht erschienen vermerkt werden.",
+            "An appointment can be marked as not arrived only after it has ended.",
+        ),
         "flow.ok.arrived" => (
             "Ankunft erfasst: Die Patientin / der Patient ist im Wartezimmer.",
             "Arrival recorded: the patient is in the waiting room.",
@@ -720,7 +805,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "The arrival for this appointment is already recorded.",
         ),
         "flow.error.not_expected" => (
-            "Der Termin ist storniert oder als „nicht erschienen“ markiert.",
+            "Der Termin ist abgesagt oder als „nicht erschienen“ markiert.",
             "The appointment is cancelled or marked as no-show.",
         ),
         "flow.error.bad_request" => ("Ungültige Eingabe.", "Invalid input."),
@@ -733,9 +818,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "flow.day.arrive" => ("Angekommen", "Arrived"),
         "flow.day.expected" => ("erwartet", "expected"),
         "flow.day.recorded" => ("erfasst", "recorded"),
-        "flow.day.cancelled" => ("storniert", "cancelled"),
-        "flow.day.no_show" => ("nicht erschienen", "no-show"),
-        "flow.day.completed" => ("abgeschlossen", "completed"),
         "flow.day.empty" => ("Heute keine Termine.", "No appointments today."),
         _ => return None,
     })

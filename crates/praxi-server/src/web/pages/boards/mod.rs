@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/flow/", get(flow::page))
         .route("/flow/arrive/", post(flow::arrive))
+        .route("/flow/no-show/", post(flow::no_show))
         .route("/flow/{id}/status/", post(flow::change_status))
         .route("/operations/", get(operations::page))
         .route("/operations/{id}/status/", post(operations::change_status))

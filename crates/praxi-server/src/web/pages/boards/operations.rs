@@ -40,18 +40,18 @@ use crate::wire;
 /// The text key of an operation status.
 pub(crate) fn status_key(status: OperationStatus) -> &'static str {
     match status {
-        OperationStatus::Planned => "ops.status.planned",
-        OperationStatus::Confirmed => "ops.status.confirmed",
-        OperationStatus::Running => "ops.status.running",
-        OperationStatus::Done => "ops.status.done",
-        OperationStatus::Cancelled => "ops.status.cancelled",
+        OperationStatus::Planned => "status.operation.planned",
+        OperationStatus::Confirmed => "status.operation.confirmed",
+        OperationStatus::Running => "status.operation.running",
+        OperationStatus::Done => "status.operation.done",
+        OperationStatus::Cancelled => "status.operation.cancelled",
     }
 }
 
 /// The text key of the button that sets `to`.
 fn action_key(to: OperationStatus) -> &'static str {
     match to {
-        OperationStatus::Planned => "ops.status.planned",
+        OperationStatus::Planned => "status.operation.planned",
         OperationStatus::Confirmed => "ops.action.confirm",
         OperationStatus::Running => "ops.action.start",
         OperationStatus::Done => "ops.action.finish",
@@ -494,11 +494,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "ops.team.surgeon" => ("Operateur/in", "Surgeon"),
         "ops.team.assistant" => ("Assistenz", "Assistant"),
         "ops.team.anesthesist" => ("Anästhesie", "Anaesthesia"),
-        "ops.status.planned" => ("Geplant", "Planned"),
-        "ops.status.confirmed" => ("Bestätigt", "Confirmed"),
-        "ops.status.running" => ("Läuft", "Running"),
-        "ops.status.done" => ("Erledigt", "Done"),
-        "ops.status.cancelled" => ("Abgesagt", "Cancelled"),
         "ops.action.confirm" => ("Bestätigen", "Confirm"),
         "ops.action.start" => ("Starten", "Start"),
         "ops.action.finish" => ("Abschließen", "Finish"),

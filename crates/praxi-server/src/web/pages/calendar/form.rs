@@ -73,6 +73,8 @@ struct FormValues {
     view: String,
     by_doctor: bool,
     room_id: String,
+    /// The user confirmed a booking that starts in the past (e.g. recording a walk-in).
+    past_ok: bool,
 }
 
 impl FormValues {
@@ -101,6 +103,7 @@ impl FormValues {
             view: get("view"),
             by_doctor: param(pairs, "by_doctor").is_some(),
             room_id: get("room_id"),
+            past_ok: param(pairs, "past_ok").is_some(),
         };
         // A slot link sends `start=YYYY-MM-DDTHH:MM`.
         if let Some((date, time)) = values.start.clone().split_once('T') {
@@ -131,6 +134,7 @@ impl FormValues {
             view: String::new(),
             by_doctor: false,
             room_id: String::new(),
+            past_ok: false,
         }
     }
 
@@ -413,6 +417,16 @@ impl FormPage {
 
     fn is_new(&self) -> bool {
         self.mode == Mode::New
+    }
+
+    /// The heading of a refusal: a refused booking was not booked, a refused change was not
+    /// saved (the appointment stays as it was).
+    fn conflict_title(&self) -> String {
+        self.chrome.t(if self.is_new() {
+            "calendar.conflict.title"
+        } else {
+            "calendar.conflict.title_edit"
+        })
     }
 
     fn is_edit(&self) -> bool {
@@ -998,6 +1012,20 @@ pub(super) async fn create(State(state): State<AppState>, user: WebUser, body: B
             Ok(None) => return internal(user.lang, "start missing after parsing"),
             Err(error) => return internal(user.lang, error),
         };
+        // A start in the past is most likely a typo: booked only once the user confirms it.
+        if start < state.now() && !values.past_ok {
+            errors.add("past", chrome.t("calendar.err.past"));
+            return new_page(
+                &state,
+                &user,
+                values,
+                String::new(),
+                errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
         let input = AppointmentInput {
             patient_id: parsed.patient_id,
             doctor: parsed.doctor,
@@ -1374,6 +1402,71 @@ pub(super) async fn cancel(
     one_button(&state, &user, &id, &body, Button::Cancel).await
 }
 
+/// `POST /calendar/appointments/{id}/restore/`: undoes a cancellation — the status it had
+/// before (`was`: scheduled or confirmed) through the update path, so the engine checks the
+/// time again (someone may have booked it meanwhile).
+pub(super) async fn restore(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let pairs = body_pairs(&body);
+    let (decision, stored) = match writable(&state, &user, &id, &pairs).await {
+        Ok(writable) => writable,
+        Err(response) => return response,
+    };
+    let mut values = FormValues::from_record(&stored, state.tz());
+    values.view = param(&pairs, "view").unwrap_or_default();
+    let tz = state.tz();
+    if stored.status != AppointmentStatus::Cancelled {
+        // Already restored (a second click): nothing to do.
+        return Redirect::to(&return_href(&values, &stored, tz, "restored")).into_response();
+    }
+    let was = match param(&pairs, "was").and_then(|text| text.parse::<AppointmentStatus>().ok()) {
+        Some(status @ (AppointmentStatus::Scheduled | AppointmentStatus::Confirmed)) => status,
+        _ => AppointmentStatus::Scheduled,
+    };
+    let input = AppointmentInput {
+        status: Some(was),
+        ..AppointmentInput::default()
+    };
+    let caller = Caller::from(&user);
+    let result = appointments::change(
+        &state,
+        &caller,
+        decision,
+        &stored,
+        input,
+        &IfMatch::default(),
+    )
+    .await;
+    let chrome = Chrome::new(&user, "nav.calendar", "calendar.form.edit_title");
+    let mut errors = FormErrors::default();
+    let mut conflict = None;
+    match result {
+        Ok(record) => {
+            return Redirect::to(&return_href(&values, &record, tz, "restored")).into_response();
+        }
+        Err(failure) => match refused(&user, failure) {
+            Ok(Refused::Conflict(refusal, draft)) => {
+                errors.add("form", chrome.t("calendar.err.restore_conflict"));
+                conflict = Some(
+                    explain(&state, &chrome, &refusal, &draft, &values, Some(stored.id)).await,
+                );
+            }
+            Ok(Refused::Form(field, key)) => errors.add(field, chrome.t(key)),
+            Err(response) => return response,
+        },
+    }
+    let status = if conflict.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    edit_page(&state, &user, &stored, values, errors, conflict, status).await
+}
+
 /// `POST /calendar/appointments/{id}/no-show/`: the no-show use case.
 pub(super) async fn no_show(
     State(state): State<AppState>,
@@ -1408,16 +1501,21 @@ async fn one_button(
     let caller = Caller::from(user);
     let if_match = IfMatch::default();
     let (result, flash) = match button {
+        // The calendar offers to undo the cancellation (back to the status it had).
         Button::Cancel => (
             appointments::cancel(state, &caller, decision, &stored, &if_match).await,
-            "cancelled",
+            format!(
+                "cancelled&undo={}&was={}",
+                stored.id,
+                stored.status.as_str()
+            ),
         ),
         Button::NoShow => (
             appointments::mark_no_show(state, &caller, decision, stored.id, &if_match).await,
-            "no_show",
+            "no_show".to_owned(),
         ),
     };
-    finish(state, user, &stored, values, result, flash).await
+    finish(state, user, &stored, values, result, &flash).await
 }
 
 /// After a one-button action: back to the calendar with a flash, or the edit page explaining

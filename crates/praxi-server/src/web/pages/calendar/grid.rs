@@ -140,11 +140,20 @@ struct GridPage {
     scope_doctor: Option<i64>,
     scope_room: Option<i64>,
     flash: Option<String>,
+    /// After a cancellation: the form that undoes it.
+    undo: Option<Undo>,
     notices: Vec<String>,
     legend: Vec<LegendItem>,
     time_grid: Option<TimeGrid>,
     month: Option<MonthGrid>,
     empty: bool,
+}
+
+/// The "undo" button of a cancellation flash.
+pub(crate) struct Undo {
+    pub(crate) action: String,
+    pub(crate) was: &'static str,
+    pub(crate) view: &'static str,
 }
 
 /// The flash message keys a redirect may name (nothing else is shown).
@@ -154,6 +163,7 @@ pub(crate) fn flash_key(value: &str) -> Option<&'static str> {
         "updated" => Some("calendar.flash.updated"),
         "cancelled" => Some("calendar.flash.cancelled"),
         "no_show" => Some("calendar.flash.no_show"),
+        "restored" => Some("calendar.flash.restored"),
         _ => None,
     }
 }
@@ -383,6 +393,8 @@ struct ColumnItems<'a> {
     operations: Vec<&'a OperationRecord>,
     breaks: Vec<(Minute, Minute, String)>,
     notes: Vec<String>,
+    /// When someone of the column can be booked (local minutes of the date).
+    bookable: Vec<(Minute, Minute)>,
 }
 
 /// Builds the page model; returns it with the CSS of the page.
@@ -473,11 +485,17 @@ fn time_grid(ctx: &Context<'_>, columns: Vec<ColumnItems<'_>>, css: &mut String)
             cards.push(card);
         }
         let doctor_id = column.doctor.as_ref().map(|(id, _)| *id);
+        // Only hours in which someone of the column can be booked offer a new appointment;
+        // the link starts at the first bookable minute of the hour.
         let slots = if ctx.can_create && !closed {
             (0..span)
-                .map(|k| {
-                    let hour = hours.0 + k;
-                    let time = format!("{hour:02}:00");
+                .filter_map(|k| {
+                    let first = first_bookable_in_hour(&column.bookable, hours.0 + k)?;
+                    Some((k, first))
+                })
+                .map(|(k, first)| {
+                    let (hour, minute) = (first / 60, first % 60);
+                    let time = format!("{hour:02}:{minute:02}");
                     let mut label = format!(
                         "{} {} {time}",
                         ctx.t("calendar.new_at"),
@@ -487,7 +505,7 @@ fn time_grid(ctx: &Context<'_>, columns: Vec<ColumnItems<'_>>, css: &mut String)
                         label.push_str(&format!(" – {name}"));
                     }
                     SlotLink {
-                        href: ctx.new_href(column.date, Some((hour, 0)), doctor_id),
+                        href: ctx.new_href(column.date, Some((hour, minute)), doctor_id),
                         class: format!("slot-{k}"),
                         time,
                         label,
@@ -500,6 +518,8 @@ fn time_grid(ctx: &Context<'_>, columns: Vec<ColumnItems<'_>>, css: &mut String)
         let mut notes = column.notes;
         if closed {
             notes.insert(0, ctx.t("calendar.closed"));
+        } else if column.bookable.is_empty() {
+            notes.insert(0, ctx.t("calendar.nobody"));
         }
         let (heading, heading_href) = match &column.doctor {
             Some((_, name)) => (name.clone(), None),
@@ -593,6 +613,7 @@ fn columns<'a>(
                     .filter(|a| a.doctor_id == *id && a.start_date <= date && date <= a.end_date)
                     .map(|a| absence_note(ctx, a.reason.as_deref()))
                     .collect(),
+                bookable: bookable_minutes(tz, data, date, Some(*id)),
             })
             .collect();
     }
@@ -663,9 +684,40 @@ fn columns<'a>(
                 operations,
                 breaks,
                 notes,
+                bookable: bookable_minutes(tz, data, date, None),
             }
         })
         .collect()
+}
+
+/// The local minutes of `date` in which a listed doctor (or `doctor`) can be booked: practice
+/// hours ∩ the doctor's hours, absent days excluded (the store's `working`).
+fn bookable_minutes(
+    tz: Tz,
+    data: &CalendarData,
+    date: NaiveDate,
+    doctor: Option<i64>,
+) -> Vec<(Minute, Minute)> {
+    let Some(day) = local_day(tz, date) else {
+        return Vec::new();
+    };
+    data.working
+        .iter()
+        .filter(|w| w.date == date && doctor.is_none_or(|d| w.doctor_id == d))
+        .flat_map(|w| w.intervals.iter())
+        .filter_map(|i| day_minutes(tz, &day, i.start(), i.end()))
+        .filter(|(from, to)| from < to)
+        .collect()
+}
+
+/// The first bookable minute of the hour starting at `hour`, if any.
+fn first_bookable_in_hour(bookable: &[(Minute, Minute)], hour: u32) -> Option<Minute> {
+    let (from, to) = (hour * 60, hour * 60 + 60);
+    bookable
+        .iter()
+        .filter(|(start, end)| *start < to && *end > from)
+        .map(|(start, _)| (*start).max(from))
+        .min()
 }
 
 /// The month grid: up to four entries per day, then "+n more" (a link to the day).
@@ -730,8 +782,10 @@ fn month_grid(ctx: &Context<'_>, data: &CalendarData, range: &CalendarRange) -> 
                 href: ctx.day_href(date),
                 current: false,
             }),
-            new_href: (ctx.can_create && !ctx.open[weekday].is_empty())
-                .then(|| ctx.new_href(date, None, None)),
+            new_href: (ctx.can_create
+                && !ctx.open[weekday].is_empty()
+                && !bookable_minutes(ctx.tz, data, date, None).is_empty())
+            .then(|| ctx.new_href(date, None, None)),
         });
         if week.len() == 7 {
             weeks.push(std::mem::take(&mut week));
@@ -992,6 +1046,17 @@ async fn build(
         .and_then(|value| flash_key(&value))
         .map(|key| ctx.t(key));
     let notices = notices.iter().map(|notice| ctx.t(notice.key())).collect();
+    let undo = match (param(&pairs, "flash").as_deref(), param(&pairs, "undo")) {
+        (Some("cancelled"), Some(id)) if ctx.can_create => id.parse::<u32>().ok().map(|id| Undo {
+            action: format!("/calendar/appointments/{id}/restore/"),
+            was: match param(&pairs, "was").as_deref() {
+                Some("confirmed") => "confirmed",
+                _ => "scheduled",
+            },
+            view: cal.view.as_str(),
+        }),
+        _ => None,
+    };
 
     // The read is audited like the calendar API.
     let view_meta = json!({
@@ -1034,6 +1099,7 @@ async fn build(
         scope_doctor: cal.scope.doctor(),
         scope_room: cal.scope.room(),
         flash,
+        undo,
         notices,
         legend,
         time_grid,

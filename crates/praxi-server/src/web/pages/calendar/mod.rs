@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(form::edit_form).post(form::update),
         )
         .route("/calendar/appointments/{id}/cancel/", post(form::cancel))
+        .route("/calendar/appointments/{id}/restore/", post(form::restore))
         .route("/calendar/appointments/{id}/no-show/", post(form::no_show))
         .route("/calendar/print/", get(print::page))
 }
@@ -320,21 +321,21 @@ pub(crate) fn fmt_month(lang: Lang, date: NaiveDate) -> String {
 /// The label of an appointment status.
 pub(crate) fn status_key(status: AppointmentStatus) -> &'static str {
     match status {
-        AppointmentStatus::Scheduled => "calendar.status.scheduled",
-        AppointmentStatus::Confirmed => "calendar.status.confirmed",
-        AppointmentStatus::Cancelled => "calendar.status.cancelled",
-        AppointmentStatus::Completed => "calendar.status.completed",
+        AppointmentStatus::Scheduled => "status.appointment.scheduled",
+        AppointmentStatus::Confirmed => "status.appointment.confirmed",
+        AppointmentStatus::Cancelled => "status.appointment.cancelled",
+        AppointmentStatus::Completed => "status.appointment.completed",
     }
 }
 
 /// The label of an operation status.
 pub(crate) fn operation_status_key(status: OperationStatus) -> &'static str {
     match status {
-        OperationStatus::Planned => "calendar.op_status.planned",
-        OperationStatus::Confirmed => "calendar.op_status.confirmed",
-        OperationStatus::Running => "calendar.op_status.running",
-        OperationStatus::Done => "calendar.op_status.done",
-        OperationStatus::Cancelled => "calendar.op_status.cancelled",
+        OperationStatus::Planned => "status.operation.planned",
+        OperationStatus::Confirmed => "status.operation.confirmed",
+        OperationStatus::Running => "status.operation.running",
+        OperationStatus::Done => "status.operation.done",
+        OperationStatus::Cancelled => "status.operation.cancelled",
     }
 }
 
@@ -381,6 +382,24 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.unavailable.break" => ("Pause", "break"),
         "calendar.unavailable.elapsed" => ("bereits vergangen", "already past"),
         "calendar.closed" => ("geschlossen", "closed"),
+        "calendar.undo" => ("Rückgängig", "Undo"),
+        "calendar.err.past" => (
+            "Dieser Termin liegt in der Vergangenheit. Bitte Datum und Uhrzeit prüfen.",
+            "This appointment is in the past. Please check the date and time.",
+        ),
+        "calendar.form.past_ok" => (
+            "Trotzdem eintragen (z. B. zum Nachtragen eines Besuchs)",
+            "Book anyway (e.g. to record a visit afterwards)",
+        ),
+        "calendar.flash.restored" => (
+            "Die Absage wurde rückgängig gemacht.",
+            "The cancellation was undone.",
+        ),
+        "calendar.err.restore_conflict" => (
+            "Die Absage kann nicht rückgängig gemacht werden: die Zeit ist inzwischen anderweitig belegt.",
+            "The cancellation cannot be undone: the time has been taken meanwhile.",
+        ),
+        "calendar.nobody" => ("keine Sprechstunde", "no consultation hours"),
         "calendar.absent" => ("abwesend", "absent"),
         "calendar.break" => ("Pause", "Break"),
         "calendar.operation" => ("OP", "Surgery"),
@@ -412,23 +431,14 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.flash.created" => ("Der Termin wurde angelegt.", "The appointment was booked."),
         "calendar.flash.updated" => ("Der Termin wurde geändert.", "The appointment was changed."),
         "calendar.flash.cancelled" => (
-            "Der Termin wurde storniert.",
+            "Der Termin wurde abgesagt.",
             "The appointment was cancelled.",
         ),
         "calendar.flash.no_show" => (
             "Der Termin wurde als „nicht erschienen“ markiert.",
             "The appointment was marked as no-show.",
         ),
-        "calendar.status.scheduled" => ("Geplant", "Scheduled"),
-        "calendar.status.confirmed" => ("Bestätigt", "Confirmed"),
-        "calendar.status.cancelled" => ("Storniert", "Cancelled"),
-        "calendar.status.completed" => ("Abgeschlossen", "Completed"),
-        "calendar.status.unknown" => ("Unbekannt", "Unknown"),
-        "calendar.op_status.planned" => ("Geplant", "Planned"),
-        "calendar.op_status.confirmed" => ("Bestätigt", "Confirmed"),
-        "calendar.op_status.running" => ("Läuft", "Running"),
-        "calendar.op_status.done" => ("Erledigt", "Done"),
-        "calendar.op_status.cancelled" => ("Abgesagt", "Cancelled"),
+        "status.appointment.unknown" => ("Unbekannt", "Unknown"),
         "calendar.no_type" => ("Termin", "Appointment"),
         // The forms.
         "calendar.form.new_title" => ("Neuer Termin", "New appointment"),
@@ -469,11 +479,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.form.book" => ("Termin buchen", "Book appointment"),
         "calendar.form.save" => ("Änderungen speichern", "Save changes"),
         "calendar.form.back" => ("Zurück zum Kalender", "Back to the calendar"),
-        "calendar.form.cancel_appointment" => ("Termin stornieren", "Cancel appointment"),
-        "calendar.form.cancel_confirm" => (
-            "Diesen Termin wirklich stornieren?",
-            "Really cancel this appointment?",
-        ),
+        "calendar.form.cancel_appointment" => ("Termin absagen", "Cancel appointment"),
         "calendar.form.no_show" => ("Als „nicht erschienen“ markieren", "Mark as no-show"),
         "calendar.form.no_show_confirm" => (
             "Den Termin als „nicht erschienen“ markieren?",
@@ -567,6 +573,10 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.conflict.title" => (
             "Der Termin wurde nicht gebucht.",
             "The appointment was not booked.",
+        ),
+        "calendar.conflict.title_edit" => (
+            "Die Änderung wurde nicht gespeichert; der Termin bleibt unverändert.",
+            "The change was not saved; the appointment is unchanged.",
         ),
         "calendar.conflict.doctor_unavailable" => (
             "Die Ärztin / der Arzt ist zu dieser Zeit nicht verfügbar:",

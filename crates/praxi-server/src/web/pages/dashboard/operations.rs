@@ -66,7 +66,7 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "abgeschlossene Termine + erledigte Operationen",
             "completed appointments + operations done",
         ),
-        "dashboard.ops.cancellation" => ("Stornoquote Termine", "Appointment cancellation rate"),
+        "dashboard.ops.cancellation" => ("Absagequote Termine", "Appointment cancellation rate"),
         "dashboard.ops.no_show" => ("No-Show-Quote", "No-show rate"),
         "dashboard.ops.flow" => ("Patientenfluss heute", "Patient flow today"),
         "dashboard.ops.flow.note" => (
@@ -94,7 +94,7 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// `days`: one of [`PERIODS`]; anything else is `Err` (the page then shows the default).
-pub(super) fn days_param(pairs: &[(String, String)]) -> Result<Option<u32>, ()> {
+pub(crate) fn days_param(pairs: &[(String, String)]) -> Result<Option<u32>, ()> {
     let Some((_, text)) = pairs.iter().rev().find(|(key, _)| key == "days") else {
         return Ok(None);
     };

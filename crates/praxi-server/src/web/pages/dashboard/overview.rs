@@ -43,7 +43,7 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.section.charts" => ("Verlauf und Verteilung", "Trends and distribution"),
         "dashboard.section.utilisation" => ("Auslastung diese Woche", "Utilisation this week"),
         "dashboard.volume.note" => (
-            "Termine zählen nach Beginn; stornierte Termine sind nicht enthalten und werden \
+            "Termine zählen nach Beginn; abgesagte Termine sind nicht enthalten und werden \
              gesondert genannt.",
             "Appointments count by their start; cancelled ones are not included and are named \
              separately.",
@@ -64,10 +64,10 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.card.of_them_doctors" => ("davon Ärztinnen/Ärzte", "of them doctors"),
         "dashboard.card.in_records" => ("im Patientenstamm", "on record"),
         "dashboard.card.current" => ("aktuell", "current"),
-        "dashboard.card.not_cancelled" => ("Termine ohne Storno", "Appointments not cancelled"),
+        "dashboard.card.not_cancelled" => ("Termine ohne Absage", "Appointments not cancelled"),
         "dashboard.status_chart" => ("Terminstatus", "Appointment status"),
         "dashboard.status_chart.note" => (
-            "Alle Termine mit Beginn im Zeitraum, auch stornierte; spätere Termine zählen nicht.",
+            "Alle Termine mit Beginn im Zeitraum, auch abgesagte; spätere Termine zählen nicht.",
             "All appointments starting in the period, cancelled ones included; later ones do not \
              count.",
         ),
@@ -292,7 +292,7 @@ fn build(chrome: Chrome, input: &Inputs) -> OverviewPage {
     }
 }
 
-/// `+ 2 zusätzlich storniert` (empty when none).
+/// `+ 2 zusätzlich abgesagt` (empty when none).
 fn cancelled_line(lang: Lang, cancelled: u64) -> String {
     if cancelled == 0 {
         String::new()

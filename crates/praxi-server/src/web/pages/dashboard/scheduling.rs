@@ -38,11 +38,11 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "past appointments completed",
         ),
         "dashboard.sched.past_note" => (
-            "Keine vergangenen, nicht stornierten Termine im Zeitraum.",
+            "Keine vergangenen, nicht abgesagten Termine im Zeitraum.",
             "No past appointments that are not cancelled in this period.",
         ),
-        "dashboard.sched.cancellation" => ("Stornoquote", "Cancellation rate"),
-        "dashboard.sched.cancellation.detail" => ("Terminen storniert", "appointments cancelled"),
+        "dashboard.sched.cancellation" => ("Absagequote", "Cancellation rate"),
+        "dashboard.sched.cancellation.detail" => ("Terminen abgesagt", "appointments cancelled"),
         "dashboard.sched.cancellation.late" => (
             "davon weniger als 24 h vor Beginn (letzte Änderung)",
             "of them less than 24 h before the start (last change)",
@@ -64,13 +64,13 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Patienten zum ersten Mal in der Praxis",
             "patients visiting for the first time",
         ),
-        "dashboard.sched.rebooking" => ("Neu gebucht nach Storno", "Rebooked after cancelling"),
+        "dashboard.sched.rebooking" => ("Neu gebucht nach Absage", "Rebooked after cancelling"),
         "dashboard.sched.rebooking.detail" => (
-            "stornierten Terminen neu gebucht",
+            "abgesagten Terminen neu gebucht",
             "cancelled appointments with a new booking",
         ),
         "dashboard.sched.rebooking.note" => (
-            "Keine stornierten Termine im Zeitraum.",
+            "Keine abgesagten Termine im Zeitraum.",
             "No cancelled appointments in this period.",
         ),
         "dashboard.sched.not_computed" => (
@@ -81,19 +81,17 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "dashboard.sched.funnel" => ("Buchungsverlauf", "Booking funnel"),
         "dashboard.sched.funnel.all" => ("Alle Termine", "All appointments"),
-        "dashboard.sched.funnel.kept" => ("Nicht storniert", "Not cancelled"),
+        "dashboard.sched.funnel.kept" => ("Nicht abgesagt", "Not cancelled"),
         "dashboard.sched.funnel.confirmed" => {
             ("Bestätigt oder abgeschlossen", "Confirmed or completed")
         }
-        "dashboard.sched.funnel.completed" => ("Abgeschlossen", "Completed"),
-        "dashboard.sched.funnel.cancelled" => ("Storniert", "Cancelled"),
         "dashboard.sched.funnel.note" => (
             "Termine mit Beginn im Zeitraum nach ihrem heutigen Status.",
             "Appointments starting in the period by their current status.",
         ),
         "dashboard.sched.trend" => ("Entwicklung pro Woche", "Weekly trend"),
         "dashboard.sched.trend.note" => (
-            "Abschluss- und No-Show-Quote über vergangene, nicht stornierte Termine; Stornoquote \
+            "Abschluss- und No-Show-Quote über vergangene, nicht abgesagte Termine; Absagequote \
              über alle Termine der Woche. Wochen ohne Termine bleiben leer.",
             "Completion and no-show rates over past appointments that are not cancelled; \
              cancellation rate over all appointments of the week. Weeks without appointments \
@@ -101,7 +99,7 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "dashboard.sched.lead_chart" => ("Vorlaufzeit der Buchungen", "Lead time of bookings"),
         "dashboard.sched.lead_chart.note" => (
-            "Buchungen im Zeitraum (nicht storniert) nach Kalendertagen zwischen Buchung und Termin.",
+            "Buchungen im Zeitraum (nicht abgesagt) nach Kalendertagen zwischen Buchung und Termin.",
             "Bookings in the period (not cancelled) by calendar days between booking and start.",
         ),
         "dashboard.sched.bucket" => ("Vorlauf", "Lead time"),
@@ -120,7 +118,7 @@ pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "dashboard.sched.at" => ("um", "at"),
         "dashboard.sched.completion_rate" => ("Abschlussquote", "Completion rate"),
         "dashboard.sched.no_show_rate" => ("No-Show-Quote", "No-show rate"),
-        "dashboard.sched.cancellation_rate" => ("Stornoquote", "Cancellation rate"),
+        "dashboard.sched.cancellation_rate" => ("Absagequote", "Cancellation rate"),
         _ => return None,
     })
 }
@@ -488,8 +486,8 @@ fn funnel_chart(words: &Words, title: &str, kpis: &SchedulingKpis) -> Chart {
         ("dashboard.sched.funnel.all", total, PALETTE[0]),
         ("dashboard.sched.funnel.kept", total - cancelled, PALETTE[0]),
         ("dashboard.sched.funnel.confirmed", confirmed, PALETTE[5]),
-        ("dashboard.sched.funnel.completed", completed, PALETTE[2]),
-        ("dashboard.sched.funnel.cancelled", cancelled, PALETTE[1]),
+        ("status.appointment.completed", completed, PALETTE[2]),
+        ("status.appointment.cancelled", cancelled, PALETTE[1]),
     ];
     let rows: Vec<HBar> = steps
         .iter()

@@ -12,7 +12,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::{Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use praxi_domain::Role;
@@ -53,15 +53,6 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/doctors/", get(list))
         .route("/doctors/{id}/", get(detail))
-        .route(
-            "/praxi_backend/dashboard/doctors/{id}/",
-            get(|Path(id): Path<String>| async move {
-                match id.parse::<i64>() {
-                    Ok(id) if id > 0 => Redirect::permanent(&format!("/doctors/{id}/")),
-                    _ => Redirect::permanent("/doctors/"),
-                }
-            }),
-        )
 }
 
 pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {

@@ -14,8 +14,7 @@ mod patients;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{Redirect, Response};
-use axum::routing::get;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use praxi_domain::FieldErrors;
@@ -36,14 +35,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(patients::router())
         .merge(doctors::router())
-        .route(
-            "/praxi_backend/dashboard/patients/",
-            get(|| async { Redirect::permanent("/patients/") }),
-        )
-        .route(
-            "/praxi_backend/dashboard/doctors/",
-            get(|| async { Redirect::permanent("/doctors/") }),
-        )
 }
 
 /// The texts of both pages (German, English).
@@ -63,15 +54,6 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "people.prev" => ("Zurück", "Previous"),
         "people.next" => ("Weiter", "Next"),
         "people.page_of" => ("Seite", "Page"),
-        "people.appt.scheduled" => ("Geplant", "Scheduled"),
-        "people.appt.confirmed" => ("Bestätigt", "Confirmed"),
-        "people.appt.cancelled" => ("Abgesagt", "Cancelled"),
-        "people.appt.completed" => ("Erledigt", "Completed"),
-        "people.op.planned" => ("Geplant", "Planned"),
-        "people.op.confirmed" => ("Bestätigt", "Confirmed"),
-        "people.op.running" => ("Läuft", "Running"),
-        "people.op.done" => ("Erledigt", "Done"),
-        "people.op.cancelled" => ("Abgesagt", "Cancelled"),
         "people.flow.registered" => ("Angemeldet", "Registered"),
         "people.flow.waiting" => ("Wartend", "Waiting"),
         "people.flow.preparing" => ("Vorbereitung", "Preparing"),
@@ -200,10 +182,10 @@ pub(super) fn colour_css<'a>(colours: impl IntoIterator<Item = &'a str>) -> Stri
 /// The text key of a stored appointment status.
 pub(super) fn appointment_status_key(status: AppointmentStatus) -> &'static str {
     match status {
-        AppointmentStatus::Confirmed => "people.appt.confirmed",
-        AppointmentStatus::Cancelled => "people.appt.cancelled",
-        AppointmentStatus::Completed => "people.appt.completed",
-        AppointmentStatus::Scheduled => "people.appt.scheduled",
+        AppointmentStatus::Confirmed => "status.appointment.confirmed",
+        AppointmentStatus::Cancelled => "status.appointment.cancelled",
+        AppointmentStatus::Completed => "status.appointment.completed",
+        AppointmentStatus::Scheduled => "status.appointment.scheduled",
     }
 }
 
@@ -338,12 +320,19 @@ impl FormField {
 }
 
 /// Attaches errors to the fields of their name; returns the messages no field took.
-pub(super) fn attach_errors(fields: &mut [FormField], errors: &FieldErrors) -> Vec<String> {
+pub(super) fn attach_errors(
+    lang: Lang,
+    fields: &mut [FormField],
+    errors: &FieldErrors,
+) -> Vec<String> {
     let mut rest = Vec::new();
     for (name, messages) in errors.fields() {
+        let texts = messages
+            .iter()
+            .map(|message| crate::web::problems::problem_text(lang, message));
         match fields.iter_mut().find(|field| field.name == name) {
-            Some(field) => field.errors.extend(messages.iter().cloned()),
-            None => rest.extend(messages.iter().cloned()),
+            Some(field) => field.errors.extend(texts),
+            None => rest.extend(texts),
         }
     }
     rest
@@ -549,7 +538,7 @@ mod tests {
         keys.extend(
             OperationStatus::ALL
                 .iter()
-                .map(|s| format!("people.op.{}", s.as_str())),
+                .map(|s| format!("status.operation.{}", s.as_str())),
         );
         keys.extend(
             FlowStatus::ALL
@@ -577,7 +566,9 @@ mod tests {
         keys.push("patients.flash.created".to_owned());
         keys.push("patients.flash.saved".to_owned());
         for key in keys {
-            let (de, en) = texts(&key).unwrap_or_else(|| panic!("missing text {key}"));
+            // Through the whole catalogue (status names are shared by every page).
+            let (de, en) = (Lang::De.t(&key), Lang::En.t(&key));
+            assert!(de != key && en != key, "missing text {key}");
             assert!(!de.is_empty() && !en.is_empty(), "{key}");
         }
     }

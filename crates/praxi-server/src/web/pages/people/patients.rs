@@ -49,15 +49,6 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/patients/", get(list).post(create))
         .route("/patients/{id}/", get(detail).post(update))
-        .route(
-            "/praxi_backend/dashboard/patients/{id}/",
-            get(|Path(id): Path<String>| async move {
-                match parse_id(&id) {
-                    Some(id) => Redirect::permanent(&format!("/patients/{id}/")),
-                    None => Redirect::permanent("/patients/"),
-                }
-            }),
-        )
 }
 
 pub(super) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
@@ -295,9 +286,13 @@ struct FormState {
 }
 
 impl FormState {
-    fn new(mut fields: Vec<FormField>, errors: Option<&FieldErrors>) -> FormState {
+    fn new(
+        lang: crate::web::i18n::Lang,
+        mut fields: Vec<FormField>,
+        errors: Option<&FieldErrors>,
+    ) -> FormState {
         let other_errors = errors
-            .map(|errors| attach_errors(&mut fields, errors))
+            .map(|errors| attach_errors(lang, &mut fields, errors))
             .unwrap_or_default();
         FormState {
             fields,
@@ -457,7 +452,11 @@ async fn list_page(
             Some((input, errors)) => (Some(input), Some(errors)),
             None => (None, None),
         };
-        FormState::new(form_fields(&chrome, "create", true, None, input), errors)
+        FormState::new(
+            chrome.lang,
+            form_fields(&chrome, "create", true, None, input),
+            errors,
+        )
     });
     Ok(ListPage {
         q: q.to_owned(),
@@ -935,7 +934,7 @@ async fn detail_page(
                 op_type: record.op_type.name.clone(),
                 room: record.room.name.clone(),
                 surgeon: record.primary_surgeon.display_name(),
-                status: t(&format!("people.op.{}", record.status().as_str())),
+                status: t(&format!("status.operation.{}", record.status().as_str())),
                 status_class: match record.status() {
                     OperationStatus::Cancelled => "cancelled",
                     OperationStatus::Done => "ok",
@@ -982,6 +981,7 @@ async fn detail_page(
             None => (None, None),
         };
         FormState::new(
+            chrome.lang,
             form_fields(&chrome, "edit", false, Some(fields), input),
             errors,
         )
@@ -995,7 +995,11 @@ async fn detail_page(
             .map(|date| fmt_date(lang, date))
             .unwrap_or_else(|| "–".to_owned()),
         age: fields.birth_date.and_then(|date| age(date, today)),
-        gender: fields.gender.clone().unwrap_or_else(|| "–".to_owned()),
+        gender: fields
+            .gender
+            .as_deref()
+            .map(|gender| crate::web::problems::gender_text(lang, gender))
+            .unwrap_or_else(|| "–".to_owned()),
         phone: fields.phone.clone().unwrap_or_else(|| "–".to_owned()),
         email: fields.email.clone().unwrap_or_else(|| "–".to_owned()),
         created_at: patient
