@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 pub(crate) use crate::usecases::local_days;
 pub(crate) use crate::wire::scheduling_conflicts_json;
 
-use crate::api::params::{self, EmptyParts, detail_error, int_param};
 use crate::api::Query;
+use crate::api::params::{self, EmptyParts, detail_error, int_param};
 use crate::api::{PathId, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody, parse_date_str};

@@ -84,7 +84,7 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
         "app.name" => ("Praxi", "Praxi"),
         "nav.dashboard" => ("Übersicht", "Dashboard"),
-        "nav.calendar" => ("Terminplanung", "Calendar"),
+        "nav.calendar" => ("Kalender", "Calendar"),
         "nav.patients" => ("Patienten", "Patients"),
         "nav.doctors" => ("Ärzte", "Doctors"),
         "nav.operations" => ("Operationen", "Operations"),

@@ -353,7 +353,7 @@ pub(crate) fn enc(text: &str) -> String {
 /// Texts of the calendar pages.
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
-        "calendar.title" => ("Terminplanung", "Calendar"),
+        "calendar.title" => ("Kalender", "Calendar"),
         "calendar.internal" => (
             "Der Kalender konnte nicht geladen werden. Bitte später erneut versuchen.",
             "The calendar could not be loaded. Please try again later.",
