@@ -191,6 +191,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         }
         None => praxi_server::events::EventBus::in_process(),
     };
+    // Cached authentication follows changes made by other processes (PostgreSQL triggers,
+    // or Redis).
+    store.watch_auth_changes().await?;
+    state.events.relay_auth_changes(&store);
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;

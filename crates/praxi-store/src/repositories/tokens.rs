@@ -240,6 +240,23 @@ impl Store {
         user_id: i64,
         jti: &str,
     ) -> Result<Option<(UserRecord, bool)>, StoreError> {
+        if let Some(hit) = self.auth.get(user_id, jti) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.auth.epoch();
+        let found = self.read_user_for_access_token(user_id, jti).await?;
+        if let Some((user, revoked)) = &found {
+            self.auth.put(epoch, user_id, jti, user.clone(), *revoked);
+        }
+        Ok(found)
+    }
+
+    /// [`Store::user_for_access_token`] without the cache.
+    async fn read_user_for_access_token(
+        &self,
+        user_id: i64,
+        jti: &str,
+    ) -> Result<Option<(UserRecord, bool)>, StoreError> {
         let select = crate::users::user_select()
             .expr_as(
                 Expr::col((RevokedAccessToken::Table, RevokedAccessToken::Jti)),

@@ -484,6 +484,20 @@ impl Store {
     }
 
     /// A user by id, with their role.
+    /// The user behind a staff-UI session, from the authentication cache when it is current
+    /// (see `infra::auth_cache`); `user_by_id` otherwise.
+    pub async fn session_user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
+        if let Some((user, _)) = self.auth.get(id, "") {
+            return Ok(Some(user));
+        }
+        let epoch = self.auth.epoch();
+        let user = self.user_by_id(id).await?;
+        if let Some(user) = &user {
+            self.auth.put(epoch, id, "", user.clone(), false);
+        }
+        Ok(user)
+    }
+
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
         let select = user_select()
             .and_where(Expr::col((CoreUser::Table, CoreUser::Id)).eq(id))
