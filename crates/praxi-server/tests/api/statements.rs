@@ -433,10 +433,10 @@ async fn patient_search_plans_use_the_search_index() {
     let text = plan.join("\n");
     if crate::helpers::backend_name() == "postgres" {
         for index in [
-            "patients_first_name_trgm",
-            "patients_last_name_trgm",
-            "patients_phone_trgm",
-            "patients_email_trgm",
+            "patients_first_name_trgm_idx",
+            "patients_last_name_trgm_idx",
+            "patients_phone_trgm_idx",
+            "patients_email_trgm_idx",
         ] {
             assert!(text.contains(index), "{index} not used:\n{text}");
         }

@@ -5,8 +5,9 @@
 //!   whichever process or tool wrote the change.
 //! - Patient search (`Store::search_patients`: `lower(column) LIKE '%q%'` over first name,
 //!   last name, phone and e-mail) gets an index it can use: on PostgreSQL a trigram GIN index
-//!   on each `lower(column)` expression (pg_trgm, when the server has it); on SQLite an FTS5
-//!   trigram table over the four columns, kept by triggers, used as a prefilter.
+//!   on each `lower(column)` expression (pg_trgm, when the server has it; m0002 made those of
+//!   the names, this adds phone and e-mail); on SQLite an FTS5 trigram table over the four
+//!   columns, kept by triggers, used as a prefilter.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
@@ -30,12 +31,12 @@ CREATE TRIGGER praxi_revoked_access_token_auth_changed
     FOR EACH STATEMENT EXECUTE FUNCTION praxi_auth_changed();
 ";
 
-/// `(index, column)` of the trigram indexes (PostgreSQL).
-const TRIGRAM_INDEXES: [(&str, &str); 4] = [
-    ("patients_first_name_trgm", "first_name"),
-    ("patients_last_name_trgm", "last_name"),
-    ("patients_phone_trgm", "phone"),
-    ("patients_email_trgm", "email"),
+/// `(index, column)` of the trigram indexes this migration adds (PostgreSQL). m0002 has those
+/// of first and last name; without these two, the `OR` of the four terms could not be answered
+/// from indexes at all, and PostgreSQL scanned the table.
+const TRIGRAM_INDEXES: [(&str, &str); 2] = [
+    ("patients_phone_trgm_idx", "phone"),
+    ("patients_email_trgm_idx", "email"),
 ];
 
 /// The FTS5 table of patient search (SQLite), its initial fill and its triggers.
