@@ -71,13 +71,7 @@ enum Relay {
 pub struct EventBus {
     local: broadcast::Sender<BoardEvent>,
     relay: Relay,
-    /// The store whose cached authentication a relayed "auth changed" message drops.
-    auth_target: Arc<std::sync::OnceLock<Store>>,
 }
-
-/// The Redis payload that says "a user or the token deny-list changed" (on the events
-/// channel; it is not a board event, so streams never see it).
-const AUTH_CHANGED: &str = "auth-changed";
 
 impl Default for EventBus {
     fn default() -> Self {
@@ -91,7 +85,6 @@ impl EventBus {
         EventBus {
             local: broadcast::channel(1024).0,
             relay: Relay::None,
-            auth_target: Arc::default(),
         }
     }
 
@@ -100,7 +93,6 @@ impl EventBus {
         let bus = EventBus {
             local: broadcast::channel(1024).0,
             relay: Relay::Postgres(store.clone()),
-            auth_target: Arc::default(),
         };
         if let Some(mut listener) = store.listen().await? {
             let local = bus.local.clone();
@@ -123,18 +115,12 @@ impl EventBus {
         let bus = EventBus {
             local: broadcast::channel(1024).0,
             relay: Relay::Redis(redis.clone()),
-            auth_target: Arc::default(),
         };
         let local = bus.local.clone();
-        let auth_target = bus.auth_target.clone();
         let (subscribed, first_subscription) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let on_message = move |payload: String| {
-                if payload == AUTH_CHANGED {
-                    if let Some(store) = auth_target.get() {
-                        store.invalidate_auth();
-                    }
-                } else if let Ok(event) = serde_json::from_str::<BoardEvent>(&payload) {
+                if let Ok(event) = serde_json::from_str::<BoardEvent>(&payload) {
                     let _ = local.send(event);
                 }
             };
@@ -149,34 +135,6 @@ impl EventBus {
             tracing::warn!("redis not reachable yet: board events stay local until it is");
         }
         Ok(bus)
-    }
-
-    /// Through Redis: tells the other processes whenever a write of this process dropped
-    /// `store`'s cached authentication, and drops it when another process says so. (On
-    /// PostgreSQL the database notifies by itself: `Store::watch_auth_changes`.)
-    pub fn relay_auth_changes(&self, store: &Store) {
-        let Relay::Redis(redis) = &self.relay else {
-            return;
-        };
-        let _ = self.auth_target.set(store.clone());
-        if store.supports_notify() {
-            // PostgreSQL's triggers tell every process already.
-            return;
-        }
-        let redis = redis.clone();
-        store.on_local_write(move || {
-            let redis = redis.clone();
-            async move {
-                let publish = redis.publish(crate::redis::CHANNEL, AUTH_CHANGED);
-                match tokio::time::timeout(std::time::Duration::from_secs(1), publish).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => {
-                        tracing::warn!(%error, "redis publish of an auth change failed");
-                    }
-                    Err(_) => tracing::warn!("redis publish of an auth change timed out"),
-                }
-            }
-        });
     }
 
     /// Publishes an event (never fails the caller: a relay error is logged and the event is

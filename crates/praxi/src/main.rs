@@ -191,10 +191,8 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         }
         None => praxi_server::events::EventBus::in_process(),
     };
-    // Cached authentication follows changes made by other processes (PostgreSQL triggers,
-    // or Redis).
+    // Cached authentication (PostgreSQL) follows changes made by other processes and tools.
     store.watch_auth_changes().await?;
-    state.events.relay_auth_changes(&store);
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;

@@ -200,12 +200,8 @@ impl Sibling {
     async fn spawn(app: &TestApp) -> Sibling {
         let store = Store::connect(&app.db_url).await.expect("connect");
         // A second process follows auth changes through NOTIFY on PostgreSQL, as `praxi
-        // serve` does. SQLite is for a single process (docs/operations.md): without Redis a
-        // second one must run without the authentication cache.
+        // serve` does.
         store.watch_auth_changes().await.expect("listen");
-        if !store.supports_notify() {
-            store.set_auth_cache(false);
-        }
         let mut config = (*app.state.config).clone();
         behind_proxy(&mut config);
         let state = AppState::new(store, config);

@@ -8,15 +8,16 @@
 //!   whatever a request changed is seen by the next request.
 //! - Across processes: on PostgreSQL, triggers on `core_user` and the deny-list notify
 //!   `praxi_auth` (migration m0011); [`crate::Store::watch_auth_changes`] listens and bumps.
-//!   With Redis, the server relays the bump (`on_local_write` → publish → `invalidate_auth`).
+//!   SQLite has no such channel (a `praxi user` command is another process), so there the
+//!   cache is off and every request reads its user, as before.
 //! - A reader records the epoch before it reads the database and stores its answer only if
 //!   the epoch is unchanged afterwards, so an answer read before a change never outlives it.
 //! - Entries also expire after [`TTL`]: the bound for a process that misses a notification
-//!   (SQLite with several processes and no Redis; a listener that is reconnecting).
+//!   (a listener that is reconnecting).
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::users::UserRecord;
@@ -25,10 +26,6 @@ use crate::users::UserRecord;
 pub const TTL: Duration = Duration::from_secs(5);
 /// Entries kept at most (a cache full of one-off tokens is dropped whole).
 const MAX_ENTRIES: usize = 10_000;
-
-/// What a committed write of this process also does (before the request goes on).
-pub(crate) type LocalWriteHook =
-    Box<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// `(user id, access token id)`; sessions use an empty token id.
 type Key = (i64, String);
@@ -47,17 +44,17 @@ pub(crate) struct AuthCache {
     enabled: AtomicBool,
     epoch: AtomicU64,
     entries: Mutex<HashMap<Key, Entry>>,
-    /// Awaited after every local invalidation by a write (the server relays it to Redis).
-    on_local_write: OnceLock<LocalWriteHook>,
 }
 
-impl Default for AuthCache {
-    fn default() -> Self {
+impl AuthCache {
+    /// On for PostgreSQL, where every process hears of every change (`NOTIFY praxi_auth` from
+    /// triggers, whoever wrote); off for SQLite, where another process (e.g. a `praxi user`
+    /// command) could change a user unheard.
+    pub(crate) fn new(enabled: bool) -> Self {
         AuthCache {
-            enabled: AtomicBool::new(true),
+            enabled: AtomicBool::new(enabled),
             epoch: AtomicU64::new(0),
             entries: Mutex::default(),
-            on_local_write: OnceLock::new(),
         }
     }
 }
@@ -115,14 +112,7 @@ impl AuthCache {
     }
 
     /// A write of this process committed.
-    pub(crate) async fn local_write(&self) {
+    pub(crate) fn local_write(&self) {
         self.invalidate();
-        if let Some(hook) = self.on_local_write.get() {
-            hook().await;
-        }
-    }
-
-    pub(crate) fn set_on_local_write(&self, hook: LocalWriteHook) {
-        let _ = self.on_local_write.set(hook);
     }
 }

@@ -56,7 +56,7 @@ impl WriteTx {
         self.txn.commit().await.map_err(StoreError::from)?;
         UnitOfWork::note_commit();
         // Whatever this wrote, the next request sees it: cached authentication goes.
-        self.auth.local_write().await;
+        self.auth.local_write();
         Ok(())
     }
 
@@ -107,8 +107,10 @@ impl Store {
         Ok(Store {
             writer: (db.get_database_backend() == DbBackend::Sqlite)
                 .then(|| Arc::new(Mutex::new(()))),
+            auth: Arc::new(crate::infra::auth_cache::AuthCache::new(
+                db.get_database_backend() == DbBackend::Postgres,
+            )),
             db,
-            auth: Arc::default(),
             audit: Arc::default(),
         })
     }

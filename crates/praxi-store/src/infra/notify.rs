@@ -75,17 +75,6 @@ impl Store {
         self.auth.set_enabled(enabled);
     }
 
-    /// Registers what a committed write of this process also awaits after dropping the
-    /// cached authentication (the server publishes the change to Redis for other processes,
-    /// before the request answers). The first registration wins.
-    pub fn on_local_write<F>(&self, hook: impl Fn() -> F + Send + Sync + 'static)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        self.auth
-            .set_on_local_write(Box::new(move || Box::pin(hook())));
-    }
-
     /// On PostgreSQL: listens on `praxi_auth` and drops the cached authentication on every
     /// notification, and whenever the listening connection was lost (a notification may have
     /// been missed). Returns once the first `LISTEN` is in place; no-op on SQLite.
