@@ -60,6 +60,18 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Commits a change of a user or of the token deny-list (PostgreSQL triggers notify
+    /// `praxi_auth`), then waits until this process heard that notification (at most 500 ms),
+    /// so every process has been told before the request answers.
+    pub async fn commit_auth_change(self) -> Result<(), StoreError> {
+        let auth = self.auth.clone();
+        let seen = auth.heard_count();
+        self.commit().await?;
+        auth.wait_heard_after(seen, Duration::from_millis(500))
+            .await;
+        Ok(())
+    }
+
     /// Commits without touching the authentication cache (the audit writer: audit rows
     /// change nothing a request authenticates with).
     pub(crate) async fn commit_audit(self) -> Result<(), StoreError> {
@@ -107,9 +119,8 @@ impl Store {
         Ok(Store {
             writer: (db.get_database_backend() == DbBackend::Sqlite)
                 .then(|| Arc::new(Mutex::new(()))),
-            auth: Arc::new(crate::infra::auth_cache::AuthCache::new(
-                db.get_database_backend() == DbBackend::Postgres,
-            )),
+            // Off by default: see `infra::auth_cache` ("Not enabled yet").
+            auth: Arc::new(crate::infra::auth_cache::AuthCache::new(false)),
             db,
             audit: Arc::default(),
         })

@@ -204,7 +204,7 @@ impl Store {
         blacklist_family(&*tx, family, Utc::now()).await?;
         deny_family_access_tokens(&*tx, family, access_expiry).await?;
         prune_revoked(&*tx, now).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// Denies single access tokens (by `jti`) until `until`.
@@ -230,7 +230,7 @@ impl Store {
         }
         let tx = self.write().await?;
         tx.execute(&insert).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// The user of an access token and whether the token (`jti`) is on the deny-list, in one
@@ -281,7 +281,7 @@ impl Store {
     pub async fn revoke_user_tokens(&self, user_id: i64) -> Result<(), StoreError> {
         let tx = self.write().await?;
         revoke_user_tokens_in(&*tx, user_id).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 }
 

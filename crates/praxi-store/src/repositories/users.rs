@@ -667,7 +667,7 @@ impl Store {
         }
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 
@@ -675,7 +675,7 @@ impl Store {
     pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<(), StoreError> {
         let tx = self.write().await?;
         update_active(&*tx, user_id, active).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// [`Store::set_user_active`] with its audit row in the same transaction.
@@ -689,7 +689,7 @@ impl Store {
         update_active(&*tx, user_id, active).await?;
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 
@@ -697,7 +697,7 @@ impl Store {
     pub async fn set_user_role(&self, user_id: i64, role: Option<Role>) -> Result<(), StoreError> {
         let tx = self.write().await?;
         update_role(&*tx, user_id, role).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// [`Store::set_user_role`] with its audit row in the same transaction.
@@ -711,7 +711,7 @@ impl Store {
         update_role(&*tx, user_id, role).await?;
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 
@@ -723,7 +723,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.write().await?;
         update_password(&*tx, user_id, password_hash).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// [`Store::set_user_password`] with its audit row in the same transaction.
@@ -737,7 +737,7 @@ impl Store {
         update_password(&*tx, user_id, password_hash).await?;
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 
