@@ -4,7 +4,8 @@
 //! What is measured: HTTP requests by method, route template (axum's `MatchedPath`, never the
 //! raw path, so ids do not explode the series) and status, with a latency histogram; the
 //! database pool's connections in use and idle; bookings refused by the scheduling engine;
-//! audit rows written and rows per write call; connected Server-Sent-Events clients.
+//! audit rows written and rows per write call (for reads: the size of each group-commit batch
+//! of the audit writer); connected Server-Sent-Events clients.
 //!
 //! `/metrics` on the main listener answers only with `Authorization: Bearer <metrics token>`
 //! and is a 404 when no token is configured; a separate listener (`--metrics-bind`) serves
@@ -240,7 +241,7 @@ impl Metrics {
             self.audit_rows.load(Ordering::Relaxed)
         );
         out.push_str(
-            "# HELP praxi_audit_rows_per_write Audit rows inserted per write call.\n\
+            "# HELP praxi_audit_rows_per_write Audit rows inserted per write call (the audit batch size: reads share one group-commit transaction).\n\
              # TYPE praxi_audit_rows_per_write histogram\n",
         );
         if let Ok(histogram) = self.audit_writes.lock() {

@@ -191,6 +191,8 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         }
         None => praxi_server::events::EventBus::in_process(),
     };
+    // Cached authentication (PostgreSQL) follows changes made by other processes and tools.
+    store.watch_auth_changes().await?;
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;

@@ -272,3 +272,148 @@ async fn an_event_on_one_process_reaches_the_other_through_postgres_notify() {
     event_crosses_processes(&url, None).await;
     drop_database(&admin_url, &name).await;
 }
+
+// ---- cached authentication across processes (issue #12) ---------------------------------
+
+async fn login_token(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let res = client
+        .post(format!("{base}/api/auth/login/"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    body["access"].as_str().expect("access").to_owned()
+}
+
+async fn status_of(client: &reqwest::Client, url: String, token: &str) -> u16 {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// Two processes; a user is cached by both (they answered it before). A role change and a
+/// deactivation made through the first process take effect on the very next request in the
+/// second process and in the first.
+async fn auth_change_crosses_processes(database_url: &str, redis_url: Option<&str>) {
+    const DOCTOR_PASSWORD: &str = "doctor-password-for-cache-tests";
+    let dir = tempfile::tempdir().expect("tempdir");
+    create_admin(dir.path(), database_url);
+    let first = serve(dir.path(), database_url, redis_url).await;
+    let second = serve(dir.path(), database_url, redis_url).await;
+    let admin = access_token(&first.base).await;
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{}/api/users/", first.base))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "username": "cache-doctor", "password": DOCTOR_PASSWORD, "role": "doctor",
+            "first_name": "Cora", "last_name": "Cache",
+        }))
+        .send()
+        .await
+        .expect("create user");
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.expect("json");
+    let id = created["id"].as_i64().expect("id");
+
+    // Both processes answer (and so cache) the doctor: the user list is not a doctor's.
+    let doctor = login_token(&client, &second.base, "cache-doctor", DOCTOR_PASSWORD).await;
+    for server in [&first, &second] {
+        for _ in 0..2 {
+            let me = status_of(&client, format!("{}/api/auth/me/", server.base), &doctor).await;
+            assert_eq!(me, 200);
+            let users = status_of(&client, format!("{}/api/users/", server.base), &doctor).await;
+            assert_eq!(users, 403);
+        }
+    }
+
+    // Role change through the first process: the token is revoked everywhere at once.
+    let res = client
+        .patch(format!("{}/api/users/{id}/", first.base))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "admin"}))
+        .send()
+        .await
+        .expect("role change");
+    assert_eq!(res.status(), 200);
+    let me = status_of(&client, format!("{}/api/auth/me/", second.base), &doctor).await;
+    assert_eq!(
+        me, 401,
+        "the other process still accepted the old role's token"
+    );
+    let me = status_of(&client, format!("{}/api/auth/me/", first.base), &doctor).await;
+    assert_eq!(
+        me, 401,
+        "the same process still accepted the old role's token"
+    );
+
+    // With a new token the new role counts, on both.
+    let promoted = login_token(&client, &first.base, "cache-doctor", DOCTOR_PASSWORD).await;
+    for server in [&second, &first] {
+        let users = status_of(&client, format!("{}/api/users/", server.base), &promoted).await;
+        assert_eq!(users, 200);
+    }
+
+    // Deactivation through the first process.
+    let res = client
+        .post(format!("{}/api/users/{id}/deactivate/", first.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("deactivate");
+    assert!(res.status().is_success(), "{}", res.status());
+    let users = status_of(&client, format!("{}/api/users/", second.base), &promoted).await;
+    assert_eq!(
+        users, 401,
+        "the other process still served a deactivated user"
+    );
+    let users = status_of(&client, format!("{}/api/users/", first.base), &promoted).await;
+    assert_eq!(
+        users, 401,
+        "the same process still served a deactivated user"
+    );
+    drop(second);
+    drop(first);
+}
+
+#[tokio::test]
+async fn auth_changes_reach_the_other_process_through_postgres_notify() {
+    let Some((url, admin_url, name)) = postgres_database().await else {
+        eprintln!("PRAXI_TEST_DATABASE_URL not set: the NOTIFY relay needs PostgreSQL");
+        return;
+    };
+    auth_change_crosses_processes(&url, None).await;
+    drop_database(&admin_url, &name).await;
+}
+
+#[tokio::test]
+async fn auth_changes_reach_the_other_process_through_redis() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let pg = postgres_database().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("auth.sqlite3").display()
+    );
+    let url = pg
+        .as_ref()
+        .map_or(sqlite.as_str(), |(url, _, _)| url.as_str());
+    auth_change_crosses_processes(url, Some(&redis)).await;
+    if let Some((_, admin_url, name)) = pg {
+        drop_database(&admin_url, &name).await;
+    }
+}

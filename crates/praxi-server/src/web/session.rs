@@ -68,7 +68,11 @@ pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Option<(User
     }
     let now = state.now();
     let session = state.store.session(&key, now).await.ok()??;
-    let user = state.store.user_by_id(session.user_id).await.ok()??;
+    let user = state
+        .store
+        .session_user_by_id(session.user_id)
+        .await
+        .ok()??;
     if !user.is_active {
         return None;
     }

@@ -199,6 +199,9 @@ struct Sibling {
 impl Sibling {
     async fn spawn(app: &TestApp) -> Sibling {
         let store = Store::connect(&app.db_url).await.expect("connect");
+        // A second process follows auth changes through NOTIFY on PostgreSQL, as `praxi
+        // serve` does.
+        store.watch_auth_changes().await.expect("listen");
         let mut config = (*app.state.config).clone();
         behind_proxy(&mut config);
         let state = AppState::new(store, config);

@@ -134,16 +134,16 @@ impl TestApp {
     }
 
     pub(crate) async fn spawn_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
-        // Server errors are logged to the test output (shown for failing tests).
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("error"))
-            .with_test_writer()
-            .try_init();
+        // Server errors are logged to the test output (shown for failing tests); SQL
+        // statements are counted per request (`statements::counted`).
+        init_tracing();
         let (url, db) = fresh_database().await;
         let store = Store::connect(&url).await.expect("connect");
         let db_url = url.clone();
         store.migrate().await.expect("migrate");
         store.ensure_roles().await.expect("roles");
+        // As `praxi serve`: cached authentication follows changes of other processes.
+        store.watch_auth_changes().await.expect("listen");
         let mut config =
             ServerConfig::new(b"test-secret-key-that-is-long-enough-0123456789".to_vec());
         configure(&mut config);
@@ -376,4 +376,125 @@ pub(crate) async fn into_response(response: reqwest::Response) -> TestResponse {
         body,
         text,
     }
+}
+
+// ---- statements per request (tests/api/statements.rs) -----------------------------------
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tracing::Subscriber;
+use tracing::span::{Attributes, Id};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Statements and transactions one request ran.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) statements: u32,
+    pub(crate) transactions: u32,
+}
+
+pub(crate) fn counts() -> &'static Mutex<HashMap<String, Counts>> {
+    static COUNTS: OnceLock<Mutex<HashMap<String, Counts>>> = OnceLock::new();
+    COUNTS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Statement,
+    Transaction,
+}
+
+fn kind(meta: &tracing::Metadata<'_>) -> Option<Kind> {
+    if !meta.is_span() {
+        return None;
+    }
+    match (meta.target(), meta.name()) {
+        (
+            "sea_orm::database::db_connection" | "sea_orm::database::transaction",
+            "execute_raw" | "execute_unprepared" | "query_one_raw" | "query_all_raw" | "stream_raw",
+        ) => Some(Kind::Statement),
+        ("sea_orm::database::transaction", "begin") => Some(Kind::Transaction),
+        _ => None,
+    }
+}
+
+fn is_request_span(meta: &tracing::Metadata<'_>) -> bool {
+    meta.is_span() && meta.name() == "request" && meta.target() == "praxi_server"
+}
+
+struct RequestId(String);
+
+#[derive(Default)]
+struct FindRequestId(Option<String>);
+
+impl tracing::field::Visit for FindRequestId {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "request_id" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "request_id" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+struct CountLayer;
+
+impl<S> Layer<S> for CountLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        if is_request_span(attrs.metadata()) {
+            let mut found = FindRequestId::default();
+            attrs.record(&mut found);
+            if let Some(request_id) = found.0 {
+                span.extensions_mut().insert(RequestId(request_id));
+            }
+            return;
+        }
+        let Some(kind) = kind(attrs.metadata()) else {
+            return;
+        };
+        for ancestor in span.scope().skip(1) {
+            if let Some(RequestId(request_id)) = ancestor.extensions().get::<RequestId>() {
+                let Ok(mut map) = counts().lock() else {
+                    return;
+                };
+                let entry = map.entry(request_id.clone()).or_default();
+                match kind {
+                    Kind::Statement => entry.statements += 1,
+                    Kind::Transaction => entry.transactions += 1,
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// The test process's subscriber: errors to the test output, statements counted per request.
+pub(crate) fn init_tracing() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let log = tracing_subscriber::fmt::layer()
+            .with_test_writer()
+            .with_filter(EnvFilter::new("error"));
+        let count = CountLayer.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            is_request_span(meta) || kind(meta).is_some()
+        }));
+        let _ = tracing_subscriber::registry()
+            .with(log)
+            .with(count)
+            .try_init();
+    });
 }

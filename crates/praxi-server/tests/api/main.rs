@@ -26,5 +26,6 @@ mod patients;
 mod praxiapp;
 mod resource_calendar;
 mod robustness;
+mod statements;
 mod stats;
 mod users;

@@ -30,6 +30,10 @@ pub struct Store {
     db: DatabaseConnection,
     /// SQLite only: the single-writer lock.
     writer: Option<Arc<Mutex<()>>>,
+    /// Cached authentication (`auth_cache`), dropped on every committed write.
+    pub(crate) auth: Arc<crate::infra::auth_cache::AuthCache>,
+    /// The audit group-commit writer (`audit`), started by the first audited read.
+    pub(crate) audit: Arc<std::sync::OnceLock<crate::audit::AuditSender>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -44,13 +48,34 @@ impl std::fmt::Debug for Store {
 pub struct WriteTx {
     pub(crate) txn: DatabaseTransaction,
     _writer: Option<OwnedMutexGuard<()>>,
+    auth: Arc<crate::infra::auth_cache::AuthCache>,
 }
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await.map_err(StoreError::from)?;
         UnitOfWork::note_commit();
+        // Whatever this wrote, the next request sees it: cached authentication goes.
+        self.auth.local_write();
         Ok(())
+    }
+
+    /// Commits a change of a user or of the token deny-list (PostgreSQL triggers notify
+    /// `praxi_auth`), then waits until this process heard that notification (at most 500 ms),
+    /// so every process has been told before the request answers.
+    pub async fn commit_auth_change(self) -> Result<(), StoreError> {
+        let auth = self.auth.clone();
+        let seen = auth.heard_count();
+        self.commit().await?;
+        auth.wait_heard_after(seen, Duration::from_millis(500))
+            .await;
+        Ok(())
+    }
+
+    /// Commits without touching the authentication cache (the audit writer: audit rows
+    /// change nothing a request authenticates with).
+    pub(crate) async fn commit_audit(self) -> Result<(), StoreError> {
+        self.txn.commit().await.map_err(StoreError::from)
     }
 }
 
@@ -94,7 +119,10 @@ impl Store {
         Ok(Store {
             writer: (db.get_database_backend() == DbBackend::Sqlite)
                 .then(|| Arc::new(Mutex::new(()))),
+            // Off by default: see `infra::auth_cache` ("Not enabled yet").
+            auth: Arc::new(crate::infra::auth_cache::AuthCache::new(false)),
             db,
+            audit: Arc::default(),
         })
     }
 
@@ -140,7 +168,19 @@ impl Store {
         Ok(WriteTx {
             txn,
             _writer: guard,
+            auth: self.auth.clone(),
         })
+    }
+
+    /// A handle for the audit writer task: the same pool and caches, but its own (never
+    /// started) writer cell, so the task does not keep its own inbox open.
+    pub(crate) fn for_audit_writer(&self) -> Store {
+        Store {
+            db: self.db.clone(),
+            writer: self.writer.clone(),
+            auth: self.auth.clone(),
+            audit: Arc::default(),
+        }
     }
 
     /// Closes the pool.

@@ -3,6 +3,7 @@
 //! helpers (`ops`: pool figures, backup), the schema (`migration`) and the SeaORM entities
 //! (`entity`). Backend-specific SQL lives here and in migrations only.
 
+pub mod auth_cache;
 pub mod db;
 pub mod entity;
 pub mod error;

@@ -672,13 +672,7 @@ impl Store {
 
     /// Writes the audit rows of one read in a single transaction (all or none).
     pub async fn record_read_audits(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        let tx = self.write().await?;
-        for entry in entries {
-            crate::audit::insert_audit(&*tx, entry).await?;
-        }
-        tx.commit().await?;
-        crate::audit::report_audit_rows(entries.len());
-        Ok(())
+        self.record_audits(entries.to_vec()).await
     }
 }
 

@@ -116,12 +116,64 @@ impl Store {
     /// The original's search: all digits → exact id; text → case-insensitive substring of
     /// first/last name, phone, e-mail (max 20); empty → the first 200.
     pub async fn search_patients(&self, q: &str) -> Result<Vec<PatientRecord>, StoreError> {
+        let Some(select) = self.patient_search(q, true) else {
+            return Ok(Vec::new());
+        };
+        fetch(self.conn(), &select).await
+    }
+
+    /// The same search without the SQLite FTS prefilter (tests compare the two).
+    pub async fn search_patients_scan(&self, q: &str) -> Result<Vec<PatientRecord>, StoreError> {
+        let Some(select) = self.patient_search(q, false) else {
+            return Ok(Vec::new());
+        };
+        fetch(self.conn(), &select).await
+    }
+
+    /// The query plan of a text search (`EXPLAIN QUERY PLAN` on SQLite; `EXPLAIN` on
+    /// PostgreSQL with sequential and plain index scans discouraged, so the plan shows whether
+    /// an index *can* answer it whatever the table's size), one line per row.
+    pub async fn explain_patient_search(&self, q: &str) -> Result<Vec<String>, StoreError> {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let Some(select) = self.patient_search(q, true) else {
+            return Ok(Vec::new());
+        };
+        let mut statement = self.backend().build(&select);
+        let tx = self.conn().begin().await?;
+        let explain = if self.backend() == sea_orm::DbBackend::Postgres {
+            // Plain scans of the table or of its name-order index are ruled out, so the plan
+            // shows whether the search terms can be answered from an index at all.
+            for setting in ["enable_seqscan", "enable_indexscan"] {
+                tx.execute_unprepared(&format!("SET LOCAL {setting} = off"))
+                    .await?;
+            }
+            format!("EXPLAIN {}", statement.sql)
+        } else {
+            format!("EXPLAIN QUERY PLAN {}", statement.sql)
+        };
+        statement.sql = explain;
+        let rows = tx.query_all_raw(statement).await?;
+        let mut lines = Vec::new();
+        for row in rows {
+            let line: String = if self.backend() == sea_orm::DbBackend::Postgres {
+                row.try_get_by_index(0)?
+            } else {
+                row.try_get("", "detail")?
+            };
+            lines.push(line);
+        }
+        tx.rollback().await?;
+        Ok(lines)
+    }
+
+    /// The search statement; `None` when nothing can match.
+    fn patient_search(&self, q: &str, use_index: bool) -> Option<SelectStatement> {
         let mut select = patient_select();
         if q.is_empty() {
             select.limit(EMPTY_SEARCH_LIMIT);
         } else if q.bytes().all(|byte| byte.is_ascii_digit()) {
             let Ok(id) = q.parse::<i32>() else {
-                return Ok(Vec::new());
+                return None;
             };
             select.and_where(Expr::col(Patients::Id).eq(id));
         } else {
@@ -136,17 +188,27 @@ impl Store {
                 Expr::expr(Func::lower(Expr::col(column)))
                     .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
             };
-            select
-                .cond_where(
-                    sea_orm::sea_query::Cond::any()
-                        .add(like(Patients::FirstName))
-                        .add(like(Patients::LastName))
-                        .add(like(Patients::Phone))
-                        .add(like(Patients::Email)),
-                )
-                .limit(SEARCH_LIMIT);
+            let mut condition = sea_orm::sea_query::Cond::all().add(
+                sea_orm::sea_query::Cond::any()
+                    .add(like(Patients::FirstName))
+                    .add(like(Patients::LastName))
+                    .add(like(Patients::Phone))
+                    .add(like(Patients::Email)),
+            );
+            // PostgreSQL answers the `lower(column) LIKE` terms from its trigram indexes
+            // (migration m0011). SQLite narrows the rows through the FTS5 trigram table first
+            // (a superset: it folds case more widely than `lower`), and the terms above decide.
+            // Trigrams need three characters; shorter texts scan as before.
+            if use_index && self.backend() == sea_orm::DbBackend::Sqlite && q.chars().count() >= 3 {
+                let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+                condition = condition.add(Expr::cust_with_values(
+                    "\"patients\".\"id\" IN (SELECT rowid FROM patients_fts WHERE patients_fts MATCH ?)",
+                    [phrase],
+                ));
+            }
+            select.cond_where(condition).limit(SEARCH_LIMIT);
         }
-        fetch(self.conn(), &select).await
+        Some(select)
     }
 
     pub async fn patient(&self, id: i32) -> Result<Option<PatientRecord>, StoreError> {

@@ -204,7 +204,7 @@ impl Store {
         blacklist_family(&*tx, family, Utc::now()).await?;
         deny_family_access_tokens(&*tx, family, access_expiry).await?;
         prune_revoked(&*tx, now).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// Denies single access tokens (by `jti`) until `until`.
@@ -230,12 +230,29 @@ impl Store {
         }
         let tx = self.write().await?;
         tx.execute(&insert).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// The user of an access token and whether the token (`jti`) is on the deny-list, in one
     /// statement (the user row left-joined with the deny-list entry).
     pub async fn user_for_access_token(
+        &self,
+        user_id: i64,
+        jti: &str,
+    ) -> Result<Option<(UserRecord, bool)>, StoreError> {
+        if let Some(hit) = self.auth.get(user_id, jti) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.auth.epoch();
+        let found = self.read_user_for_access_token(user_id, jti).await?;
+        if let Some((user, revoked)) = &found {
+            self.auth.put(epoch, user_id, jti, user.clone(), *revoked);
+        }
+        Ok(found)
+    }
+
+    /// [`Store::user_for_access_token`] without the cache.
+    async fn read_user_for_access_token(
         &self,
         user_id: i64,
         jti: &str,
@@ -264,7 +281,7 @@ impl Store {
     pub async fn revoke_user_tokens(&self, user_id: i64) -> Result<(), StoreError> {
         let tx = self.write().await?;
         revoke_user_tokens_in(&*tx, user_id).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 }
 

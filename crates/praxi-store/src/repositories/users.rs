@@ -484,6 +484,20 @@ impl Store {
     }
 
     /// A user by id, with their role.
+    /// The user behind a staff-UI session, from the authentication cache when it is current
+    /// (see `infra::auth_cache`); `user_by_id` otherwise.
+    pub async fn session_user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
+        if let Some((user, _)) = self.auth.get(id, "") {
+            return Ok(Some(user));
+        }
+        let epoch = self.auth.epoch();
+        let user = self.user_by_id(id).await?;
+        if let Some(user) = &user {
+            self.auth.put(epoch, id, "", user.clone(), false);
+        }
+        Ok(user)
+    }
+
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
         let select = user_select()
             .and_where(Expr::col((CoreUser::Table, CoreUser::Id)).eq(id))
@@ -653,7 +667,7 @@ impl Store {
         }
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 
@@ -661,7 +675,7 @@ impl Store {
     pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<(), StoreError> {
         let tx = self.write().await?;
         update_active(&*tx, user_id, active).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// [`Store::set_user_active`] with its audit row in the same transaction.
@@ -675,7 +689,7 @@ impl Store {
         update_active(&*tx, user_id, active).await?;
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 
@@ -683,7 +697,7 @@ impl Store {
     pub async fn set_user_role(&self, user_id: i64, role: Option<Role>) -> Result<(), StoreError> {
         let tx = self.write().await?;
         update_role(&*tx, user_id, role).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// [`Store::set_user_role`] with its audit row in the same transaction.
@@ -697,7 +711,7 @@ impl Store {
         update_role(&*tx, user_id, role).await?;
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 
@@ -709,7 +723,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.write().await?;
         update_password(&*tx, user_id, password_hash).await?;
-        tx.commit().await
+        tx.commit_auth_change().await
     }
 
     /// [`Store::set_user_password`] with its audit row in the same transaction.
@@ -723,7 +737,7 @@ impl Store {
         update_password(&*tx, user_id, password_hash).await?;
         write_audit(&*tx, audit).await?;
         let user = user_in(&*tx, user_id).await?;
-        tx.commit().await?;
+        tx.commit_auth_change().await?;
         Ok(user)
     }
 

@@ -20,6 +20,7 @@ mod m0007_pg_extras;
 mod m0008_booking_length;
 pub(crate) mod m0009_calendar_feeds;
 pub(crate) mod m0010_login_throttle;
+mod m0011_fast_paths;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_booking_length::Migration),
             Box::new(m0009_calendar_feeds::Migration),
             Box::new(m0010_login_throttle::Migration),
+            Box::new(m0011_fast_paths::Migration),
         ]
     }
 }
