@@ -1006,3 +1006,104 @@ async fn a_booking_in_the_past_needs_a_second_confirmation() {
     browser.close().await;
     app.stop().await;
 }
+
+/// #15 item 1: in the all-doctors week, cards whose times do not overlap never intersect on
+/// screen, at desktop and at tablet width.
+#[tokio::test]
+async fn cards_whose_times_do_not_overlap_never_intersect_on_screen() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let practice = Practice::new(&app).await;
+    let admin = app.as_role(Role::Admin).await;
+    let (anna, bert) = (practice.doctor.id, practice.other_doctor.id);
+    for (doctor, patient, day, from, to) in [
+        (anna, 1, 0, (9, 0), (9, 30)),
+        (bert, 2, 0, (9, 0), (10, 0)),
+        (anna, 3, 0, (9, 30), (10, 0)),
+        (bert, 4, 0, (10, 0), (10, 10)),
+        (anna, 1, 0, (10, 5), (10, 20)),
+        (anna, 2, 1, (8, 0), (8, 10)),
+        (anna, 3, 1, (8, 10), (8, 20)),
+        (bert, 4, 1, (8, 5), (8, 50)),
+        (anna, 4, 2, (14, 0), (15, 0)),
+        (bert, 1, 2, (14, 30), (14, 45)),
+    ] {
+        practice
+            .book(
+                &admin,
+                &practice.booking(doctor, patient, (day, from.0, from.1), (day, to.0, to.1)),
+            )
+            .await;
+    }
+    let stored = app.store().appointments(&Default::default()).await.unwrap();
+    app.create_user("mfa", Some(Role::Assistant)).await;
+    browser.login(&app, "mfa").await;
+    for (width, height) in [(1440, 900), (820, 1180)] {
+        browser.client.set_window_size(width, height).await.unwrap();
+        browser
+            .goto(&app, "/calendar/?view=week&date=2030-01-14")
+            .await;
+        browser.wait_for("[data-appointment-id]").await;
+        let rects = browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll('.tcol [data-appointment-id]')].map(c => { \
+                    const r = c.getBoundingClientRect(); \
+                    return [Number(c.dataset.appointmentId), r.left, r.top, r.right, r.bottom]; });",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let rects: Vec<(i32, f64, f64, f64, f64)> = rects
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let n = |i: usize| r[i].as_f64().unwrap();
+                (r[0].as_i64().unwrap() as i32, n(1), n(2), n(3), n(4))
+            })
+            .collect();
+        assert_eq!(
+            rects.len(),
+            stored.len(),
+            "every card is drawn at {width}px"
+        );
+        for (i, a) in rects.iter().enumerate() {
+            assert!(
+                a.3 - a.1 >= 20.0 && a.4 - a.2 >= 8.0,
+                "card {} too small: {a:?}",
+                a.0
+            );
+            for b in &rects[i + 1..] {
+                let (x, y) = (
+                    stored.iter().find(|s| s.id == a.0).unwrap(),
+                    stored.iter().find(|s| s.id == b.0).unwrap(),
+                );
+                let overlap_in_time = x.start_time < y.end_time && y.start_time < x.end_time;
+                let intersect =
+                    a.1 < b.3 - 1.0 && b.1 < a.3 - 1.0 && a.2 < b.4 - 1.0 && b.2 < a.4 - 1.0;
+                assert!(
+                    overlap_in_time || !intersect,
+                    "{width}px: cards {} and {} intersect: {a:?} {b:?}",
+                    a.0,
+                    b.0
+                );
+            }
+        }
+        // The whole week fits: Sunday's column is inside the window.
+        let sunday_right = browser
+            .client
+            .execute(
+                "const cols = document.querySelectorAll('section.tcol'); \
+                 return cols[cols.length - 1].getBoundingClientRect().right <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(sunday_right, json!(true), "{width}px: Sunday is cut off");
+    }
+    browser.close().await;
+    app.stop().await;
+}

@@ -243,6 +243,10 @@ fn availability_key(availability: &RangeAvailability) -> &'static str {
 
 /// Height of one hour in the day/week grid (the CSS hour lines use the same value).
 const HOUR_REM: u32 = 5;
+/// The shortest time a card takes on screen: its CSS `min-height` (1.35rem) at `HOUR_REM` per
+/// hour is 16.2 minutes. Lanes are computed on these extents, so two short back-to-back cards
+/// share a row side by side instead of being drawn over each other.
+const MIN_CARD_MINUTES: Minute = 17;
 
 /// Everything the grid needs besides the calendar data.
 struct Context<'a> {
@@ -476,7 +480,10 @@ fn time_grid(ctx: &Context<'_>, columns: Vec<ColumnItems<'_>>, css: &mut String)
     for (column, items) in columns.into_iter().zip(segments) {
         let weekday = column.date.weekday().num_days_from_monday() as usize;
         let closed = ctx.open[weekday].is_empty();
-        let spans: Vec<(Minute, Minute)> = items.iter().map(|(from, to, _)| (*from, *to)).collect();
+        let spans: Vec<(Minute, Minute)> = items
+            .iter()
+            .map(|(from, to, _)| (*from, (*to).max(*from + MIN_CARD_MINUTES)))
+            .collect();
         let lanes = layout::lanes(&spans);
         let mut cards = Vec::new();
         for ((from, to, card), (lane, count)) in items.into_iter().zip(lanes) {
