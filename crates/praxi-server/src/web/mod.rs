@@ -206,11 +206,14 @@ pub async fn html_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let wants_page = wants_html(&request);
-    let lang = Lang::from_headers(request.headers());
+    // The language is read only for requests that may get a page.
+    let lang = wants_html(&request).then(|| Lang::from_headers(request.headers()));
     let response = next.run(request).await;
     let status = response.status();
-    if !wants_page || status.as_u16() < 400 || is_html(response.headers()) {
+    let Some(lang) = lang else {
+        return response;
+    };
+    if status.as_u16() < 400 || is_html(response.headers()) {
         return response;
     }
     let message_key = match status.as_u16() {

@@ -168,8 +168,11 @@ impl AuthCache {
         }
     }
 
-    /// A write of this process committed.
+    /// A write of this process committed. Nothing to drop while the cache is off (turning it
+    /// on starts from an empty cache), so a write costs no lock then.
     pub(crate) fn local_write(&self) {
-        self.invalidate();
+        if self.is_enabled() {
+            self.invalidate();
+        }
     }
 }
