@@ -40,7 +40,8 @@ pub enum Area {
     Patients,
     /// The admin-only user administration (beyond the original).
     Users,
-    /// Reading the audit log (admin only; the log is append-only for everyone).
+    /// Reading the audit log and its access report (`/admin/audit-log/`,
+    /// `GET /api/audit/accesses/`): admin only; the log is append-only for everyone.
     AuditLog,
     /// iCal feed administration (admin only; the feeds themselves are read by secret URL).
     CalendarFeeds,

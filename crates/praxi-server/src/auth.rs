@@ -275,6 +275,7 @@ impl AuthUser {
             patient_id,
             meta,
             request_id: self.request_id.clone(),
+            subjects: Vec::new(),
         }
     }
 }

@@ -186,6 +186,7 @@ async fn feed(
             patient_id: None,
             meta: Some(json!({ "feed_id": feed.id })),
             request_id: crate::auth::request_id_from_headers(&headers),
+            subjects: Vec::new(),
         })
         .await?;
     let body = render(&feed, &events);

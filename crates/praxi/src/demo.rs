@@ -41,6 +41,7 @@ fn system_audit(action: &str, patient_id: i32) -> AuditEntry {
         patient_id: Some(patient_id),
         meta: Some(serde_json::json!({"source": "seed-demo"})),
         request_id: None,
+        subjects: Vec::new(),
     }
 }
 
@@ -173,6 +174,7 @@ fn system_entry(action: &str, patient_id: Option<i32>) -> AuditEntry {
         patient_id,
         meta: Some(serde_json::json!({"source": "seed-demo"})),
         request_id: None,
+        subjects: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `praxi`: the binary. Parses flags and environment into one `Config`, then serves, migrates,
 //! manages users or seeds the demo practice. Only this crate reads configuration.
 
+mod audit;
 mod backup;
 mod config;
 mod demo;
@@ -58,6 +59,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup (SQLite: only while Praxi is stopped; PostgreSQL: pg_restore).
     Restore(backup::RestoreArgs),
+    /// Audit log tools (`verify`: check the hash chain).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +157,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Recheck(args) => switch::recheck(&config, args).await,
         Command::Backup(args) => backup::backup(&config, args).await,
         Command::Restore(args) => backup::restore(&config, args).await,
+        Command::Audit(command) => audit::run(&config, command).await,
     }
 }
 
@@ -271,6 +276,7 @@ fn cli_audit(action: &str, user_id: i64) -> AuditEntry {
         patient_id: None,
         meta: Some(serde_json::json!({ "user_id": user_id })),
         request_id: None,
+        subjects: Vec::new(),
     }
 }
 

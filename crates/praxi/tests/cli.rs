@@ -616,3 +616,86 @@ async fn kill_9_under_writers_loses_no_acknowledged_write() {
         drop_database(admin_url, name).await;
     }
 }
+
+/// Changes one audit row's `action` behind the append-only trigger's back (what an attacker
+/// with database access could do) and returns that row's id.
+async fn tamper_with_an_audit_row(url: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let db = sea_orm::Database::connect(url).await.expect("connect");
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(id) AS id FROM core_auditlog WHERE hash IS NOT NULL",
+        ))
+        .await
+        .expect("select")
+        .expect("a row");
+    let id: i64 = row.try_get("", "id").expect("id");
+    let update = format!("UPDATE core_auditlog SET action = 'user_activate' WHERE id = {id}");
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!(
+            "ALTER TABLE core_auditlog DISABLE TRIGGER core_auditlog_no_update_delete; {update}; \
+             ALTER TABLE core_auditlog ENABLE TRIGGER core_auditlog_no_update_delete;"
+        ))
+        .await
+        .expect("tamper");
+    } else {
+        db.execute_unprepared(&format!(
+            "DROP TRIGGER core_auditlog_no_update; {update}; \
+             CREATE TRIGGER core_auditlog_no_update BEFORE UPDATE ON core_auditlog \
+             BEGIN SELECT RAISE(ABORT, 'core_auditlog is append-only'); END;"
+        ))
+        .await
+        .expect("tamper");
+    }
+    db.close().await.expect("close");
+    id
+}
+
+/// `praxi audit verify` accepts the chain the writers built and names the first row that was
+/// edited afterwards (exit status 1).
+#[tokio::test]
+async fn audit_verify_reports_ok_and_then_the_edited_row() {
+    const PASSWORD: &str = "s3cret-password-for-tests\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = postgres_database().await;
+    let url = pg.as_ref().map(|(url, _, _)| url.as_str());
+    let dir = dir.path();
+    for name in ["chain.one", "chain.two", "chain.three"] {
+        run_ok(
+            dir,
+            url,
+            &[
+                "user",
+                "create",
+                name,
+                "--role",
+                "assistant",
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
+    }
+    let stdout = run_ok(dir, url, &["audit", "verify"], None);
+    assert!(stdout.starts_with("OK: "), "{stdout}");
+    let chained: u64 = stdout
+        .trim_start_matches("OK: ")
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(chained >= 3, "{stdout}");
+
+    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("praxi.sqlite3").display());
+    let tampered = tamper_with_an_audit_row(url.unwrap_or(&sqlite_url)).await;
+    let output = run(dir, url, &["audit", "verify"], None);
+    assert!(!output.status.success(), "verify must fail after tampering");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("BROKEN: audit row {tampered}: the row's contents")),
+        "{stdout}"
+    );
+    if let Some((_, admin_url, name)) = pg {
+        drop_database(&admin_url, &name).await;
+    }
+}

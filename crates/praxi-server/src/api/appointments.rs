@@ -201,17 +201,18 @@ async fn list(
         filter.doctor_id = Some(auth.user.id);
     }
     let records = state.store.appointments(&filter).await?;
-    state
-        .store
-        .record_audit(&auth.audit(
+    let audit = |shown: &[AppointmentRecord]| {
+        auth.audit(
             "appointment_list",
             None,
             Some(json!({"count": records.len()})),
-        ))
-        .await?;
+        )
+        .with_subjects(shown.iter().map(|record| record.patient_id))
+    };
     // The original's plain array; a client asking for pages gets the page envelope (spec
     // README rule 5).
     if query.page.is_none() && query.page_size.is_none() {
+        state.store.record_audit(&audit(&records)).await?;
         return Ok(Json(Value::Array(
             records
                 .iter()
@@ -222,10 +223,15 @@ async fn list(
     let request = PageRequest::from_query(query.page.as_deref(), query.page_size.as_deref())?;
     let count = u64::try_from(records.len()).unwrap_or(u64::MAX);
     let (page, offset) = request.resolve(count)?;
-    let results = records
+    let shown: &[AppointmentRecord] = records
+        .get(usize::try_from(offset).unwrap_or(usize::MAX)..)
+        .unwrap_or_default();
+    let shown = &shown[..shown
+        .len()
+        .min(usize::try_from(request.page_size).unwrap_or(usize::MAX))];
+    state.store.record_audit(&audit(shown)).await?;
+    let results = shown
         .iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(request.page_size).unwrap_or(usize::MAX))
         .map(|record| appointment_json(record, &state))
         .collect();
     Ok(Json(wire::page_envelope(

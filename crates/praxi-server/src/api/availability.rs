@@ -103,7 +103,11 @@ async fn availability(
     });
     state
         .store
-        .record_audit(&auth.audit("availability_view", None, Some(meta)))
+        .record_audit(
+            &auth
+                .audit("availability_view", None, Some(meta))
+                .with_subjects(found.patients.iter().map(|patient| patient.id)),
+        )
         .await?;
     Ok(Json(availability_json(&found)))
 }

@@ -144,7 +144,8 @@ async fn calendar(
     state
         .store
         .record_read_audits(&[
-            auth.audit(view.audit_action(), patient_id, Some(view_meta)),
+            auth.audit(view.audit_action(), patient_id, Some(view_meta))
+                .with_subjects(data.patient_ids()),
             auth.audit("doctor_substitution_list", patient_id, Some(listed_meta)),
         ])
         .await?;

@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 pub(crate) mod appointment_types;
 pub(crate) mod appointments;
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod availability;
 pub(crate) mod calendar;
@@ -67,6 +68,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(doctors::router())
         .merge(users::router())
         .merge(calendar_feeds::router())
+        .merge(audit::router())
         .merge(openapi::router())
 }
 

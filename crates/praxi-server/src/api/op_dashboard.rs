@@ -138,11 +138,15 @@ async fn day(
         .await?;
     state
         .store
-        .record_audit(&auth.audit(
-            "op_dashboard_view",
-            None,
-            Some(json!({"date": date.to_string()})),
-        ))
+        .record_audit(
+            &auth
+                .audit(
+                    "op_dashboard_view",
+                    None,
+                    Some(json!({"date": date.to_string()})),
+                )
+                .with_subjects(records.iter().map(|record| record.patient_id)),
+        )
         .await?;
     Ok(Json(json!({
         "date": date.to_string(),
@@ -161,7 +165,11 @@ async fn live(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<V
         .await?;
     state
         .store
-        .record_audit(&auth.audit("op_dashboard_view", None, Some(json!({"live": true}))))
+        .record_audit(
+            &auth
+                .audit("op_dashboard_view", None, Some(json!({"live": true})))
+                .with_subjects(records.iter().map(|record| record.patient_id)),
+        )
         .await?;
     Ok(Json(json!({"operations": items_json(&records, &state)})))
 }

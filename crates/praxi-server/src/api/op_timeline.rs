@@ -110,11 +110,15 @@ async fn day(
         .await?;
     state
         .store
-        .record_audit(&auth.audit(
-            "op_timeline_view",
-            None,
-            Some(json!({"live": false, "date": date.to_string()})),
-        ))
+        .record_audit(
+            &auth
+                .audit(
+                    "op_timeline_view",
+                    None,
+                    Some(json!({"live": false, "date": date.to_string()})),
+                )
+                .with_subjects(records.iter().map(|record| record.patient_id)),
+        )
         .await?;
     Ok(Json(groups_json(&group_by_room(records), &state)))
 }
@@ -134,11 +138,19 @@ async fn rooms(
         .await?;
     state
         .store
-        .record_audit(&auth.audit(
-            "op_timeline_view",
-            None,
-            Some(json!({"rooms": true, "date": date.to_string()})),
-        ))
+        .record_audit(
+            &auth
+                .audit(
+                    "op_timeline_view",
+                    None,
+                    Some(json!({"rooms": true, "date": date.to_string()})),
+                )
+                .with_subjects(
+                    groups
+                        .iter()
+                        .flat_map(|group| group.operations.iter().map(|record| record.patient_id)),
+                ),
+        )
         .await?;
     Ok(Json(groups_json(&groups, &state)))
 }
@@ -154,7 +166,11 @@ async fn live(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<V
         .await?;
     state
         .store
-        .record_audit(&auth.audit("op_timeline_view", None, Some(json!({"live": true}))))
+        .record_audit(
+            &auth
+                .audit("op_timeline_view", None, Some(json!({"live": true})))
+                .with_subjects(records.iter().map(|record| record.patient_id)),
+        )
         .await?;
     Ok(Json(groups_json(&group_by_room(records), &state)))
 }

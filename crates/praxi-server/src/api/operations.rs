@@ -178,11 +178,15 @@ async fn list(
     };
     state
         .store
-        .record_audit(&auth.audit(
-            "operation_list",
-            None,
-            Some(json!({"count": records.len()})),
-        ))
+        .record_audit(
+            &auth
+                .audit(
+                    "operation_list",
+                    None,
+                    Some(json!({"count": records.len()})),
+                )
+                .with_subjects(records.iter().map(|record| record.patient_id)),
+        )
         .await?;
     Ok(Json(Value::Array(
         records.iter().map(|r| operation_json(r, &state)).collect(),

@@ -190,7 +190,11 @@ async fn respond_list(
     let body = flows.iter().map(|flow| flow_json(flow, state)).collect();
     state
         .store
-        .record_audit(&auth.audit("patient_flow_view", None, Some(meta)))
+        .record_audit(
+            &auth
+                .audit("patient_flow_view", None, Some(meta))
+                .with_subjects(flows.iter().filter_map(FlowRecord::patient_id)),
+        )
         .await?;
     Ok(Json(Value::Array(body)))
 }

@@ -91,11 +91,15 @@ async fn list(
     let ids: Vec<i32> = patients.iter().map(|patient| patient.id).collect();
     state
         .store
-        .record_audit(&auth.audit(
-            "patient_list",
-            None,
-            Some(json!({"page": page, "patient_ids": ids})),
-        ))
+        .record_audit(
+            &auth
+                .audit(
+                    "patient_list",
+                    None,
+                    Some(json!({"page": page, "patient_ids": ids})),
+                )
+                .with_subjects(ids),
+        )
         .await?;
     let results = patients
         .iter()
@@ -128,11 +132,15 @@ async fn search(
     // The query text itself may be a name: only its length is kept.
     state
         .store
-        .record_audit(&auth.audit(
-            "patient_search",
-            None,
-            Some(json!({"query_length": q.trim().chars().count(), "patient_ids": ids})),
-        ))
+        .record_audit(
+            &auth
+                .audit(
+                    "patient_search",
+                    None,
+                    Some(json!({"query_length": q.trim().chars().count(), "patient_ids": ids})),
+                )
+                .with_subjects(ids),
+        )
         .await?;
     Ok(Json(Value::Array(
         patients

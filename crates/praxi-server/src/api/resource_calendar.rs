@@ -210,11 +210,8 @@ async fn calendar(
 async fn resources(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Value>> {
     let decision = auth.require(Area::ResourceCalendar, Action::List, MODEL)?;
     let own_doctor = (decision == Decision::Filtered).then_some(auth.user.id);
+    // Master data, no patient data: not audited (docs/data-protection.md).
     let resources = state.store.calendar_resources(own_doctor).await?;
-    state
-        .store
-        .record_audit(&auth.audit(AUDIT_ACTION, None, Some(json!({"resources": true}))))
-        .await?;
     Ok(Json(Value::Array(
         resources
             .iter()

@@ -430,11 +430,16 @@ async fn search(
     let ids: Vec<i32> = shown.iter().map(|record| record.id).collect();
     state
         .store
-        .record_audit(&user.0.audit(
-            "appointment_list",
-            None,
-            Some(json!({"api": "fhir", "count": ids.len(), "appointment_ids": ids})),
-        ))
+        .record_audit(
+            &user
+                .0
+                .audit(
+                    "appointment_list",
+                    None,
+                    Some(json!({"api": "fhir", "count": ids.len(), "appointment_ids": ids})),
+                )
+                .with_subjects(shown.iter().map(|record| record.patient_id)),
+        )
         .await?;
     let entries = shown
         .iter()

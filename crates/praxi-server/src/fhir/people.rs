@@ -227,7 +227,8 @@ async fn search_patients(
         .record_audit(
             &user
                 .0
-                .audit("patient_search", None, Some(audit_meta(&found))),
+                .audit("patient_search", None, Some(audit_meta(&found)))
+                .with_subjects(found.iter().copied()),
         )
         .await?;
     let entries = patients

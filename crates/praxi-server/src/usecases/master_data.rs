@@ -86,8 +86,9 @@ pub(crate) trait MasterData: Send + Sync + 'static {
     const AUDIT: &'static str;
     /// The audit meta key naming the row (`{"<key>": id}`).
     const AUDIT_ID: &'static str = "id";
-    /// Whether showing one row is audited (resources are not, like the original).
-    const AUDIT_VIEW: bool = true;
+    /// Whether showing one row is audited. No master-data table holds patient data, so
+    /// none is (issue #16: reads without patient data are not audited; writes still are).
+    const AUDIT_VIEW: bool = false;
     /// Fields of a read a client may echo back on a write.
     const IGNORED: &'static [&'static str] = READ_ONLY;
     /// The board event prefix on the resource calendar (`break` → `break.created`), for
@@ -224,8 +225,8 @@ fn check_access<T: MasterData>(
 }
 
 /// One list window: the filter narrowed by the decision, the total, then the window that
-/// `pick` chooses for the total (the API answers 404 for a page past the end), then the rows;
-/// writes the list audit row.
+/// `pick` chooses for the total (the API answers 404 for a page past the end), then the rows.
+/// Not audited: master data holds no patient data (docs/data-protection.md).
 pub(crate) async fn list<T, E>(
     state: &AppState,
     caller: &Caller,
@@ -251,10 +252,6 @@ where
     let window = pick(total)?;
     let rows = store
         .master_rows::<T::Table>(&filter, sort, window)
-        .await
-        .map_err(Refused::from)?;
-    store
-        .record_audit(&entry::<T>(caller, "list", None))
         .await
         .map_err(Refused::from)?;
     Ok((total, rows))

@@ -15,6 +15,7 @@
 //! [`Decision`]: praxi_domain::rbac::Decision
 
 pub(crate) mod appointments;
+pub(crate) mod audit_log;
 pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
 pub(crate) mod master_data;
@@ -61,6 +62,7 @@ impl Caller {
             patient_id,
             meta,
             request_id: self.request_id.clone(),
+            subjects: Vec::new(),
         }
     }
 }

@@ -415,6 +415,7 @@ async fn login(
         patient_id: None,
         meta: None,
         request_id: auth::request_id_from_headers(&headers),
+        subjects: Vec::new(),
     };
     let _ = state.store.record_audit(&audit).await;
     let response = Redirect::to(&safe_next(form.next.as_deref())).into_response();

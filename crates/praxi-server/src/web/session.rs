@@ -176,6 +176,7 @@ impl WebUser {
             patient_id,
             meta,
             request_id: self.request_id.clone(),
+            subjects: Vec::new(),
         }
     }
 }

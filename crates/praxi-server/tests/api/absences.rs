@@ -509,9 +509,7 @@ async fn absences_are_audited() {
         actions,
         [
             "doctor_absence_create",
-            "doctor_absence_view",
             "doctor_absence_update",
-            "doctor_absence_list",
             "doctor_absence_delete"
         ],
         "the preview is not audited, a 404 writes no view row"

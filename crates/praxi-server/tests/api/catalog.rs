@@ -552,8 +552,6 @@ async fn appointment_type_actions_are_audited_with_the_spec_action_strings() {
         audit_actions(&app).await,
         [
             "appointment_type_create",
-            "appointment_type_view",
-            "appointment_type_list",
             "appointment_type_update",
             "appointment_type_update",
             "appointment_type_delete"
@@ -808,18 +806,10 @@ async fn operation_type_actions_are_audited_with_the_spec_action_strings() {
         audit_actions(&app).await,
         [
             "operation_type_create",
-            "operation_type_view",
-            "operation_type_list",
             "operation_type_update",
             "operation_type_delete"
         ]
     );
-    let view = app
-        .store()
-        .audit_log(Some("operation_type_view"), 1)
-        .await
-        .expect("audit");
-    assert_eq!(view[0].meta, Some(json!({"operation_type_id": id})));
     app.stop().await;
 }
 
@@ -1050,12 +1040,7 @@ async fn resource_actions_are_audited_except_the_detail_read() {
     assert_eq!(assistant.delete(&path).await.status, 204);
     assert_eq!(
         audit_actions(&app).await,
-        [
-            "resource_create",
-            "resource_list",
-            "resource_update",
-            "resource_delete"
-        ]
+        ["resource_create", "resource_update", "resource_delete"]
     );
     let rows = app.store().audit_log(None, 10).await.expect("audit");
     for row in &rows {

@@ -3,6 +3,7 @@
 
 mod absences;
 mod appointments;
+mod audit_subjects;
 mod auth;
 mod auth_hardening;
 mod calendar;

@@ -709,6 +709,7 @@ async fn stale_reads_cannot_overwrite_a_newer_status() {
         patient_id,
         meta: Some(meta),
         request_id: None,
+        subjects: Vec::new(),
     };
     let result = app
         .store()

@@ -62,7 +62,7 @@ pub(crate) const SKIPPED_TABLES: [(&str, &str); 2] = [
 ];
 
 /// Values Praxi derives for its own columns after the copy (portable SQL).
-const BACKFILLS: [&str; 2] = [
+const BACKFILLS: [&str; 3] = [
     "UPDATE appointments_operation SET \
        prep_duration = COALESCE((SELECT t.prep_duration FROM appointments_operationtype t \
                                  WHERE t.id = appointments_operation.op_type_id), 0), \
@@ -71,6 +71,11 @@ const BACKFILLS: [&str; 2] = [
        post_duration = COALESCE((SELECT t.post_duration FROM appointments_operationtype t \
                                  WHERE t.id = appointments_operation.op_type_id), 0)",
     "UPDATE appointments_patientflow SET created_at = COALESCE(arrival_time, status_changed_at)",
+    // The copied audit rows predate the hash chain (m0012): it starts after them.
+    "UPDATE core_auditlog_chain SET \
+       legacy_until = (SELECT COALESCE(MAX(id), 0) FROM core_auditlog), \
+       last_id = (SELECT COALESCE(MAX(id), 0) FROM core_auditlog), \
+       hash = '0000000000000000000000000000000000000000000000000000000000000000'",
 ];
 
 /// Rows per INSERT at most (also bounded by the number of bind parameters).

@@ -86,6 +86,7 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Substring of the username.
     pub username: Option<String>,
+    /// Rows that showed or touched this patient (subjects, m0012).
     pub patient_id: Option<i32>,
     /// Rows at or after this instant.
     pub since: Option<DateTime<Utc>>,
@@ -222,7 +223,9 @@ impl Store {
             select = select.filter(contains(Column::Username, username));
         }
         if let Some(patient_id) = filter.patient_id {
-            select = select.filter(Column::PatientId.eq(patient_id));
+            // Every row that showed or touched the patient (its subjects), not only the rows
+            // about that one patient.
+            select = select.filter(crate::audit::subject_condition(patient_id));
         }
         if let Some(since) = filter.since {
             select = select.filter(Column::Timestamp.gte(since));

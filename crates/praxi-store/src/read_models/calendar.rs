@@ -205,6 +205,21 @@ pub struct CalendarData {
     pub working: Vec<DoctorDay>,
 }
 
+impl CalendarData {
+    /// The patients of the appointments and operations shown (the audit's subjects).
+    pub fn patient_ids(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = self
+            .appointments
+            .iter()
+            .map(|appointment| appointment.patient_id)
+            .chain(self.operations.iter().map(|operation| operation.patient_id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
 /// One doctor's bookable time on one local date, as instants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoctorDay {
@@ -671,6 +686,7 @@ impl Store {
     }
 
     /// Writes the audit rows of one read in a single transaction (all or none).
+    /// Each row carries the patients the read showed (`AuditEntry::subjects`).
     pub async fn record_read_audits(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         self.record_audits(entries.to_vec()).await
     }

@@ -79,6 +79,7 @@ pub(crate) fn router() -> Router<AppState> {
     schemas::PatientFlowWrite,
     schemas::CalendarFeed,
     schemas::CalendarFeedCreate,
+    schemas::AuditAccess,
 )))]
 struct Components;
 

@@ -872,6 +872,40 @@ fn documented_operations() -> Vec<Op> {
             "calendar-feeds",
             "Revoke an iCal feed",
         ),
+        // -- audit
+        Op::new(
+            Get,
+            "/api/audit/accesses/",
+            "audit",
+            "Who accessed a patient / what a user accessed (admin, paginated; audited)",
+        )
+        .paginated()
+        .query(
+            "patient_id",
+            Type::Integer,
+            "Rows that showed or touched this patient",
+        )
+        .query(
+            "user_id",
+            Type::Integer,
+            "Rows of this user (patient_id or user_id is required)",
+        )
+        .query(
+            "from",
+            Type::String,
+            "Start: a local date or an ISO datetime",
+        )
+        .query(
+            "to",
+            Type::String,
+            "End: a local date (inclusive) or an ISO datetime (exclusive)",
+        )
+        .query(
+            "format",
+            Type::String,
+            "`json` (default) or `csv` (every matching row as text/csv)",
+        )
+        .answer(200, Answer::Page("AuditAccess")),
     ]);
     ops
 }

@@ -528,3 +528,25 @@ pub(crate) struct CalendarFeedCreate {
     /// Show the appointment type in the events (never patient names).
     pub include_type: Option<bool>,
 }
+
+// ---- audit -----------------------------------------------------------------------------------
+
+/// One row of the access report: who did what, when, to which patients (ids only).
+#[derive(ToSchema)]
+pub(crate) struct AuditAccess {
+    pub id: i64,
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub role: String,
+    pub action: String,
+    /// The one patient of a single-patient action.
+    pub patient_id: Option<i32>,
+    /// Every patient the action showed or touched (lists, calendars, boards), sorted.
+    pub subjects: Vec<i32>,
+    pub request_id: Option<String>,
+    /// Ids and flags only.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+}

@@ -151,7 +151,6 @@ impl MasterData for Resources {
     const RESOURCE: Area = Area::Resources;
     const AUDIT: &'static str = "resource";
     const AUDIT_ID: &'static str = "resource_id";
-    const AUDIT_VIEW: bool = false;
 
     fn read(fields: &mut Fields, _mode: Mode) -> ResourceChanges {
         ResourceChanges {

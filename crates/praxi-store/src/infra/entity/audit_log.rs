@@ -21,6 +21,10 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub meta: Option<Json>,
     pub request_id: Option<String>,
+    /// The hash of the previous chained row (m0012; `None` before the chain).
+    pub prev_hash: Option<String>,
+    /// SHA-256 over this row's canonical encoding and `prev_hash` (m0012).
+    pub hash: Option<String>,
 }
 
 /// Foreign keys of this table and the tables referencing it.

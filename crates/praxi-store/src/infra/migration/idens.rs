@@ -85,6 +85,28 @@ pub enum CoreAuditlog {
     Timestamp,
     Meta,
     RequestId,
+    PrevHash,
+    Hash,
+}
+
+/// The patients each audit row showed or touched (m0012).
+#[derive(DeriveIden, Clone, Copy)]
+pub enum CoreAuditlogSubject {
+    #[sea_orm(iden = "core_auditlog_subject")]
+    Table,
+    AuditId,
+    PatientId,
+}
+
+/// The audit log's hash-chain head, one row (m0012).
+#[derive(DeriveIden, Clone, Copy)]
+pub enum CoreAuditlogChain {
+    #[sea_orm(iden = "core_auditlog_chain")]
+    Table,
+    Id,
+    LegacyUntil,
+    LastId,
+    Hash,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -1,28 +1,83 @@
 //! `/admin/audit-log/`: the audit journal, read-only and for admins only. It shows what the
-//! journal stores (ids, actions, who and when; never patient data), newest first, filterable
-//! by action, user, patient number and local date. Opening it is itself audited
-//! (`audit_log_view`, meta: page).
+//! journal stores (ids, actions, who and when, the patients each row showed; never patient
+//! data), newest first, filterable by action, user, patient number and local date. The
+//! patient filter finds every row that showed or touched the patient (its subjects), so the
+//! page answers "who accessed patient X"; `/admin/audit-log/csv/` downloads the same rows as
+//! CSV (`usecases::audit_log`). Opening either is itself audited (`audit_log_view`, meta: page
+//! and filters; `audit_access_query` for the CSV), with the queried patient as subject.
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::Uri;
-use axum::response::Response;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_domain::rbac::{Action, Area};
 use praxi_store::admin_lists::AuditFilter;
+use praxi_store::audit::AccessQuery;
 use serde_json::json;
 
 use super::view::{Cell, Column, Filter, ListPage, Pager, Row};
 use super::{ListQuery, PAGE_SIZE, allow, failure, t};
 use crate::state::AppState;
+use crate::usecases::Caller;
+use crate::usecases::audit_log::{self, CSV_MAX_ROWS, Format};
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
 use crate::web::{Chrome, render};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/admin/audit-log/", get(list))
+    Router::new()
+        .route("/admin/audit-log/", get(list))
+        .route("/admin/audit-log/csv/", get(csv))
+}
+
+/// The page's filters (`action`, `user`, `patient`, `from`, `to`: local dates, `to`
+/// inclusive).
+fn audit_filter(query: &ListQuery, tz: Tz) -> AuditFilter {
+    AuditFilter {
+        action: query.get("action").map(str::to_owned),
+        username: query.get("user").map(str::to_owned),
+        patient_id: query.get("patient").and_then(|id| id.parse().ok()),
+        since: query.date("from").and_then(|date| local_midnight(date, tz)),
+        until: query
+            .date("to")
+            .and_then(|date| date.checked_add_signed(Duration::days(1)))
+            .and_then(|date| local_midnight(date, tz)),
+    }
+}
+
+/// `/admin/audit-log/csv/?<the page's filters>`: every matching row (newest first, at most
+/// `CSV_MAX_ROWS`) with its subjects, as a CSV download.
+async fn csv(State(state): State<AppState>, user: WebUser, uri: Uri) -> Result<Response, Response> {
+    allow(&user, Area::AuditLog, Action::List)?;
+    let filter = audit_filter(&ListQuery::from_uri(&uri), state.tz());
+    let query = AccessQuery {
+        patient_id: filter.patient_id,
+        user_id: None,
+        since: filter.since,
+        until: filter.until,
+        action: filter.action,
+        username: filter.username,
+    };
+    let caller = Caller::from(&user);
+    let (_, rows) = audit_log::accesses(&state, &caller, &query, Format::Csv, |_| {
+        Ok::<_, praxi_store::StoreError>((0, CSV_MAX_ROWS))
+    })
+    .await
+    .map_err(|error| failure(&user, error))?;
+    let mut response = audit_log::csv(&rows, state.tz()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"praxi-audit-log.csv\""),
+    );
+    Ok(response)
 }
 
 /// The start of a local date as an instant (the earlier one around a DST change).
@@ -77,24 +132,31 @@ async fn list(
     allow(&user, Area::AuditLog, Action::List)?;
     let query = ListQuery::from_uri(&uri);
     let tz = state.tz();
-    let filter = AuditFilter {
-        action: query.get("action").map(str::to_owned),
-        username: query.get("user").map(str::to_owned),
-        patient_id: query.get("patient").and_then(|id| id.parse().ok()),
-        since: query.date("from").and_then(|date| local_midnight(date, tz)),
-        until: query
-            .date("to")
-            .and_then(|date| date.checked_add_signed(Duration::days(1)))
-            .and_then(|date| local_midnight(date, tz)),
-    };
+    let filter = audit_filter(&query, tz);
     let page = state
         .store
         .admin_audit_log(&filter, query.window())
         .await
         .map_err(|error| failure(&user, error))?;
+    let mut subjects = state
+        .store
+        .audit_subjects(page.rows.iter().map(|record| record.id))
+        .await
+        .map_err(|error| failure(&user, error))?;
+    let meta = json!({
+        "page": query.page(),
+        "action": filter.action,
+        "user": filter.username.is_some(),
+        "from": filter.since.map(|at| at.to_rfc3339()),
+        "to": filter.until.map(|at| at.to_rfc3339()),
+    });
     state
         .store
-        .record_audit(&user.audit("audit_log_view", None, Some(json!({"page": query.page()}))))
+        .record_audit(
+            &user
+                .audit("audit_log_view", None, Some(meta))
+                .with_subjects(filter.patient_id),
+        )
         .await
         .map_err(|error| failure(&user, error))?;
     let rows: Vec<Row> = page
@@ -119,6 +181,12 @@ async fn list(
                 },
                 None => Cell::muted("–"),
             };
+            let shown = subjects.remove(&record.id).unwrap_or_default();
+            let subjects = if shown.is_empty() {
+                Cell::muted("–")
+            } else {
+                Cell::text(subject_list(&shown))
+            };
             let role = if record.role_name.is_empty() {
                 Cell::muted("–")
             } else {
@@ -140,6 +208,7 @@ async fn list(
                     role,
                     what,
                     patient,
+                    subjects,
                     Cell::muted(
                         record
                             .meta
@@ -200,6 +269,7 @@ async fn list(
             "admin.field.role",
             "admin.field.action",
             "admin.field.patient_id",
+            "admin.field.subjects",
             "admin.field.details",
         ]
         .iter()
@@ -209,10 +279,28 @@ async fn list(
         has_actions: false,
         pager,
         total: page.total,
-        create: None,
+        create: Some((
+            format!("/admin/audit-log/csv/{}", query.with("page", None)),
+            t(&user, "admin.audit-log.csv"),
+        )),
         read_only_note: Some(t(&user, "admin.audit-log.note")),
     };
     Ok(render(&list_page, &list_page.chrome.nonce))
+}
+
+/// The subject ids of a row, the first few of a long list (the CSV has them all).
+fn subject_list(ids: &[i32]) -> String {
+    const SHOWN: usize = 12;
+    let mut text = ids
+        .iter()
+        .take(SHOWN)
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        text.push_str(&format!(" … (+{})", ids.len() - SHOWN));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -85,6 +85,7 @@ impl AdminEntity for Patients {
                 None,
                 Some(json!({"page": query.page(), "patient_ids": ids})),
             )
+            .with_subjects(ids.iter().copied())
         } else {
             // The query itself may be a name: only its length is kept.
             user.audit(
@@ -92,6 +93,7 @@ impl AdminEntity for Patients {
                 None,
                 Some(json!({"query_length": q.chars().count(), "patient_ids": ids})),
             )
+            .with_subjects(ids.iter().copied())
         };
         state.store.record_audit(&entry).await?;
         let today = state.today();

@@ -174,6 +174,7 @@ pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
             "Nur lesbar. Das Protokoll speichert Kennungen und Aktionen, keine Patientendaten.",
             "Read only. The log stores ids and actions, never patient data.",
         ),
+        "admin.audit-log.csv" => ("Als CSV herunterladen", "Download as CSV"),
         "admin.calendar-feeds.title" => ("Kalender-Abos (iCal)", "Calendar feeds (iCal)"),
         "admin.calendar-feeds.description" => (
             "Geheime iCal-Adressen je Arzt oder Raum anlegen und widerrufen (nur Belegt-Zeiten).",
@@ -266,6 +267,7 @@ pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "admin.field.gender" => ("Geschlecht", "Gender"),
         "admin.field.phone" => ("Telefon", "Phone"),
         "admin.field.patient_id" => ("Patienten-Nr.", "Patient no."),
+        "admin.field.subjects" => ("Angezeigte Patienten-Nr.", "Patients shown (no.)"),
         "admin.field.id" => ("Nr.", "No."),
         "admin.field.timestamp" => ("Zeitpunkt", "Time"),
         "admin.field.action" => ("Aktion", "Action"),

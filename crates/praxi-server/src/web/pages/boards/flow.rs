@@ -500,17 +500,28 @@ pub(super) async fn page(
         Err(error) => return internal(lang, error),
     };
 
-    let mut audits = vec![user.audit(
-        "patient_flow_view",
-        None,
-        Some(json!({"live": true, "count": flows.len() + finished.len()})),
-    )];
-    if let Some(appointments) = &appointments {
-        audits.push(user.audit(
-            "appointment_list",
+    let mut audits = vec![
+        user.audit(
+            "patient_flow_view",
             None,
-            Some(json!({"count": appointments.len()})),
-        ));
+            Some(json!({"live": true, "count": flows.len() + finished.len()})),
+        )
+        .with_subjects(
+            flows
+                .iter()
+                .filter_map(|flow| flow.patient_id())
+                .chain(finished.iter().filter_map(|flow| flow.patient_id)),
+        ),
+    ];
+    if let Some(appointments) = &appointments {
+        audits.push(
+            user.audit(
+                "appointment_list",
+                None,
+                Some(json!({"count": appointments.len()})),
+            )
+            .with_subjects(appointments.iter().map(|record| record.patient_id)),
+        );
     }
     if let Err(error) = state.store.record_read_audits(&audits).await {
         return internal(lang, error);

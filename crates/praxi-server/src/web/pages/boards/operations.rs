@@ -371,11 +371,13 @@ pub(super) async fn page(
         Ok(rooms) => rooms,
         Err(error) => return internal(lang, error),
     };
-    let audit = user.audit(
-        "op_dashboard_view",
-        None,
-        Some(json!({"date": date.format("%Y-%m-%d").to_string()})),
-    );
+    let audit = user
+        .audit(
+            "op_dashboard_view",
+            None,
+            Some(json!({"date": date.format("%Y-%m-%d").to_string()})),
+        )
+        .with_subjects(records.iter().map(|record| record.patient_id));
     if let Err(error) = state.store.record_audit(&audit).await {
         return internal(lang, error);
     }

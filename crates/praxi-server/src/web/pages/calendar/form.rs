@@ -831,11 +831,15 @@ async fn patient_choices(
         let ids: Vec<i32> = page.rows.iter().map(|p| p.id).collect();
         state
             .store
-            .record_audit(&user.audit(
-                "patient_search",
-                None,
-                Some(json!({"query_length": q.chars().count(), "patient_ids": ids})),
-            ))
+            .record_audit(
+                &user
+                    .audit(
+                        "patient_search",
+                        None,
+                        Some(json!({"query_length": q.chars().count(), "patient_ids": ids})),
+                    )
+                    .with_subjects(ids.iter().copied()),
+            )
             .await?;
         note = Some(if page.rows.is_empty() {
             chrome.t("calendar.form.no_matches")

@@ -929,19 +929,26 @@ async fn build(
             (Some(time_grid(&ctx, items, &mut css)), None)
         }
     };
-    let (shown_appointments, shown_operations) = match cal.scope.room() {
-        Some(room) => (
-            data.appointments
-                .iter()
-                .filter(|a| a.resources.iter().any(|r| r.id == room))
-                .count(),
-            data.operations
-                .iter()
-                .filter(|o| o.room.id == room || o.devices.iter().any(|d| d.id == room))
-                .count(),
-        ),
-        None => (data.appointments.len(), data.operations.len()),
-    };
+    // What the page shows: with a room chosen, only the bookings of that room.
+    let room = cal.scope.room();
+    let appointments_shown: Vec<&AppointmentRecord> = data
+        .appointments
+        .iter()
+        .filter(|a| room.is_none_or(|room| a.resources.iter().any(|r| r.id == room)))
+        .collect();
+    let operations_shown: Vec<&OperationRecord> = data
+        .operations
+        .iter()
+        .filter(|o| {
+            room.is_none_or(|room| o.room.id == room || o.devices.iter().any(|d| d.id == room))
+        })
+        .collect();
+    let (shown_appointments, shown_operations) = (appointments_shown.len(), operations_shown.len());
+    let shown_patients: Vec<i32> = appointments_shown
+        .iter()
+        .map(|a| a.patient_id)
+        .chain(operations_shown.iter().map(|o| o.patient_id))
+        .collect();
     let empty = shown_appointments == 0 && shown_operations == 0;
 
     let heading = match cal.view {
@@ -1082,7 +1089,8 @@ async fn build(
     state
         .store
         .record_read_audits(&[
-            user.audit(range.view.audit_action(), None, Some(view_meta)),
+            user.audit(range.view.audit_action(), None, Some(view_meta))
+                .with_subjects(shown_patients),
             user.audit("doctor_substitution_list", None, Some(listed_meta)),
         ])
         .await?;

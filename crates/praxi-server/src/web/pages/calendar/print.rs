@@ -216,11 +216,20 @@ async fn build(
 
     state
         .store
-        .record_audit(&user.audit(
-            "appointment_list",
-            None,
-            Some(json!({"count": appointments.len(), "operations": operations.len()})),
-        ))
+        .record_audit(
+            &user
+                .audit(
+                    "appointment_list",
+                    None,
+                    Some(json!({"count": appointments.len(), "operations": operations.len()})),
+                )
+                .with_subjects(
+                    appointments
+                        .iter()
+                        .map(|a| a.patient_id)
+                        .chain(operations.iter().map(|o| o.patient_id)),
+                ),
+        )
         .await?;
 
     let scope_label = match cal.scope {

@@ -655,16 +655,30 @@ async fn detail_page(
                 ..Default::default()
             })
             .await?;
-        // The list names patients: audited like `GET /api/appointments/` (count, no names).
+        let show_patients = user.can(Area::Patients, Action::Read);
+        // The list names patients: audited like `GET /api/appointments/` (count, no names),
+        // with the patients of the rows shown as subjects.
+        let shown: Vec<i32> = if show_patients {
+            records
+                .iter()
+                .take(APPOINTMENT_ROWS)
+                .map(|record| record.patient_id)
+                .collect()
+        } else {
+            Vec::new()
+        };
         state
             .store
-            .record_audit(&user.audit(
-                "appointment_list",
-                None,
-                Some(json!({"count": records.len(), "doctor_id": doctor.id})),
-            ))
+            .record_audit(
+                &user
+                    .audit(
+                        "appointment_list",
+                        None,
+                        Some(json!({"count": records.len(), "doctor_id": doctor.id})),
+                    )
+                    .with_subjects(shown),
+            )
             .await?;
-        let show_patients = user.can(Area::Patients, Action::Read);
         let more = records.len() > APPOINTMENT_ROWS;
         let rows = records
             .iter()

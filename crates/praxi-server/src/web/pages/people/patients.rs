@@ -392,6 +392,7 @@ async fn list_page(
             None,
             Some(json!({"page": page, "patient_ids": ids})),
         )
+        .with_subjects(ids.iter().copied())
     } else {
         // The query may be a name: only its length is kept.
         user.audit(
@@ -399,6 +400,7 @@ async fn list_page(
             None,
             Some(json!({"query_length": q.chars().count(), "patient_ids": ids})),
         )
+        .with_subjects(ids.iter().copied())
     };
     state.store.record_audit(&entry).await?;
 
