@@ -45,6 +45,9 @@ pub enum Area {
     AuditLog,
     /// iCal feed administration (admin only; the feeds themselves are read by secret URL).
     CalendarFeeds,
+    /// Patient rights (DSGVO): `Read` = the export of everything stored about a patient (admin
+    /// and assistant: the desk answers patients' requests), `Delete` = erasure (admin only).
+    PatientRights,
     /// The staff web UI's administration area (beyond the original): everyone but doctors,
     /// whose own hours and absences are shown elsewhere. Each admin page still checks its
     /// own resource.
@@ -200,6 +203,10 @@ fn row(resource: Area, action: Action) -> Row {
         ],
 
         (Users | AuditLog | CalendarFeeds, _) => ADMIN_ONLY,
+
+        (PatientRights, List | Read) => STAFF_WRITE,
+        (PatientRights, Delete) => ADMIN_ONLY,
+        (PatientRights, Create | Update) => [DENY; 4],
 
         (Administration, List | Read) => NO_DOCTOR,
         (Administration, _) => [DENY; 4],

@@ -17,6 +17,7 @@ pub mod redis;
 pub mod resilience;
 pub mod state;
 pub mod throttle;
+pub mod two_factor;
 pub mod usecases;
 pub mod web;
 pub mod wire;

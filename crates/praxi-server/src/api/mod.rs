@@ -35,10 +35,12 @@ pub(crate) mod operation_types;
 pub(crate) mod operations;
 pub(crate) mod params;
 pub(crate) mod patient_flow;
+pub(crate) mod patient_rights;
 pub(crate) mod patients;
 pub(crate) mod practice_hours;
 pub(crate) mod resource_calendar;
 pub(crate) mod resources;
+pub(crate) mod two_factor;
 pub(crate) mod users;
 
 /// All API routes.
@@ -47,7 +49,9 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(events::router())
         .merge(auth::router())
+        .merge(two_factor::router())
         .merge(patients::router())
+        .merge(patient_rights::router())
         .merge(patient_flow::router())
         .merge(appointments::router())
         .merge(appointment_types::router())

@@ -20,6 +20,8 @@ pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
 pub(crate) mod master_data;
 pub(crate) mod operations;
+pub(crate) mod patient_rights;
+pub(crate) mod two_factor;
 
 use chrono::NaiveDate;
 use praxi_domain::rbac::{Actor, Decision, Denial};

@@ -269,7 +269,7 @@ pub fn url_encode(text: &str) -> String {
 }
 
 /// Only same-site relative paths are accepted as a post-login target.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
             path.to_owned()
@@ -389,6 +389,35 @@ async fn login(
         }
     };
     auth::upgrade_legacy_hash(&state, &user, form.password.clone()).await;
+    // A second factor: the password step only leads to the second-step page (the throttle
+    // pair is cleared after the second step, so wrong codes keep counting).
+    if user.actor().effective_role().is_some() {
+        let step = match crate::usecases::two_factor::after_password(&state, &user).await {
+            Ok(step) => step,
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+        if step != crate::usecases::two_factor::PasswordStep::Complete {
+            let enrol = step == crate::usecases::two_factor::PasswordStep::Enrol;
+            let Ok(token) =
+                crate::two_factor::issue_mfa_token(&state, user.id, user.token_version, enrol)
+            else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            let target = format!(
+                "/login/mfa/?next={}",
+                url_encode(&safe_next(form.next.as_deref()))
+            );
+            return with_cookie(
+                Redirect::to(&target).into_response(),
+                cookie_header(
+                    &state,
+                    pages::account::MFA_COOKIE,
+                    &token,
+                    Some(crate::two_factor::MFA_TOKEN_MINUTES * 60),
+                ),
+            );
+        }
+    }
     if state
         .throttle
         .record_success(&state.store, &attempt, now)
@@ -400,29 +429,41 @@ async fn login(
     if user.actor().effective_role().is_none() {
         return again("auth.no_role", StatusCode::FORBIDDEN);
     }
-    let Ok((key, _csrf)) = session::start_session(&state, user.id).await else {
+    finish_login(
+        &state,
+        &user,
+        &headers,
+        Redirect::to(&safe_next(form.next.as_deref())).into_response(),
+    )
+    .await
+}
+
+/// The end of a successful web login (after the password, or after the second step): a new
+/// session, the `web_login` audit row, the session cookie on `response`, the login CSRF
+/// cookie cleared.
+pub(crate) async fn finish_login(
+    state: &AppState,
+    user: &praxi_store::users::UserRecord,
+    headers: &HeaderMap,
+    response: Response,
+) -> Response {
+    let Ok((key, _csrf)) = session::start_session(state, user.id).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let audit = praxi_store::audit::AuditEntry {
-        user_id: Some(user.id),
-        username: user.username.clone(),
-        role_name: user
-            .role
-            .as_ref()
-            .map(|role| role.name.clone())
-            .unwrap_or_default(),
-        action: "web_login".to_owned(),
-        patient_id: None,
-        meta: None,
-        request_id: auth::request_id_from_headers(&headers),
-        subjects: Vec::new(),
-    };
+    let audit = praxi_store::audit::AuditEntry::by_user(
+        user,
+        "web_login",
+        auth::request_id_from_headers(headers),
+    );
     let _ = state.store.record_audit(&audit).await;
-    let response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
-    let response = with_cookie(response, cookie_header(&state, SESSION_COOKIE, &key, None));
+    let response = with_cookie(response, cookie_header(state, SESSION_COOKIE, &key, None));
+    let response = with_cookie(
+        response,
+        cookie_header(state, pages::account::MFA_COOKIE, "", Some(0)),
+    );
     with_cookie(
         response,
-        cookie_header(&state, LOGIN_CSRF_COOKIE, "", Some(0)),
+        cookie_header(state, LOGIN_CSRF_COOKIE, "", Some(0)),
     )
 }
 

@@ -20,3 +20,4 @@ mod german_texts;
 mod harness;
 mod login;
 mod patients;
+mod two_factor;

@@ -34,6 +34,29 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// A row about `user` acting on no patient (logins, second steps, account changes).
+    #[must_use]
+    pub fn by_user(
+        user: &crate::users::UserRecord,
+        action: &str,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            user_id: Some(user.id),
+            username: user.username.clone(),
+            role_name: user
+                .role
+                .as_ref()
+                .map(|role| role.name.clone())
+                .unwrap_or_default(),
+            action: action.to_owned(),
+            patient_id: None,
+            meta: None,
+            request_id,
+            subjects: Vec::new(),
+        }
+    }
+
     /// The entry with `patients` added to its subjects (the ids a read actually rendered).
     #[must_use]
     pub fn with_subjects<I: IntoIterator<Item = i32>>(mut self, patients: I) -> AuditEntry {

@@ -14,9 +14,11 @@ pub mod flow;
 pub mod hours;
 pub mod login_throttle;
 pub mod operations;
+pub mod patient_rights;
 pub mod patients;
 pub mod sessions;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 use sea_orm::sea_query::{

@@ -80,6 +80,18 @@ pub(crate) fn router() -> Router<AppState> {
     schemas::CalendarFeed,
     schemas::CalendarFeedCreate,
     schemas::AuditAccess,
+    schemas::MfaChallenge,
+    schemas::MfaLoginRequest,
+    schemas::MfaLoginResponse,
+    schemas::MfaEnrolRequest,
+    schemas::TotpEnrolment,
+    schemas::TotpStatus,
+    schemas::TotpConfirm,
+    schemas::TotpConfirmed,
+    schemas::TotpDisable,
+    schemas::MfaPolicy,
+    schemas::PatientErasureRequest,
+    schemas::PatientErasure,
 )))]
 struct Components;
 

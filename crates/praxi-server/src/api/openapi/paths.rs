@@ -378,12 +378,32 @@ fn documented_operations() -> Vec<Op> {
             Post,
             "/api/auth/login/",
             "auth",
-            "Log in: access and refresh token",
+            "Log in: access and refresh token (or, with two-factor login, an `MfaChallenge`)",
         )
         .public()
         .body("LoginRequest")
         .also(&[429])
         .answer(200, Answer::Json("LoginResponse")),
+        Op::new(
+            Post,
+            "/api/auth/login/mfa/",
+            "auth",
+            "Second login step: `mfa_token` with a TOTP code or a recovery code",
+        )
+        .public()
+        .body("MfaLoginRequest")
+        .also(&[429])
+        .answer(200, Answer::Json("MfaLoginResponse")),
+        Op::new(
+            Post,
+            "/api/auth/login/mfa/enrol/",
+            "auth",
+            "Start the enrolment a role requires, with the enrolment `mfa_token`",
+        )
+        .public()
+        .body("MfaEnrolRequest")
+        .also(&[409])
+        .answer(200, Answer::Json("TotpEnrolment")),
         Op::new(Post, "/api/auth/refresh/", "auth", "New access token")
             .public()
             .body("RefreshRequest")
@@ -398,6 +418,53 @@ fn documented_operations() -> Vec<Op> {
         .body("RefreshRequest")
         .answer(204, Answer::Empty),
         Op::new(Get, "/api/auth/me/", "auth", "The caller").answer(200, Answer::Json("Me")),
+        Op::new(
+            Get,
+            "/api/auth/totp/",
+            "auth",
+            "The caller's two-factor state",
+        )
+        .answer(200, Answer::Json("TotpStatus")),
+        Op::new(
+            Post,
+            "/api/auth/totp/enrol/",
+            "auth",
+            "Start (or restart) a TOTP enrolment: secret, otpauth URI, QR code",
+        )
+        .also(&[409])
+        .answer(200, Answer::Json("TotpEnrolment")),
+        Op::new(
+            Post,
+            "/api/auth/totp/confirm/",
+            "auth",
+            "Confirm the enrolment with a code: enabled, recovery codes (shown once)",
+        )
+        .body("TotpConfirm")
+        .answer(200, Answer::Json("TotpConfirmed")),
+        Op::new(
+            Post,
+            "/api/auth/totp/disable/",
+            "auth",
+            "Disable two-factor login (password and a code)",
+        )
+        .body("TotpDisable")
+        .also(&[429])
+        .answer(200, Answer::Object("`{\"enabled\": false}`")),
+        Op::new(
+            Get,
+            "/api/auth/mfa-policy/",
+            "auth",
+            "Roles that require two-factor login (admin)",
+        )
+        .answer(200, Answer::Json("MfaPolicy")),
+        Op::new(
+            Put,
+            "/api/auth/mfa-policy/",
+            "auth",
+            "Set the roles that require two-factor login (admin)",
+        )
+        .body("MfaPolicy")
+        .answer(200, Answer::Json("MfaPolicy")),
         // -- patients
         Op::new(
             Get,
@@ -415,6 +482,27 @@ fn documented_operations() -> Vec<Op> {
             .answer(200, Answer::Array("Matching patients")),
         Op::new(Get, "/api/patients/{id}/", "patients", "Read a patient")
             .answer(200, Answer::Json("Patient")),
+        Op::new(
+            Get,
+            "/api/patients/{id}/export/",
+            "patients",
+            "Everything Praxi holds about the patient (DSGVO Art. 15; admin, assistant)",
+        )
+        .answer(
+            200,
+            Answer::Object(
+                "Master data, appointments, operations, flows, notes, documents, access log",
+            ),
+        ),
+        Op::new(
+            Post,
+            "/api/patients/{id}/erase/",
+            "patients",
+            "Erase the patient's personal data (DSGVO Art. 17; admin)",
+        )
+        .body("PatientErasureRequest")
+        .also(&[409])
+        .answer(200, Answer::Json("PatientErasure")),
         Op::new(Put, "/api/patients/{id}/", "patients", "Replace a patient")
             .body("PatientWrite")
             .answer(200, Answer::Json("PatientWrite")),

@@ -550,3 +550,107 @@ pub(crate) struct AuditAccess {
     #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
 }
+
+/// The password step's answer for a user with a second factor (instead of `LoginResponse`):
+/// present `mfa_token` with a code to `/api/auth/login/mfa/` within 5 minutes.
+#[derive(ToSchema)]
+pub(crate) struct MfaChallenge {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// `true` when the role requires a second factor and the user has none yet: enrol with
+    /// `/api/auth/login/mfa/enrol/` first.
+    pub mfa_enrolment_required: bool,
+    pub mfa_token: String,
+    /// `totp`, `recovery_code`.
+    pub methods: Vec<String>,
+}
+
+/// The second step: the token and either a 6-digit code or a recovery code.
+#[derive(ToSchema)]
+pub(crate) struct MfaLoginRequest {
+    pub mfa_token: String,
+    pub code: Option<String>,
+    pub recovery_code: Option<String>,
+}
+
+/// The `LoginResponse`, plus `recovery_codes` (shown once) when the step finished an
+/// enrolment.
+#[derive(ToSchema)]
+pub(crate) struct MfaLoginResponse {
+    pub user: LoginUser,
+    pub access: String,
+    pub refresh: String,
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct MfaEnrolRequest {
+    pub mfa_token: String,
+}
+
+/// A started TOTP enrolment: the secret (base 32), the `otpauth://` URI and its QR code (SVG).
+#[derive(ToSchema)]
+pub(crate) struct TotpEnrolment {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct TotpStatus {
+    pub enabled: bool,
+    /// An enrolment was started and not confirmed yet.
+    pub pending: bool,
+    /// The user's role requires a second factor.
+    pub required: bool,
+    pub recovery_codes_left: u64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct TotpConfirm {
+    pub code: String,
+}
+
+/// `enabled: true` and the recovery codes (shown once).
+#[derive(ToSchema)]
+pub(crate) struct TotpConfirmed {
+    pub enabled: bool,
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct TotpDisable {
+    pub password: String,
+    pub code: Option<String>,
+    pub recovery_code: Option<String>,
+}
+
+/// The roles whose users must log in with a second factor.
+#[derive(ToSchema)]
+pub(crate) struct MfaPolicy {
+    pub required_roles: Vec<String>,
+}
+
+/// Erasure of a patient (DSGVO Art. 17). While the legal retention period runs, the erasure
+/// needs `confirm_retention: true`.
+#[derive(ToSchema)]
+pub(crate) struct PatientErasureRequest {
+    /// Why the patient is erased (required; kept in the erasure record, never in the audit
+    /// log; do not write patient data into it).
+    pub reason: String,
+    pub confirm_retention: Option<bool>,
+}
+
+/// What the erasure did.
+#[derive(ToSchema)]
+pub(crate) struct PatientErasure {
+    pub patient_id: i32,
+    pub erased_at: String,
+    /// The end of the retention period that applied (`null`: no medical records).
+    pub retention_until: Option<String>,
+    pub retention_overridden: bool,
+    pub notes_deleted: u64,
+    pub documents_deleted: u64,
+    /// Storage paths of the deleted documents' files (Praxi does not hold the files).
+    pub document_files: Vec<String>,
+}

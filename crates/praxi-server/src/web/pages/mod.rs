@@ -4,6 +4,7 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub mod account;
 pub mod admin;
 pub mod boards;
 pub mod calendar;
@@ -17,6 +18,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         .or_else(|| calendar::texts(key))
         .or_else(|| people::texts(key))
         .or_else(|| boards::texts(key))
+        .or_else(|| account::texts(key))
 }
 
 /// All page routes.
@@ -27,4 +29,5 @@ pub fn router() -> Router<AppState> {
         .merge(calendar::router())
         .merge(people::router())
         .merge(boards::router())
+        .merge(account::router())
 }

@@ -22,6 +22,7 @@ pub(crate) mod m0009_calendar_feeds;
 pub(crate) mod m0010_login_throttle;
 mod m0011_fast_paths;
 pub(crate) mod m0012_audit_chain;
+pub(crate) mod m0013_patient_rights_mfa;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_login_throttle::Migration),
             Box::new(m0011_fast_paths::Migration),
             Box::new(m0012_audit_chain::Migration),
+            Box::new(m0013_patient_rights_mfa::Migration),
         ]
     }
 }

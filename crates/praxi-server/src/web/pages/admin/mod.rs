@@ -801,6 +801,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
                 tile("users", Area::Users, Some(users), true),
                 tile("audit-log", Area::AuditLog, None, false),
                 tile("calendar-feeds", Area::CalendarFeeds, None, false),
+                tile("two-factor", Area::Users, None, false),
             ],
         ),
     ]

@@ -11,6 +11,7 @@
 
 mod doctors;
 mod patients;
+mod rights;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(patients::router())
         .merge(doctors::router())
+        .merge(rights::router())
 }
 
 /// The texts of both pages (German, English).
@@ -69,7 +71,11 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "people.weekday.4" => ("Freitag", "Friday"),
         "people.weekday.5" => ("Samstag", "Saturday"),
         "people.weekday.6" => ("Sonntag", "Sunday"),
-        _ => return patients::texts(key).or_else(|| doctors::texts(key)),
+        _ => {
+            return patients::texts(key)
+                .or_else(|| doctors::texts(key))
+                .or_else(|| rights::texts(key));
+        }
     })
 }
 

@@ -656,6 +656,9 @@ struct DetailPage {
     open_appointments: bool,
     operations: Option<Vec<OperationRow>>,
     history: Option<Vec<FlowRow>>,
+    /// Patient rights (DSGVO): the export and erasure links for the roles that may use them.
+    can_export: bool,
+    can_erase: bool,
 }
 
 /// The figures as text.
@@ -706,7 +709,7 @@ async fn detail(
     };
     let pairs = wire::url_pairs(query.as_deref().unwrap_or(""));
     let flash = match param(&pairs, "ok") {
-        Some(key @ ("created" | "saved")) => Some(Flash {
+        Some(key @ ("created" | "saved" | "erased")) => Some(Flash {
             ok: true,
             text: user.lang.t(&format!("patients.flash.{key}")).to_owned(),
         }),
@@ -1029,6 +1032,8 @@ async fn detail_page(
         open_appointments: user.can(Area::Appointments, Action::Read),
         operations: operation_rows,
         history: history_rows,
+        can_export: user.can(Area::PatientRights, Action::Read),
+        can_erase: user.can(Area::PatientRights, Action::Delete),
         chrome,
     })
 }
