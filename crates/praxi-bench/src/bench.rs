@@ -97,6 +97,17 @@ pub(crate) struct BenchArgs {
     /// runs on a fresh database created there and dropped afterwards.
     #[arg(long)]
     postgres_admin_url: Option<String>,
+    /// Backends to run, e.g. `sqlite,postgres` (PostgreSQL needs `--postgres-admin-url`).
+    /// Default: PostgreSQL when an admin URL is given, else SQLite.
+    #[arg(long, value_delimiter = ',')]
+    db: Vec<String>,
+    /// The `praxi` binary for the start-time and memory rows (default: next to
+    /// `praxi-bench`; the rows are skipped when there is none).
+    #[arg(long)]
+    praxi_bin: Option<std::path::PathBuf>,
+    /// Skip the floor server (minimal axum handlers, one statement each).
+    #[arg(long)]
+    no_floor: bool,
 }
 
 const DOCTORS: usize = 10;
@@ -108,7 +119,7 @@ const HALVES: [(u32, u32); 2] = [(8 * 60, 12 * 60 + 30), (13 * 60, 18 * 60)];
 const CREATE_MINUTES: u32 = 15;
 /// Minutes left free at the end of every half day.
 const FREE_TAIL_MINUTES: u32 = 30;
-const HORIZON_DAYS: u32 = 14;
+pub(crate) const HORIZON_DAYS: u32 = 14;
 /// Weeks of bookings before the current week (of 52 in all).
 const HISTORY_WEEKS: i64 = 46;
 
@@ -247,17 +258,41 @@ pub(crate) async fn run(
     if args.patients == 0 {
         bail!("--patients must be at least 1");
     }
-    let target = match (&database_url, &args.postgres_admin_url) {
+    let mut targets = Vec::new();
+    match (&database_url, &args.postgres_admin_url) {
         (Some(_), Some(_)) => bail!("give either --database-url or --postgres-admin-url"),
         (Some(url), None) => {
             if sizes.len() > 1 {
                 bail!("a size sweep needs fresh databases: use --postgres-admin-url or neither");
             }
-            Target::Given(url.clone())
+            if !args.db.is_empty() {
+                bail!("--db chooses fresh databases; it does not combine with --database-url");
+            }
+            targets.push(Target::Given(url.clone()));
         }
-        (None, Some(admin)) => Target::Postgres(admin.clone()),
-        (None, None) => Target::SqliteTemp,
-    };
+        (None, admin) => {
+            let wanted = if args.db.is_empty() {
+                vec![
+                    if admin.is_some() {
+                        "postgres"
+                    } else {
+                        "sqlite"
+                    }
+                    .to_owned(),
+                ]
+            } else {
+                args.db.clone()
+            };
+            for db in wanted {
+                match (db.as_str(), admin) {
+                    ("sqlite", _) => targets.push(Target::SqliteTemp),
+                    ("postgres", Some(admin)) => targets.push(Target::Postgres(admin.clone())),
+                    ("postgres", None) => bail!("--db postgres needs --postgres-admin-url"),
+                    (other, _) => bail!("--db: unknown backend {other:?} (sqlite, postgres)"),
+                }
+            }
+        }
+    }
 
     let counter = Arc::new(SqlCounter {
         counting: AtomicBool::new(false),
@@ -279,7 +314,13 @@ pub(crate) async fn run(
             let outcome = match runtime {
                 Ok(runtime) => {
                     install(&dispatch);
-                    let outcome = runtime.block_on(run_sizes(tz, args, sizes, target, counter));
+                    let outcome = runtime.block_on(async {
+                        let mut reports = Vec::new();
+                        for target in &targets {
+                            reports.extend(run_sizes(tz, &args, &sizes, target, &counter).await?);
+                        }
+                        Ok::<_, anyhow::Error>(reports)
+                    });
                     uninstall();
                     outcome
                 }
@@ -361,15 +402,15 @@ impl BenchDb {
 
 async fn run_sizes(
     tz: Tz,
-    args: BenchArgs,
-    sizes: Vec<usize>,
-    target: Target,
-    counter: Arc<SqlCounter>,
+    args: &BenchArgs,
+    sizes: &[usize],
+    target: &Target,
+    counter: &SqlCounter,
 ) -> anyhow::Result<Vec<SizeReport>> {
     let mut reports = Vec::new();
-    for size in sizes {
-        let db = BenchDb::open(&target, size).await?;
-        let outcome = run_size(tz, &args, size, &db, &counter).await;
+    for &size in sizes {
+        let db = BenchDb::open(target, size).await?;
+        let outcome = run_size(tz, args, size, &db, counter).await;
         let cleaned = db.cleanup().await;
         let report = outcome?;
         cleaned?;
@@ -392,6 +433,10 @@ struct SizeReport {
     horizon_doctor_bookings: usize,
     horizon_all_bookings: usize,
     list_day_appointments: usize,
+    week_list_appointments: usize,
+    /// In-process: `AppState::new`, bind, serve, up to the first 200 of the health check.
+    inprocess_start: Duration,
+    process: Option<ProcessReport>,
     cases: Vec<CaseResult>,
 }
 
@@ -403,10 +448,46 @@ struct CaseResult {
     completed: usize,
     errors: usize,
     p50: Duration,
+    p95: Duration,
     p99: Duration,
     throughput: f64,
     statements: Option<f64>,
     transactions: Option<f64>,
+    /// The floor case this one is compared with.
+    floor: Option<&'static str>,
+}
+
+impl CaseResult {
+    /// From sorted latencies of one run.
+    fn from_run(
+        name: &'static str,
+        concurrency: usize,
+        latencies: &[Duration],
+        errors: usize,
+        wall: Duration,
+        floor: Option<&'static str>,
+    ) -> CaseResult {
+        CaseResult {
+            name,
+            concurrency,
+            completed: latencies.len(),
+            errors,
+            p50: percentile(latencies, 0.50),
+            p95: percentile(latencies, 0.95),
+            p99: percentile(latencies, 0.99),
+            throughput: latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
+            statements: None,
+            transactions: None,
+            floor,
+        }
+    }
+}
+
+/// Start and memory of the real `praxi serve` process on the seeded database.
+struct ProcessReport {
+    start_to_first_200: Duration,
+    rss_idle_kib: Option<u64>,
+    rss_peak_kib: u64,
 }
 
 async fn run_size(
@@ -462,9 +543,17 @@ async fn run_size(
         seed_time.as_secs_f64()
     );
 
-    let mut server_config = ServerConfig::new(crate::random_token(64).into_bytes());
+    let secret = crate::random_token(64);
+    let mut server_config = ServerConfig::new(secret.clone().into_bytes());
     server_config.timezone = tz;
     server_config.access_token_ttl = chrono::Duration::days(1);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(64)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    // In-process start: state, listener and router up to the first 200 of the health check.
+    let started = Instant::now();
     let state = AppState::new(store.clone(), server_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -476,26 +565,77 @@ async fn run_size(
         })
         .await
     });
+    let base = format!("http://{addr}");
+    loop {
+        let health = client.get(format!("{base}/api/health/")).send().await;
+        if health.is_ok_and(|res| res.status() == 200) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the in-process server did not answer");
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    let inprocess_start = started.elapsed();
+
     let token = praxi_server::auth::access_token(&state, &admin, state.now())
         .map_err(|error| anyhow::anyhow!("minting a token: {error:?}"))?;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(64)
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    // A staff session for the dashboard (admin users are staff).
+    let session_key = crate::random_token(40);
+    let now = state.now();
+    store
+        .create_session(
+            &session_key,
+            admin.id,
+            &crate::random_token(32),
+            now,
+            now + TimeDelta::days(1),
+        )
+        .await
+        .context("creating the staff session")?;
+    let floor = if args.no_floor {
+        None
+    } else {
+        let queries = crate::matrix::floor_queries(&store, tz, &generated, doctors[0])?;
+        Some(crate::floor::start(store.conn().clone(), store.backend(), queries).await?)
+    };
+    let matrix = crate::matrix::Matrix::new(tz, &generated, doctors[0])?;
     let ctx = Arc::new(HttpContext {
         client,
-        base: format!("http://{addr}"),
+        base,
+        floor_base: floor.as_ref().map(|floor| floor.base.clone()),
         token,
+        cookie: format!(
+            "{}={session_key}",
+            praxi_server::web::session::SESSION_COOKIE
+        ),
         doctor: doctors[0],
         horizon_start: generated.horizon_start,
         list_day: generated.list_day,
-        creates: generated.creates,
+        creates: generated.creates.clone(),
         next_create: AtomicUsize::new(0),
     });
 
     let mut cases = Vec::new();
-    let result = measure_all(&state, &ctx, args, counter, &mut cases).await;
+    let mut result = measure_all(&state, &ctx, &matrix, args, counter, &mut cases).await;
+    let mut process = None;
+    if result.is_ok() {
+        match crate::process::find_binary(args.praxi_bin.as_deref()) {
+            Some(binary) => {
+                match measure_process(&binary, db, &secret, tz, &ctx, &matrix, args).await {
+                    Ok((report, process_cases)) => {
+                        process = Some(report);
+                        cases.extend(process_cases);
+                    }
+                    Err(error) => result = Err(error),
+                }
+            }
+            None => eprintln!("   no praxi binary next to praxi-bench: start and RSS skipped"),
+        }
+    }
+    if let Some(floor) = floor {
+        floor.stop().await;
+    }
     let _ = stop.send(());
     let _ = server.await;
     store.close().await?;
@@ -510,8 +650,68 @@ async fn run_size(
         horizon_doctor_bookings: generated.horizon_doctor_bookings,
         horizon_all_bookings: generated.horizon_all_bookings,
         list_day_appointments: generated.list_day_appointments,
+        week_list_appointments: matrix.week_list_appointments,
+        inprocess_start,
+        process,
         cases,
     })
+}
+
+/// Start and memory of the real binary, plus the concurrency-16 reads against it.
+async fn measure_process(
+    binary: &std::path::Path,
+    db: &BenchDb,
+    secret: &str,
+    tz: Tz,
+    ctx: &Arc<HttpContext>,
+    matrix: &crate::matrix::Matrix,
+    args: &BenchArgs,
+) -> anyhow::Result<(ProcessReport, Vec<CaseResult>)> {
+    eprintln!("   praxi serve ({})", binary.display());
+    let served = crate::process::spawn(binary, &db.url, secret, tz.name()).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = served.pid();
+    let rss_idle_kib = crate::process::rss_kib(pid);
+    let child_ctx = Arc::new(HttpContext {
+        client: ctx.client.clone(),
+        base: served.base.clone(),
+        floor_base: None,
+        token: ctx.token.clone(),
+        cookie: ctx.cookie.clone(),
+        doctor: ctx.doctor,
+        horizon_start: ctx.horizon_start,
+        list_day: ctx.list_day,
+        creates: Vec::new(),
+        next_create: AtomicUsize::new(0),
+    });
+    let sampler = crate::process::RssSampler::start(pid);
+    let cap = Duration::from_secs(args.time_cap_secs.max(1));
+    let mut cases = Vec::new();
+    for case in matrix.process_cases() {
+        let (_, _, _, warm_error) = drive(&child_ctx, &case.request, 16, args.warmup, cap).await;
+        if let Some(error) = warm_error {
+            bail!("{} (praxi serve): warm-up failed: {error}", case.name);
+        }
+        let (latencies, errors, wall, first_error) =
+            drive(&child_ctx, &case.request, 16, args.requests, cap).await;
+        if let Some(error) = &first_error {
+            eprintln!(
+                "   {} (praxi serve): {errors} error(s), first: {error}",
+                case.name
+            );
+        }
+        cases.push(CaseResult::from_run(
+            case.name, 16, &latencies, errors, wall, None,
+        ));
+    }
+    let rss_peak_kib = sampler.finish().await;
+    let report = ProcessReport {
+        start_to_first_200: served.start_to_first_200,
+        rss_idle_kib,
+        rss_peak_kib,
+    };
+    drop(served);
+    Ok((report, cases))
 }
 
 async fn create_user(
@@ -550,10 +750,14 @@ async fn create_user(
 // ----------------------------------------------------------------------------------------------
 // Measuring
 
-struct HttpContext {
+pub(crate) struct HttpContext {
     client: reqwest::Client,
     base: String,
+    /// The floor server (`floor.rs`), when running.
+    floor_base: Option<String>,
     token: String,
+    /// `Cookie` header value of a staff session (the dashboard).
+    cookie: String,
     doctor: i64,
     horizon_start: NaiveDate,
     list_day: NaiveDate,
@@ -562,7 +766,63 @@ struct HttpContext {
 }
 
 type RequestFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
-type RequestFn = Arc<dyn Fn(Arc<HttpContext>) -> RequestFuture + Send + Sync>;
+pub(crate) type RequestFn = Arc<dyn Fn(Arc<HttpContext>) -> RequestFuture + Send + Sync>;
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Auth {
+    /// `Authorization: Bearer` with the admin's access token.
+    Bearer,
+    /// The staff UI's session cookie.
+    Session,
+    None,
+}
+
+fn authenticate(
+    request: reqwest::RequestBuilder,
+    ctx: &HttpContext,
+    auth: Auth,
+) -> reqwest::RequestBuilder {
+    match auth {
+        Auth::Bearer => request.bearer_auth(&ctx.token),
+        Auth::Session => request.header(reqwest::header::COOKIE, &ctx.cookie),
+        Auth::None => request,
+    }
+}
+
+/// `GET path` on the server (or on the floor server) expecting `status`.
+pub(crate) fn get_request(path: String, auth: Auth, floor: bool, status: u16) -> RequestFn {
+    let path: Arc<str> = path.into();
+    Arc::new(move |ctx: Arc<HttpContext>| {
+        let path = path.clone();
+        Box::pin(async move {
+            let base = if floor {
+                ctx.floor_base.clone().ok_or("no floor server")?
+            } else {
+                ctx.base.clone()
+            };
+            let request = authenticate(ctx.client.get(format!("{base}{path}")), &ctx, auth);
+            expect_status(request, status).await
+        })
+    })
+}
+
+/// `POST path` with a JSON body (bearer token) expecting `status`.
+pub(crate) fn post_request(path: String, body: serde_json::Value, status: u16) -> RequestFn {
+    let path: Arc<str> = path.into();
+    let body = Arc::new(body);
+    Arc::new(move |ctx: Arc<HttpContext>| {
+        let (path, body) = (path.clone(), body.clone());
+        Box::pin(async move {
+            let request = ctx
+                .client
+                .post(format!("{}{path}", ctx.base))
+                .bearer_auth(&ctx.token)
+                .json(&*body);
+            expect_status(request, status).await
+        })
+    })
+}
 
 async fn expect_status(request: reqwest::RequestBuilder, status: u16) -> Result<(), String> {
     let response = request.send().await.map_err(|error| error.to_string())?;
@@ -581,29 +841,7 @@ async fn expect_status(request: reqwest::RequestBuilder, status: u16) -> Result<
     }
 }
 
-fn suggest_request() -> RequestFn {
-    Arc::new(|ctx: Arc<HttpContext>| {
-        Box::pin(async move {
-            let url = format!(
-                "{}/api/appointments/suggest/?doctor_id={}&start_date={}&days={HORIZON_DAYS}\
-                 &limit=5&duration_minutes=30",
-                ctx.base, ctx.doctor, ctx.horizon_start
-            );
-            expect_status(ctx.client.get(url).bearer_auth(&ctx.token), 200).await
-        })
-    })
-}
-
-fn list_request() -> RequestFn {
-    Arc::new(|ctx: Arc<HttpContext>| {
-        Box::pin(async move {
-            let url = format!("{}/api/appointments/?date={}", ctx.base, ctx.list_day);
-            expect_status(ctx.client.get(url).bearer_auth(&ctx.token), 200).await
-        })
-    })
-}
-
-fn create_request() -> RequestFn {
+pub(crate) fn create_request() -> RequestFn {
     Arc::new(|ctx: Arc<HttpContext>| {
         Box::pin(async move {
             let index = ctx.next_create.fetch_add(1, Ordering::Relaxed);
@@ -692,40 +930,37 @@ async fn drive(
 }
 
 async fn measure_http(
-    name: &'static str,
+    case: &crate::matrix::Case,
     ctx: &Arc<HttpContext>,
-    request: RequestFn,
     args: &BenchArgs,
     counter: &SqlCounter,
 ) -> anyhow::Result<Vec<CaseResult>> {
+    let name = case.name;
     let cap = Duration::from_secs(args.time_cap_secs.max(1));
     let mut results = Vec::new();
     for &concurrency in &args.concurrency {
         let (_, warm_errors, _, warm_error) =
-            drive(ctx, &request, concurrency, args.warmup, cap).await;
+            drive(ctx, &case.request, concurrency, args.warmup, cap).await;
         if let Some(error) = warm_error {
             bail!("{name}: {warm_errors} warm-up request(s) failed, first: {error}");
         }
         let (latencies, errors, wall, first_error) =
-            drive(ctx, &request, concurrency, args.requests, cap).await;
+            drive(ctx, &case.request, concurrency, args.requests, cap).await;
         if let Some(error) = &first_error {
             eprintln!("   {name} c={concurrency}: {errors} error(s), first: {error}");
         }
-        results.push(CaseResult {
+        results.push(CaseResult::from_run(
             name,
             concurrency,
-            completed: latencies.len(),
+            &latencies,
             errors,
-            p50: percentile(&latencies, 0.50),
-            p99: percentile(&latencies, 0.99),
-            throughput: latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
-            statements: None,
-            transactions: None,
-        });
+            wall,
+            case.floor,
+        ));
     }
     // Statements per request: sequential requests, nothing else running.
     counter.start();
-    let (_, errors, _, error) = drive(ctx, &request, 1, args.count_requests, cap).await;
+    let (_, errors, _, error) = drive(ctx, &case.request, 1, args.count_requests, cap).await;
     let (statements, transactions) = counter.stop();
     if let Some(error) = error {
         bail!("{name}: {errors} counted request(s) failed, first: {error}");
@@ -741,18 +976,17 @@ async fn measure_http(
 async fn measure_all(
     state: &AppState,
     ctx: &Arc<HttpContext>,
+    matrix: &crate::matrix::Matrix,
     args: &BenchArgs,
     counter: &SqlCounter,
     cases: &mut Vec<CaseResult>,
 ) -> anyhow::Result<()> {
     eprintln!("   engine");
     cases.extend(measure_engine(state, ctx, args, counter).await?);
-    eprintln!("   suggest");
-    cases.extend(measure_http("suggest", ctx, suggest_request(), args, counter).await?);
-    eprintln!("   create");
-    cases.extend(measure_http("create", ctx, create_request(), args, counter).await?);
-    eprintln!("   list day");
-    cases.extend(measure_http("list day", ctx, list_request(), args, counter).await?);
+    for case in matrix.cases(!args.no_floor) {
+        eprintln!("   {}", case.name);
+        cases.extend(measure_http(&case, ctx, args, counter).await?);
+    }
     Ok(())
 }
 
@@ -800,15 +1034,9 @@ async fn measure_engine(
     let (statements, transactions) = counter.stop();
     let per = |n: u64| n as f64 / args.count_requests as f64;
     let load = CaseResult {
-        name: "schedule load",
-        concurrency: 1,
-        completed: latencies.len(),
-        errors: 0,
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        throughput: latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
         statements: Some(per(statements)),
         transactions: Some(per(transactions)),
+        ..CaseResult::from_run("schedule load", 1, &latencies, 0, wall, None)
     };
 
     let schedule = state.store.schedule(tz, period, &scope).await?;
@@ -839,15 +1067,9 @@ async fn measure_engine(
     let wall = started.elapsed();
     latencies.sort_unstable();
     let engine = CaseResult {
-        name: "engine suggest",
-        concurrency: 1,
-        completed: latencies.len(),
-        errors: 0,
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        throughput: latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
         statements: Some(0.0),
         transactions: Some(0.0),
+        ..CaseResult::from_run("engine suggest", 1, &latencies, 0, wall, None)
     };
     Ok(vec![load, engine])
 }
@@ -872,6 +1094,10 @@ fn per_request(value: Option<f64>) -> String {
     }
 }
 
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
 impl SizeReport {
     fn render(&self) -> String {
         let mut out = String::new();
@@ -883,32 +1109,75 @@ impl SizeReport {
         let _ = writeln!(
             out,
             "seed: {} rows in {} statements, {:.2} s; horizon (14 days): {} bookings of the \
-             measured doctor, {} of all doctors; listed day: {} appointments\n",
+             measured doctor, {} of all doctors; listed day: {} appointments; week list: {} \
+             appointments\n",
             self.seed_rows,
             self.seed_statements,
             self.seed_time.as_secs_f64(),
             self.horizon_doctor_bookings,
             self.horizon_all_bookings,
             self.list_day_appointments,
+            self.week_list_appointments,
+        );
+        let _ = write!(
+            out,
+            "start to first 200: in-process router {} ms",
+            ms(self.inprocess_start)
+        );
+        match &self.process {
+            Some(process) => {
+                let _ = writeln!(
+                    out,
+                    "; `praxi serve` child process {} ms (spawn → first 200 of /api/health/)\n\n\
+                     RSS of `praxi serve`: idle {}, peak during its c=16 runs {}\n",
+                    ms(process.start_to_first_200),
+                    process.rss_idle_kib.map_or("-".to_owned(), mib),
+                    mib(process.rss_peak_kib),
+                );
+            }
+            None => {
+                let _ = writeln!(out, "; `praxi serve`: not measured (no binary)\n");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "| case | conc. | requests | errors | p50 ms | p95 ms | p99 ms | req/s | SQL/req | \
+             tx/req | floor | p50 ÷ floor | req/s ÷ floor |"
         );
         let _ = writeln!(
             out,
-            "| case | conc. | requests | errors | p50 ms | p99 ms | req/s | SQL/req | tx/req |"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for case in &self.cases {
+            let floor = case
+                .floor
+                .and_then(|name| self.case(name, case.concurrency));
+            let (p50_ratio, rate_ratio) = match floor {
+                Some(floor) => (
+                    format!(
+                        "{:.2}",
+                        case.p50.as_secs_f64() / floor.p50.as_secs_f64().max(1e-12)
+                    ),
+                    format!("{:.2}", case.throughput / floor.throughput.max(1e-12)),
+                ),
+                None => ("-".to_owned(), "-".to_owned()),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |",
                 case.name,
                 case.concurrency,
                 case.completed,
                 case.errors,
                 ms(case.p50),
+                ms(case.p95),
                 ms(case.p99),
                 case.throughput,
                 per_request(case.statements),
                 per_request(case.transactions),
+                case.floor.unwrap_or("-"),
+                p50_ratio,
+                rate_ratio,
             );
         }
         out
@@ -925,65 +1194,221 @@ fn mark(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
 
-/// Targets and the size ratio, per backend.
+/// The reads the issue holds to p50 ≤ 1.2 ms, ≥ 2,000 req/s at 16 and 2× the floor.
+const READS: [&str; 9] = [
+    "week list",
+    "appointment suggest",
+    "OP timeline day",
+    "OP statistics month",
+    "patient search",
+    "appointment types",
+    "operation types",
+    "resources",
+    "doctors",
+];
+
+/// The issue's targets per size and backend, the cross matrix, the size and backend ratios.
 fn summary(reports: &[SizeReport]) -> String {
-    let mut out = String::from("\n### Targets\n\n");
+    let mut out = String::from("\n### Matrix: p50 ms at c=1 / req/s at c=16\n\n");
+    let mut names: Vec<&'static str> = Vec::new();
     for report in reports {
-        let p50 = |name: &str| report.case(name, 1).map(|case| case.p50);
-        let check = |name: &str, limit: Duration| match p50(name) {
-            Some(p50) => format!("{} ({} ms)", mark(p50 <= limit), ms(p50)),
-            None => "-".to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "- {} {}: engine suggest ≤ 1 ms p50: {}; HTTP suggest ≤ 5 ms p50: {}; \
-             create ≤ 5 ms p50: {}",
-            report.backend,
-            report.appointments,
-            check("engine suggest", Duration::from_millis(1)),
-            check("suggest", Duration::from_millis(5)),
-            check("create", Duration::from_millis(5)),
-        );
-    }
-    let smallest = reports.iter().min_by_key(|r| r.appointments);
-    let largest = reports.iter().max_by_key(|r| r.appointments);
-    if let (Some(small), Some(large)) = (smallest, largest)
-        && large.appointments > small.appointments
-    {
-        for name in [
-            "suggest",
-            "engine suggest",
-            "schedule load",
-            "create",
-            "list day",
-        ] {
-            if let (Some(a), Some(b)) = (small.case(name, 1), large.case(name, 1)) {
-                let ratio = b.p50.as_secs_f64() / a.p50.as_secs_f64().max(1e-12);
-                let verdict = if name == "suggest" {
-                    format!(" (target ≤ 1.5: {})", mark(ratio <= 1.5))
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "- p50 ratio {name} @{} / @{}: {ratio:.2}{verdict}",
-                    large.appointments, small.appointments
-                );
+        for case in &report.cases {
+            if !names.contains(&case.name) {
+                names.push(case.name);
             }
         }
-        let same_statements = ["suggest", "create", "list day", "schedule load"]
-            .iter()
-            .all(|name| {
-                let counts: Vec<Option<f64>> = reports
-                    .iter()
-                    .map(|r| r.case(name, 1).and_then(|c| c.statements))
-                    .collect();
-                counts.windows(2).all(|pair| pair[0] == pair[1])
+    }
+    let _ = write!(out, "| case |");
+    for report in reports {
+        let _ = write!(out, " {} {} |", report.backend, report.appointments);
+    }
+    let _ = write!(out, "\n|---|");
+    for _ in reports {
+        let _ = write!(out, "---:|");
+    }
+    out.push('\n');
+    for name in &names {
+        let _ = write!(out, "| {name} |");
+        for report in reports {
+            let c1 = report.case(name, 1).map_or("-".to_owned(), |c| ms(c.p50));
+            let c16 = report
+                .case(name, 16)
+                .map_or("-".to_owned(), |c| format!("{:.0}", c.throughput));
+            let _ = write!(out, " {c1} / {c16} |");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "| start to first 200, `praxi serve` (ms) |{}", {
+        let mut cells = String::new();
+        for report in reports {
+            let cell = report
+                .process
+                .as_ref()
+                .map_or("-".to_owned(), |p| ms(p.start_to_first_200));
+            let _ = write!(cells, " {cell} |");
+        }
+        cells
+    });
+    let _ = writeln!(out, "| RSS idle / peak at c=16, `praxi serve` |{}", {
+        let mut cells = String::new();
+        for report in reports {
+            let cell = report.process.as_ref().map_or("-".to_owned(), |p| {
+                format!(
+                    "{} / {}",
+                    p.rss_idle_kib.map_or("-".to_owned(), mib),
+                    mib(p.rss_peak_kib)
+                )
             });
+            let _ = write!(cells, " {cell} |");
+        }
+        cells
+    });
+
+    out.push_str("\n### Targets (issue #12)\n\n");
+    for report in reports {
+        let mut lines = Vec::new();
+        let p50 = |name: &str| report.case(name, 1).map(|case| case.p50);
+        let check = |name: &str, limit_ms: f64| match p50(name) {
+            Some(p50) => format!(
+                "{name} p50 ≤ {limit_ms} ms: {} ({} ms)",
+                mark(p50.as_secs_f64() * 1e3 <= limit_ms),
+                ms(p50)
+            ),
+            None => format!("{name}: not measured"),
+        };
+        for name in READS {
+            lines.push(check(name, 1.2));
+            if let Some(case) = report.case(name, 16) {
+                lines.push(format!(
+                    "{name} ≥ 2,000 req/s at 16: {} ({:.0})",
+                    mark(case.throughput >= 2_000.0),
+                    case.throughput
+                ));
+            }
+            for concurrency in [1, 16] {
+                if let Some(case) = report.case(name, concurrency)
+                    && let Some(floor) = case.floor.and_then(|f| report.case(f, concurrency))
+                {
+                    let ratio = case.p50.as_secs_f64() / floor.p50.as_secs_f64().max(1e-12);
+                    lines.push(format!(
+                        "{name} p50 within 2× its floor at {concurrency}: {} ({ratio:.2}×)",
+                        mark(ratio <= 2.0)
+                    ));
+                }
+            }
+        }
+        lines.push(check("patient search", 1.0));
+        lines.push(check("operation suggest", 1.5));
+        lines.push(check("create", 1.5));
+        if let Some(case) = report.case("create", 16) {
+            lines.push(format!(
+                "create ≥ 1,200 req/s at 16: {} ({:.0})",
+                mark(case.throughput >= 1_200.0),
+                case.throughput
+            ));
+        }
+        lines.push(check("conflicting create", 2.0));
+        lines.push(check("dashboard HTML", 15.0));
+        if let Some(process) = &report.process {
+            let start_ms = process.start_to_first_200.as_secs_f64() * 1e3;
+            lines.push(format!(
+                "start to first 200 ≤ 50 ms: {} ({} ms)",
+                mark(start_ms <= 50.0),
+                ms(process.start_to_first_200)
+            ));
+            if let Some(idle) = process.rss_idle_kib {
+                lines.push(format!(
+                    "RSS idle ≤ 40 MiB: {} ({})",
+                    mark(idle <= 40 * 1024),
+                    mib(idle)
+                ));
+            }
+            lines.push(format!(
+                "RSS during c=16 ≤ 120 MiB: {} ({})",
+                mark(process.rss_peak_kib <= 120 * 1024),
+                mib(process.rss_peak_kib)
+            ));
+        }
         let _ = writeln!(
             out,
-            "- SQL statements per request independent of size: {}",
-            mark(same_statements)
+            "- {} {}: {}",
+            report.backend,
+            report.appointments,
+            lines.join("; ")
+        );
+    }
+
+    for backend in ["sqlite", "postgres"] {
+        let of_backend: Vec<&SizeReport> =
+            reports.iter().filter(|r| r.backend == backend).collect();
+        let smallest = of_backend.iter().min_by_key(|r| r.appointments);
+        let largest = of_backend.iter().max_by_key(|r| r.appointments);
+        if let (Some(small), Some(large)) = (smallest, largest)
+            && large.appointments > small.appointments
+        {
+            for name in [
+                "dashboard HTML",
+                "appointment suggest",
+                "week list",
+                "create",
+            ] {
+                if let (Some(a), Some(b)) = (small.case(name, 1), large.case(name, 1)) {
+                    let ratio = b.p50.as_secs_f64() / a.p50.as_secs_f64().max(1e-12);
+                    let _ = writeln!(
+                        out,
+                        "- {backend}: p50 ratio {name} @{} / @{}: {ratio:.2}",
+                        large.appointments, small.appointments
+                    );
+                }
+            }
+            let grows: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|name| {
+                    let counts: Vec<Option<f64>> = of_backend
+                        .iter()
+                        .map(|r| r.case(name, 1).and_then(|c| c.statements))
+                        .collect();
+                    !counts.windows(2).all(|pair| pair[0] == pair[1])
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "- {backend}: SQL statements per request independent of size: {}{}",
+                mark(grows.is_empty()),
+                if grows.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (differs: {})", grows.join(", "))
+                }
+            );
+        }
+    }
+    for sqlite in reports.iter().filter(|r| r.backend == "sqlite") {
+        let Some(pg) = reports
+            .iter()
+            .find(|r| r.backend == "postgres" && r.appointments == sqlite.appointments)
+        else {
+            continue;
+        };
+        let mut over = Vec::new();
+        for name in READS {
+            if let (Some(a), Some(b)) = (sqlite.case(name, 1), pg.case(name, 1))
+                && a.p50.as_secs_f64() > 1.2 * b.p50.as_secs_f64()
+            {
+                over.push(format!("{name} {}/{} ms", ms(a.p50), ms(b.p50)));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "- SQLite ≤ 1.2× PostgreSQL p50 on the reads @{}: {}{}",
+            sqlite.appointments,
+            mark(over.is_empty()),
+            if over.is_empty() {
+                String::new()
+            } else {
+                format!(" (over: {})", over.join(", "))
+            }
         );
     }
     out
@@ -1010,11 +1435,12 @@ struct CreateSlot {
     start: DateTime<Utc>,
 }
 
-struct Generated {
-    data: SeedData,
+pub(crate) struct Generated {
+    pub(crate) data: SeedData,
     creates: Vec<CreateSlot>,
-    horizon_start: NaiveDate,
-    list_day: NaiveDate,
+    pub(crate) today: NaiveDate,
+    pub(crate) horizon_start: NaiveDate,
+    pub(crate) list_day: NaiveDate,
     horizon_doctor_bookings: usize,
     horizon_all_bookings: usize,
     list_day_appointments: usize,
@@ -1429,6 +1855,7 @@ fn generate(plan: &Plan) -> anyhow::Result<Generated> {
     Ok(Generated {
         data,
         creates,
+        today: plan.today,
         horizon_start,
         list_day,
         horizon_doctor_bookings,

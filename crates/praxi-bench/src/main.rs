@@ -5,6 +5,9 @@
 //! code. Run it with `cargo run --release -p praxi-bench -- --sizes 1000,10000,50000`.
 
 mod bench;
+mod floor;
+mod matrix;
+mod process;
 mod seed;
 
 use clap::Parser;

@@ -57,25 +57,83 @@ fn row<'a>(report: &'a str, case: &str, concurrency: usize) -> Vec<&'a str> {
 }
 
 fn assert_complete(report: &str) {
-    for (case, levels) in [
-        ("schedule load", &[1][..]),
-        ("engine suggest", &[1][..]),
-        ("suggest", &[1, 4][..]),
-        ("create", &[1, 4][..]),
-        ("list day", &[1, 4][..]),
-    ] {
+    let http = [
+        "health",
+        "week list",
+        "appointment suggest",
+        "operation suggest",
+        "create",
+        "conflicting create",
+        "OP statistics month",
+        "OP timeline day",
+        "patient search",
+        "dashboard HTML",
+        "appointment types",
+        "operation types",
+        "resources",
+        "doctors",
+        "list day",
+    ];
+    let floors = [
+        "floor: health",
+        "floor: week list",
+        "floor: doctor's horizon",
+        "floor: OP horizon",
+        "floor: OP month",
+        "floor: OP day",
+        "floor: patient search",
+        "floor: appointment types",
+        "floor: operation types",
+        "floor: resources",
+        "floor: doctors",
+        "floor: day list",
+    ];
+    let mut cases: Vec<(&str, &[usize])> = vec![("schedule load", &[1]), ("engine suggest", &[1])];
+    cases.extend(http.iter().chain(&floors).map(|name| (*name, &[1, 4][..])));
+    for (case, levels) in cases {
         for &concurrency in levels {
             let cells = row(report, case, concurrency);
-            // | case | conc. | requests | errors | p50 | p99 | req/s | SQL/req | tx/req |
+            // | case | conc. | requests | errors | p50 | p95 | p99 | req/s | SQL/req | tx/req |
+            // floor | p50 ÷ floor | req/s ÷ floor |
             assert_ne!(cells[3], "0", "{case}: no request completed");
             assert_eq!(cells[4], "0", "{case}: requests failed");
-            if case != "engine suggest" {
-                let statements: f64 = cells[8].parse().expect("a statement count");
+            if !["engine suggest", "health", "floor: health"].contains(&case) {
+                let statements: f64 = cells[9].parse().expect("a statement count");
                 assert!(statements >= 1.0, "{case}: statements were not counted");
+            }
+            if case == "floor: health" {
+                assert_eq!(cells[9], "0", "{case}: the health floor reads nothing");
+            } else if case.starts_with("floor:") {
+                assert_eq!(cells[9], "1", "{case}: a floor runs one statement");
+            } else if http.contains(&case)
+                && case != "create"
+                && case != "conflicting create"
+                && case != "dashboard HTML"
+            {
+                let ratio: f64 = cells[12].parse().expect("a ratio to the floor");
+                assert!(ratio > 0.0, "{case}: {ratio}");
             }
         }
     }
-    assert!(report.contains("### Targets"), "{report}");
+    assert!(report.contains("### Targets (issue #12)"), "{report}");
+    assert!(report.contains("### Matrix"), "{report}");
+    // The real binary: start time and memory, when `praxi` was built next to praxi-bench
+    // (`cargo build -p praxi`; `cargo test -p praxi-bench` alone does not build it).
+    if report.contains("not measured (no binary)") {
+        eprintln!("no praxi binary next to praxi-bench: the start and RSS rows were skipped");
+        return;
+    }
+    for case in [
+        "week list (praxi serve)",
+        "appointment suggest (praxi serve)",
+        "patient search (praxi serve)",
+        "dashboard HTML (praxi serve)",
+    ] {
+        let cells = row(report, case, 16);
+        assert_ne!(cells[3], "0", "{case}: no request completed");
+        assert_eq!(cells[4], "0", "{case}: requests failed");
+    }
+    assert!(report.contains("`praxi serve` child process"), "{report}");
 }
 
 #[test]
