@@ -230,6 +230,7 @@ async fn seed_calendar(
             color: Some(Some(colour.to_owned())),
             duration_minutes: Some(Some(minutes)),
             active: Some(true),
+            ..Default::default()
         }
         .create()?;
         let record = store

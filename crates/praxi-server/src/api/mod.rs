@@ -24,6 +24,8 @@ pub(crate) mod doctor_hours;
 pub(crate) mod doctors;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod holds;
+pub(crate) mod holidays;
 pub(crate) mod kpis;
 pub(crate) mod master_data;
 pub(crate) mod op_dashboard;
@@ -48,6 +50,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(patients::router())
         .merge(patient_flow::router())
+        .merge(holds::router())
         .merge(appointments::router())
         .merge(appointment_types::router())
         .merge(calendar::router())
@@ -67,6 +70,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(doctors::router())
         .merge(users::router())
         .merge(calendar_feeds::router())
+        .merge(holidays::router())
         .merge(openapi::router())
 }
 

@@ -17,6 +17,8 @@
 pub(crate) mod appointments;
 pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
+pub(crate) mod holds;
+pub(crate) mod holidays;
 pub(crate) mod master_data;
 pub(crate) mod operations;
 

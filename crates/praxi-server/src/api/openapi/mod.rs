@@ -79,6 +79,12 @@ pub(crate) fn router() -> Router<AppState> {
     schemas::PatientFlowWrite,
     schemas::CalendarFeed,
     schemas::CalendarFeedCreate,
+    schemas::HolidayDay,
+    schemas::HolidayCalendar,
+    schemas::HolidayRegionUpdate,
+    schemas::HolidayOverride,
+    schemas::SlotHoldCreate,
+    schemas::SlotHold,
 )))]
 struct Components;
 
