@@ -479,6 +479,8 @@ async fn seed_calendar(
                         end_time: end,
                         status,
                         notes: Some(String::new()),
+                        hold_id: None,
+                        override_reason: None,
                     };
                     match store
                         .save_appointment(None, draft, tz, ScheduleCheck::Check, booked_at, |_| {

@@ -2,6 +2,8 @@
 //! doctor and the booked rooms stay busy during them, suggestions leave them free, and the
 //! values are validated (0..=120, the field named).
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
 use praxi_domain::Role;
 use serde_json::{Value, json};
 

@@ -2,6 +2,8 @@
 //! clock moves past its time-to-live: no job runs), converting it with `hold_id` books and
 //! removes it in one transaction, and only whoever may book may hold (doctors their own).
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
 use chrono::Duration;
 use praxi_domain::Role;
 use serde_json::{Value, json};

@@ -2,6 +2,8 @@
 //! practice in suggest, booking and the calendar, an override opens it again, another
 //! override closes a normal day, and only admins and assistants change the calendar.
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
 use praxi_domain::Role;
 use serde_json::{Value, json};
 
@@ -239,5 +241,74 @@ async fn only_admins_and_assistants_change_the_holiday_calendar() {
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.body["region"], Value::Null);
+    app.stop().await;
+}
+
+/// The administration page over plain HTTP with a staff session: it lists the year's
+/// holidays of the chosen state, and its override form (with the session's CSRF token) goes
+/// through the same use case as the API.
+#[tokio::test]
+async fn the_admin_page_shows_the_holidays_and_sets_an_override() {
+    let app = TestApp::spawn().await;
+    let admin = app.as_role(Role::Admin).await;
+    choose_berlin(&admin).await;
+    let key = format!("{:0>40}", "holidays");
+    let now = app.state.now();
+    app.store()
+        .create_session(
+            &key,
+            admin.user_id(),
+            "csrf-holidays",
+            now,
+            now + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let cookie = format!("{}={key}", praxi_server::web::session::SESSION_COOKIE);
+    let page = app
+        .http
+        .get(app.url("/admin/holidays/?year=2030"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Ostermontag"), "{html}");
+    assert!(html.contains("id=\"day-2030-04-22\""), "{html}");
+    assert!(html.contains("<option value=\"BE\" selected>"), "{html}");
+
+    let res = app
+        .http
+        .post(app.url("/admin/holidays/overrides/"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf_token", "csrf-holidays"),
+            ("date", "2030-04-22"),
+            ("closed", "false"),
+            ("label", "Notdienst"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = admin
+        .get("/api/holidays/?from=2030-04-22&to=2030-04-22")
+        .await;
+    assert_eq!(res.body["days"][0]["closed"], false, "{}", res.text);
+    assert_eq!(res.body["days"][0]["label"], "Notdienst");
+
+    // Without the CSRF token nothing changes.
+    let res = app
+        .http
+        .post(app.url("/admin/holidays/region/"))
+        .header("cookie", &cookie)
+        .form(&[("region", "BY")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = admin.get("/api/holidays/").await;
+    assert_eq!(res.body["region"], "BE");
     app.stop().await;
 }

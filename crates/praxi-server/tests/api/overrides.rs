@@ -3,6 +3,8 @@
 //! an `appointment_override` audit row lists it (without the reason). A double booking of the
 //! same doctor, patient, room or device is never overridable.
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
 use praxi_domain::Role;
 use serde_json::{Value, json};
 

@@ -1286,7 +1286,7 @@ async fn writable(
 /// How a page shows a refused appointment use case.
 enum Refused {
     /// The engine refused: explain it with alternatives.
-    Conflict(BookingConflict, AppointmentDraft),
+    Conflict(BookingConflict, Box<AppointmentDraft>),
     /// A field rule: the field and the text key.
     Form(&'static str, &'static str),
 }
@@ -1301,7 +1301,7 @@ fn refused(user: &WebUser, failure: Failure<AppointmentRefusal>) -> Result<Refus
         Failure::Store(error) => Err(internal(user.lang, error)),
         Failure::Refused(refusal) => match refusal {
             AppointmentRefusal::Conflict { conflict, draft } => {
-                Ok(Refused::Conflict(conflict, *draft))
+                Ok(Refused::Conflict(conflict, draft))
             }
             AppointmentRefusal::Invalid(problem) => {
                 let (field, key) = problem_message(&problem);
