@@ -205,6 +205,7 @@ fn check_appointment(c: &mut Criterion) {
     let start = local(first_day() + TimeDelta::days(3), 10 * 60);
     let interval = Interval::new(start, start + TimeDelta::minutes(30)).expect("valid interval");
     let request = AppointmentRequest {
+        buffers: praxi_domain::scheduling::Buffers::NONE,
         id: None,
         doctor: DOCTORS[2],
         patient: PatientId(1),

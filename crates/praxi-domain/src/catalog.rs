@@ -7,6 +7,7 @@
 //! Fixes over the original (data-model.md §15 items 4, 5): colours must be `#RRGGBB`,
 //! operation-type durations may not be negative, names may not be blank.
 
+use crate::scheduling::{Buffers, MAX_BUFFER_MINUTES};
 use crate::validation::{FieldErrors, REQUIRED, ValidationError, check_colour, check_max_chars};
 
 /// DRF's message for an empty string in a field that needs text.
@@ -42,6 +43,9 @@ pub struct AppointmentTypeFields {
     /// Default duration for suggestions; `> 0` when set.
     pub duration_minutes: Option<i32>,
     pub active: bool,
+    /// Minutes before and after an appointment of this type that keep its doctor and
+    /// resources busy (issue #14), each `0..=120`.
+    pub buffers: Buffers,
 }
 
 /// A requested appointment-type write: `None` = the field was not sent.
@@ -52,6 +56,10 @@ pub struct AppointmentTypeChanges {
     pub color: Option<Option<String>>,
     pub duration_minutes: Option<Option<i64>>,
     pub active: Option<bool>,
+    /// Sent `buffer_before_minutes` (`Some(None)` = null, treated as 0).
+    pub buffer_before_minutes: Option<Option<i64>>,
+    /// Sent `buffer_after_minutes`.
+    pub buffer_after_minutes: Option<Option<i64>>,
 }
 
 impl AppointmentTypeChanges {
@@ -63,6 +71,7 @@ impl AppointmentTypeChanges {
             color: Some(DEFAULT_APPOINTMENT_TYPE_COLOUR.to_owned()),
             duration_minutes: None,
             active: true,
+            buffers: Buffers::NONE,
         };
         self.apply(defaults, WriteMode::Full)
     }
@@ -104,6 +113,28 @@ impl AppointmentTypeChanges {
         if let Some(active) = self.active {
             current.active = active;
         }
+        let mut buffer = |field: &str, sent: Option<Option<i64>>, minutes: &mut u16| {
+            if let Some(sent) = sent {
+                let value = sent.unwrap_or(0);
+                match u16::try_from(value) {
+                    Ok(value) if value <= MAX_BUFFER_MINUTES => *minutes = value,
+                    _ => errors.add(
+                        field,
+                        format!("{field} muss zwischen 0 und {MAX_BUFFER_MINUTES} liegen."),
+                    ),
+                }
+            }
+        };
+        buffer(
+            "buffer_before_minutes",
+            self.buffer_before_minutes,
+            &mut current.buffers.before_minutes,
+        );
+        buffer(
+            "buffer_after_minutes",
+            self.buffer_after_minutes,
+            &mut current.buffers.after_minutes,
+        );
         errors.into_result().map(|()| current)
     }
 }
@@ -368,6 +399,7 @@ mod tests {
                 color: Some("#2E8B57".into()),
                 duration_minutes: None,
                 active: true,
+                buffers: Buffers::NONE,
             }
         );
     }
@@ -681,5 +713,25 @@ mod tests {
             assert_eq!(ResourceKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ResourceKind::parse("staff"), None);
+    }
+
+    #[test]
+    fn appointment_type_buffers_are_minutes_between_0_and_120() {
+        let with = |before: Option<Option<i64>>, after: Option<Option<i64>>| {
+            AppointmentTypeChanges {
+                name: Some("Check-up".into()),
+                buffer_before_minutes: before,
+                buffer_after_minutes: after,
+                ..Default::default()
+            }
+            .create()
+        };
+        let fields = with(Some(Some(10)), Some(Some(120))).unwrap();
+        assert_eq!(fields.buffers.before_minutes, 10);
+        assert_eq!(fields.buffers.after_minutes, 120);
+        assert_eq!(with(Some(None), None).unwrap().buffers, Buffers::NONE);
+        let error = with(Some(Some(-1)), Some(Some(121))).unwrap_err();
+        assert!(!messages(&error, "buffer_before_minutes").is_empty());
+        assert!(!messages(&error, "buffer_after_minutes").is_empty());
     }
 }

@@ -52,6 +52,14 @@ pub enum Area {
     /// whose own hours and absences are shown elsewhere. Each admin page still checks its
     /// own resource.
     Administration,
+    /// The practice's holiday calendar: region and per-date overrides (issue #14). Everyone
+    /// reads it; admins and assistants change it, like practice hours.
+    Holidays,
+    /// Slot holds (issue #14): whoever may book may hold a slot (doctors only their own).
+    SlotHolds,
+    /// Booking outside hours, into a break, an absence or a closed day with a reason
+    /// (issue #14): admins and assistants (`Create`); never a double booking.
+    ScheduleOverride,
 }
 
 /// The kind of access.
@@ -210,6 +218,16 @@ fn row(resource: Area, action: Action) -> Row {
 
         (Administration, List | Read) => NO_DOCTOR,
         (Administration, _) => [DENY; 4],
+
+        (Holidays, List | Read) => ALL,
+        (Holidays, _) => STAFF_WRITE,
+
+        (SlotHolds, List | Read) => DOCTOR_OWN_403,
+        (SlotHolds, Create | Delete) => DOCTOR_WRITES_OWN_403,
+        (SlotHolds, Update) => [DENY; 4],
+
+        (ScheduleOverride, Create) => STAFF_WRITE,
+        (ScheduleOverride, _) => [DENY; 4],
     }
 }
 
@@ -292,6 +310,9 @@ mod tests {
             Area::PatientFlow,
             Area::Patients,
             Area::Users,
+            Area::Holidays,
+            Area::SlotHolds,
+            Area::ScheduleOverride,
         ];
         for resource in resources {
             for action in [Action::Create, Action::Update, Action::Delete] {

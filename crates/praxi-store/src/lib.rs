@@ -19,8 +19,8 @@ pub use read_models::{
     stats,
 };
 pub use repositories::{
-    absences, appointments, audit, catalog, feeds, flow, hours, login_throttle, operations,
-    patient_rights, patients, sessions, tokens, two_factor, users,
+    absences, appointments, audit, catalog, feeds, flow, holds, holidays, hours, login_throttle,
+    operations, patient_rights, patients, sessions, tokens, two_factor, users,
 };
 
 pub use db::{Store, UnitOfWork, UnitReport, WriteTx};

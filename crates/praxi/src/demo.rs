@@ -232,6 +232,7 @@ async fn seed_calendar(
             color: Some(Some(colour.to_owned())),
             duration_minutes: Some(Some(minutes)),
             active: Some(true),
+            ..Default::default()
         }
         .create()?;
         let record = store
@@ -480,6 +481,8 @@ async fn seed_calendar(
                         end_time: end,
                         status,
                         notes: Some(String::new()),
+                        hold_id: None,
+                        override_reason: None,
                     };
                     match store
                         .save_appointment(None, draft, tz, ScheduleCheck::Check, booked_at, |_| {

@@ -11,9 +11,10 @@ use std::fmt;
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
+use super::holidays::ClosedBecause;
 use super::ids::{AbsenceId, AppointmentId, BreakId, OperationId, PatientId, ResourceId, UserId};
 use super::interval::Interval;
-use super::model::{BookingRef, PersonRole, ResourceKind, Team};
+use super::model::{BookingRef, Buffers, PersonRole, ResourceKind, Team};
 use super::schedule::{BusyEntry, OccupantKey, Schedule};
 use super::zone::{local_date, local_day};
 
@@ -42,6 +43,25 @@ pub struct AppointmentRequest {
     pub interval: Interval,
     /// Effective resource set.
     pub resources: Vec<RequestedResource>,
+    /// Buffers of the appointment's type: the doctor and resources are occupied during the
+    /// widened interval (see [`Buffers`]).
+    pub buffers: Buffers,
+}
+
+/// A slot to hold for a booking in progress (issue #14): like an appointment request, the
+/// patient optional.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRequest {
+    /// The doctor the slot is held for.
+    pub doctor: UserId,
+    /// The patient, when already known.
+    pub patient: Option<PatientId>,
+    /// The held `[start, end)`.
+    pub interval: Interval,
+    /// Resources held with it.
+    pub resources: Vec<RequestedResource>,
+    /// Buffers of the intended appointment type.
+    pub buffers: Buffers,
 }
 
 /// An operation to create (`id: None`) or the new state of one to update (`id: Some`).
@@ -144,6 +164,21 @@ pub struct BreakConflict {
     pub end: NaiveTime,
 }
 
+/// The practice is closed on a local date of the booking (public holiday or override).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HolidayConflict {
+    /// The person the closed day blocks.
+    pub person: UserId,
+    /// Their role in the requested booking.
+    pub role: PersonRole,
+    /// The closed local date.
+    pub date: NaiveDate,
+    /// The holiday's name or the override's label.
+    pub label: String,
+    /// Holiday or override.
+    pub because: ClosedBecause,
+}
+
 /// What an overlapping booking collides on (API `type` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum ConflictKind {
@@ -207,6 +242,12 @@ impl BookingConflict {
             (ConflictKind::Patient, BookingRef::Operation(_)) => {
                 format!("Patient already has operation #{id} in this time range")
             }
+            (ConflictKind::Doctor, BookingRef::Hold(_)) => {
+                format!("The time range is held for the doctor (slot hold #{id})")
+            }
+            (ConflictKind::Patient, BookingRef::Hold(_)) => {
+                format!("The time range is held for the patient (slot hold #{id})")
+            }
             (ConflictKind::Room | ConflictKind::Device, booking) => {
                 let resource = self.resource.map(|r| r.0).unwrap_or_default();
                 format!(
@@ -219,9 +260,11 @@ impl BookingConflict {
 }
 
 /// One reason a requested booking cannot be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Conflict {
+    /// The practice is closed that day (public holiday or per-date override).
+    Holiday(HolidayConflict),
     /// Outside working hours.
     Hours(HoursConflict),
     /// A team member / the doctor is absent.
@@ -233,10 +276,12 @@ pub enum Conflict {
 }
 
 impl Conflict {
-    /// A stable snake-case code: the hours reason, `absence`, `break`, or the booking conflict
-    /// type (`doctor_conflict`, `room_conflict`, `device_conflict`, `patient_conflict`).
+    /// A stable snake-case code: `holiday`, the hours reason, `absence`, `break`, or the
+    /// booking conflict type (`doctor_conflict`, `room_conflict`, `device_conflict`,
+    /// `patient_conflict`).
     pub fn code(&self) -> &'static str {
         match self {
+            Conflict::Holiday(_) => "holiday",
             Conflict::Hours(h) => h.reason.as_str(),
             Conflict::Absence(_) => "absence",
             Conflict::Break(_) => "break",
@@ -247,18 +292,21 @@ impl Conflict {
     /// The reason of the original's operation conflict body (scheduling spec §3.5).
     pub fn operation_reason(&self) -> &'static str {
         match self {
+            Conflict::Holiday(_) => "holiday_conflict",
             Conflict::Hours(_) => "hours_conflict",
             Conflict::Absence(_) => "absence_conflict",
             Conflict::Break(_) => "break_conflict",
             Conflict::Booking(b) => match (b.kind, b.booking) {
-                (ConflictKind::Doctor, BookingRef::Appointment(_)) => "appointment_conflict",
+                (ConflictKind::Doctor, BookingRef::Appointment(_) | BookingRef::Hold(_)) => {
+                    "appointment_conflict"
+                }
                 (ConflictKind::Doctor, BookingRef::Operation(_)) => "operation_conflict",
                 (ConflictKind::Room, BookingRef::Operation(_)) => "room_conflict",
-                (ConflictKind::Room, BookingRef::Appointment(_)) => {
+                (ConflictKind::Room, BookingRef::Appointment(_) | BookingRef::Hold(_)) => {
                     "room_conflict_with_appointments"
                 }
                 (ConflictKind::Device, BookingRef::Operation(_)) => "device_conflict",
-                (ConflictKind::Device, BookingRef::Appointment(_)) => {
+                (ConflictKind::Device, BookingRef::Appointment(_) | BookingRef::Hold(_)) => {
                     "device_conflict_with_appointments"
                 }
                 (ConflictKind::Patient, _) => "patient_conflict",
@@ -270,16 +318,28 @@ impl Conflict {
     /// hours, absence, break, or another appointment of a person.
     pub fn makes_doctor_unavailable(&self) -> bool {
         match self {
-            Conflict::Hours(_) | Conflict::Absence(_) | Conflict::Break(_) => true,
+            Conflict::Holiday(_)
+            | Conflict::Hours(_)
+            | Conflict::Absence(_)
+            | Conflict::Break(_) => true,
             Conflict::Booking(b) => {
-                b.kind == ConflictKind::Doctor && matches!(b.booking, BookingRef::Appointment(_))
+                b.kind == ConflictKind::Doctor
+                    && matches!(b.booking, BookingRef::Appointment(_) | BookingRef::Hold(_))
             }
         }
+    }
+
+    /// True for what an audited override may book over (issue #14): a closed day, working
+    /// hours, an absence or a break. Another booking or hold of the same doctor, patient,
+    /// room or device never is.
+    pub fn is_overridable(&self) -> bool {
+        !matches!(self, Conflict::Booking(_))
     }
 
     /// The person concerned (hours, absence, break and doctor conflicts).
     pub fn person(&self) -> Option<UserId> {
         match self {
+            Conflict::Holiday(h) => Some(h.person),
             Conflict::Hours(h) => Some(h.person),
             Conflict::Absence(a) => Some(a.person),
             Conflict::Break(b) => Some(b.person),
@@ -291,6 +351,7 @@ impl Conflict {
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Conflict::Holiday(h) => write!(f, "the practice is closed on {} ({})", h.date, h.label),
             Conflict::Hours(h) => write!(
                 f,
                 "{} of user {} on {}: {}",
@@ -344,6 +405,17 @@ impl SchedulingConflicts {
     pub fn into_vec(self) -> Vec<Conflict> {
         self.conflicts
     }
+
+    /// The conflicts an override cannot book over (`None` when there are none).
+    pub fn without_overridable(&self) -> Option<SchedulingConflicts> {
+        let rest: Vec<Conflict> = self
+            .conflicts
+            .iter()
+            .filter(|c| !c.is_overridable())
+            .cloned()
+            .collect();
+        SchedulingConflicts::from_vec(rest).err()
+    }
 }
 
 /// Local-day segments of an interval: `(date, part of the interval on that date)`.
@@ -386,14 +458,39 @@ impl Schedule {
         &self,
         request: &AppointmentRequest,
     ) -> Result<(), SchedulingConflicts> {
+        self.check_booking(request, Some(request.patient))
+    }
+
+    /// Checks a requested slot hold (issue #14) exactly like an appointment, the patient
+    /// only when the hold names one.
+    pub fn check_hold(&self, hold: &HoldRequest) -> Result<(), SchedulingConflicts> {
+        let request = AppointmentRequest {
+            id: None,
+            doctor: hold.doctor,
+            // Never read: the patient check below follows `hold.patient`.
+            patient: hold.patient.unwrap_or(PatientId(0)),
+            interval: hold.interval,
+            resources: hold.resources.clone(),
+            buffers: hold.buffers,
+        };
+        self.check_booking(&request, hold.patient)
+    }
+
+    fn check_booking(
+        &self,
+        request: &AppointmentRequest,
+        patient: Option<PatientId>,
+    ) -> Result<(), SchedulingConflicts> {
         let exclude = request.id.map(BookingRef::Appointment);
         let interval = &request.interval;
+        let occupied = request.buffers.occupied(request.interval);
         let segments = day_segments(self, interval);
         let mut out = Vec::new();
-        self.collect_person_conflicts(
+        self.collect_person_conflicts_occupied(
             request.doctor,
             PersonRole::AppointmentDoctor,
             interval,
+            &occupied,
             &segments,
             exclude,
             &mut out,
@@ -407,7 +504,7 @@ impl Schedule {
             self.collect_overlaps(
                 OccupantKey::Resource(resource.id),
                 kind,
-                interval,
+                &occupied,
                 exclude,
                 ModelOrder::AppointmentsFirst,
                 &mut resource_conflicts,
@@ -419,14 +516,16 @@ impl Schedule {
             _ => false,
         });
         out.extend(resource_conflicts);
-        self.collect_overlaps(
-            OccupantKey::Patient(request.patient),
-            ConflictKind::Patient,
-            interval,
-            exclude,
-            ModelOrder::AppointmentsFirst,
-            &mut out,
-        );
+        if let Some(patient) = patient {
+            self.collect_overlaps(
+                OccupantKey::Patient(patient),
+                ConflictKind::Patient,
+                interval,
+                exclude,
+                ModelOrder::AppointmentsFirst,
+                &mut out,
+            );
+        }
         SchedulingConflicts::from_vec(out)
     }
 
@@ -559,7 +658,42 @@ impl Schedule {
         exclude: Option<BookingRef>,
         out: &mut Vec<Conflict>,
     ) {
-        if let Some(hours) = self.hours_conflict(person, role, segments) {
+        self.collect_person_conflicts_occupied(
+            person, role, interval, interval, segments, exclude, out,
+        );
+    }
+
+    /// [`Self::collect_person_conflicts`] where the person is occupied during `occupied`
+    /// (the core `interval` widened by buffers) while hours and breaks apply to the core.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "internal worker; every input is needed"
+    )]
+    fn collect_person_conflicts_occupied(
+        &self,
+        person: UserId,
+        role: PersonRole,
+        interval: &Interval,
+        occupied: &Interval,
+        segments: &[(NaiveDate, Interval)],
+        exclude: Option<BookingRef>,
+        out: &mut Vec<Conflict>,
+    ) {
+        let mut closed = false;
+        for (date, _) in segments {
+            if let Some(day) = self.closed_on(*date) {
+                closed = true;
+                out.push(Conflict::Holiday(HolidayConflict {
+                    person,
+                    role,
+                    date: *date,
+                    label: day.label.clone(),
+                    because: day.because,
+                }));
+            }
+        }
+        // On a closed day the weekly hours say nothing; report the closure alone.
+        if !closed && let Some(hours) = self.hours_conflict(person, role, segments) {
             out.push(Conflict::Hours(hours));
         }
 
@@ -603,7 +737,7 @@ impl Schedule {
         self.collect_overlaps(
             OccupantKey::Person(person),
             ConflictKind::Doctor,
-            interval,
+            occupied,
             exclude,
             ModelOrder::AppointmentsFirst,
             out,
@@ -703,6 +837,7 @@ mod tests {
     /// Appointment request of doctor `doctor` for patient `patient`.
     fn appt(doctor: UserId, patient: PatientId, interval: Interval) -> AppointmentRequest {
         AppointmentRequest {
+            buffers: Buffers::NONE,
             id: None,
             doctor,
             patient,
@@ -1163,6 +1298,7 @@ mod tests {
             .appointment(2, B, Q, mon(11, 0), mon(11, 30), &[])
             .build();
         let moved = |doctor, start, end| AppointmentRequest {
+            buffers: Buffers::NONE,
             id: Some(AppointmentId(2)),
             ..appt(doctor, Q, iv(start, end))
         };
@@ -1306,6 +1442,7 @@ mod tests {
             .build();
         let create = appt(A, PatientId(12), iv(mon(10, 30), mon(11, 0)));
         let update = AppointmentRequest {
+            buffers: Buffers::NONE,
             id: Some(AppointmentId(3)),
             ..appt(A, Q, iv(mon(10, 30), mon(11, 0)))
         };
@@ -1330,6 +1467,7 @@ mod tests {
             .build();
         let create = appt(B, P, iv(mon(10, 30), mon(11, 0)));
         let update = AppointmentRequest {
+            buffers: Buffers::NONE,
             id: Some(AppointmentId(3)),
             ..create.clone()
         };
@@ -1356,6 +1494,7 @@ mod tests {
         // The client only sends a new time; the store passes the stored resource set.
         let moved = with_room(
             AppointmentRequest {
+                buffers: Buffers::NONE,
                 id: Some(AppointmentId(2)),
                 ..appt(B, Q, iv(mon(10, 0), mon(10, 30)))
             },

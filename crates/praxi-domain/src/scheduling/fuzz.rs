@@ -186,6 +186,7 @@ impl Hostile {
 
     fn appointment(&self, interval: Interval) -> AppointmentRequest {
         AppointmentRequest {
+            buffers: Buffers::NONE,
             id: None,
             doctor: A,
             patient: Q,

@@ -50,3 +50,7 @@ id_type!(
     /// A doctor or practice-wide break row.
     BreakId(i64)
 );
+id_type!(
+    /// A slot hold (issue #14).
+    HoldId(i64)
+);

@@ -61,6 +61,18 @@ impl Interval {
     }
 
     /// True when the two intervals share at least one instant (touching is not overlapping).
+    /// The interval grown by `before` at the start and `after` at the end (buffers); itself
+    /// when the result would leave chrono's range.
+    pub fn widened(&self, before: TimeDelta, after: TimeDelta) -> Interval {
+        match (
+            self.start.checked_sub_signed(before),
+            self.end.checked_add_signed(after),
+        ) {
+            (Some(start), Some(end)) if start < end => Interval { start, end },
+            _ => *self,
+        }
+    }
+
     pub fn overlaps(&self, other: &Interval) -> bool {
         self.start < other.end && other.start < self.end
     }

@@ -53,6 +53,7 @@
 //! a 14-day suggestion for one doctor with ~100 bookings takes well under a millisecond.
 
 mod conflict;
+pub mod holidays;
 mod ids;
 mod interval;
 mod model;
@@ -61,19 +62,26 @@ mod suggest;
 mod zone;
 
 #[cfg(test)]
+mod buffers_tests;
+#[cfg(test)]
 mod fuzz;
 #[cfg(test)]
 mod testkit;
 
 pub use conflict::{
     AbsenceConflict, AppointmentRequest, BookingConflict, BreakConflict, Conflict, ConflictKind,
-    HoursConflict, HoursReason, OperationRequest, RequestedResource, SchedulingConflicts,
+    HoldRequest, HolidayConflict, HoursConflict, HoursReason, OperationRequest, RequestedResource,
+    SchedulingConflicts,
 };
-pub use ids::{AbsenceId, AppointmentId, BreakId, OperationId, PatientId, ResourceId, UserId};
+pub use holidays::{ClosedBecause, ClosedDay, DayOverride, HolidayRegion};
+pub use ids::{
+    AbsenceId, AppointmentId, BreakId, HoldId, OperationId, PatientId, ResourceId, UserId,
+};
 pub use interval::{Interval, IntervalError, IntervalSet};
 pub use model::{
-    Absence, BookingRef, BookingState, Break, BusyInterval, DoctorHours, Occupant, PersonRole,
-    ResourceKind, ScheduleInput, Team, TeamError, WeeklyWindow, weekday_from_index,
+    Absence, BookingRef, BookingState, Break, Buffers, BusyInterval, DoctorHours,
+    MAX_BUFFER_MINUTES, Occupant, PersonRole, ResourceKind, ScheduleInput, Team, TeamError,
+    WeeklyWindow, weekday_from_index,
 };
 pub use schedule::{Participants, Schedule};
 pub use suggest::{

@@ -7,11 +7,14 @@
 
 use std::fmt;
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono::{NaiveDate, NaiveTime, TimeDelta, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{AbsenceId, AppointmentId, BreakId, OperationId, PatientId, ResourceId, UserId};
+use super::holidays::ClosedDay;
+use super::ids::{
+    AbsenceId, AppointmentId, BreakId, HoldId, OperationId, PatientId, ResourceId, UserId,
+};
 use super::interval::Interval;
 
 /// Converts the database weekday number (0 = Monday … 6 = Sunday) to a [`Weekday`].
@@ -85,6 +88,62 @@ pub struct Break {
     pub active: bool,
 }
 
+/// Buffer time before and after an appointment (cleaning, preparation, documentation), from
+/// its appointment type (issue #14): `0..=MAX_BUFFER_MINUTES` minutes each.
+///
+/// The rule: a booking's doctor and resources are occupied during `[start − before,
+/// end + after)`; two bookings of the same doctor or resource conflict when these widened
+/// intervals overlap (so one's cleaning never overlaps the next one's preparation). The
+/// patient is only occupied by the core `[start, end)`; working hours and breaks are checked
+/// against the core only (documentation may run after closing time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub struct Buffers {
+    /// Minutes before the start.
+    pub before_minutes: u16,
+    /// Minutes after the end.
+    pub after_minutes: u16,
+}
+
+/// The longest buffer on either side, in minutes.
+pub const MAX_BUFFER_MINUTES: u16 = 120;
+
+impl Buffers {
+    /// No buffer.
+    pub const NONE: Buffers = Buffers {
+        before_minutes: 0,
+        after_minutes: 0,
+    };
+
+    /// Buffers from stored minutes, clamped to `0..=MAX_BUFFER_MINUTES`.
+    pub fn from_minutes(before: i64, after: i64) -> Buffers {
+        let clamp = |m: i64| u16::try_from(m.clamp(0, i64::from(MAX_BUFFER_MINUTES))).unwrap_or(0);
+        Buffers {
+            before_minutes: clamp(before),
+            after_minutes: clamp(after),
+        }
+    }
+
+    /// Time before the start.
+    pub fn before(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.before_minutes))
+    }
+
+    /// Time after the end.
+    pub fn after(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.after_minutes))
+    }
+
+    /// True when both sides are zero.
+    pub fn is_none(&self) -> bool {
+        self.before_minutes == 0 && self.after_minutes == 0
+    }
+
+    /// The occupied interval of a booking `core` with these buffers.
+    pub fn occupied(&self, core: Interval) -> Interval {
+        core.widened(self.before(), self.after())
+    }
+}
+
 /// The booking row a busy interval comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "model", content = "id")]
@@ -93,6 +152,8 @@ pub enum BookingRef {
     Appointment(AppointmentId),
     /// An operation row.
     Operation(OperationId),
+    /// A slot hold that has not expired (issue #14): blocks like an appointment.
+    Hold(HoldId),
 }
 
 impl BookingRef {
@@ -101,6 +162,7 @@ impl BookingRef {
         match self {
             BookingRef::Appointment(_) => "Appointment",
             BookingRef::Operation(_) => "Operation",
+            BookingRef::Hold(_) => "SlotHold",
         }
     }
 
@@ -109,6 +171,7 @@ impl BookingRef {
         match self {
             BookingRef::Appointment(id) => i64::from(id.0),
             BookingRef::Operation(id) => id.0,
+            BookingRef::Hold(id) => id.0,
         }
     }
 }
@@ -118,6 +181,7 @@ impl fmt::Display for BookingRef {
         match self {
             BookingRef::Appointment(id) => write!(f, "appointment #{id}"),
             BookingRef::Operation(id) => write!(f, "operation #{id}"),
+            BookingRef::Hold(id) => write!(f, "slot hold #{id}"),
         }
     }
 }
@@ -344,6 +408,9 @@ pub struct ScheduleInput {
     pub breaks: Vec<Break>,
     /// Busy intervals from appointments and operations.
     pub busy: Vec<BusyInterval>,
+    /// Local dates on which the practice is closed (public holidays and per-date overrides):
+    /// nobody has working time then.
+    pub closed_days: Vec<ClosedDay>,
 }
 
 impl ScheduleInput {
@@ -356,6 +423,7 @@ impl ScheduleInput {
             absences: Vec::new(),
             breaks: Vec::new(),
             busy: Vec::new(),
+            closed_days: Vec::new(),
         }
     }
 }

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta};
 use chrono_tz::Tz;
 
+use super::holidays::ClosedDay;
 use super::ids::{PatientId, ResourceId, UserId};
 use super::interval::{Interval, IntervalSet};
 use super::model::{
-    Absence, BookingRef, BookingState, Break, BusyInterval, Occupant, PersonRole, ScheduleInput,
-    WeeklyWindow,
+    Absence, BookingRef, BookingState, Break, Buffers, BusyInterval, Occupant, PersonRole,
+    ScheduleInput, WeeklyWindow,
 };
 use super::zone::{local_day, local_window};
 
@@ -157,6 +158,7 @@ pub struct Schedule {
     practice_breaks: Vec<Break>,
     doctor_breaks: HashMap<UserId, Vec<Break>>,
     busy: HashMap<OccupantKey, BusyList>,
+    closed: HashMap<NaiveDate, ClosedDay>,
 }
 
 /// What one local day looks like for a set of participants.
@@ -192,6 +194,7 @@ impl Schedule {
             absences,
             breaks,
             busy,
+            closed_days,
         } = input;
 
         let mut per_doctor: HashMap<UserId, Vec<WeeklyWindow>> = HashMap::new();
@@ -232,6 +235,7 @@ impl Schedule {
             practice_breaks,
             doctor_breaks,
             busy: HashMap::new(),
+            closed: closed_days.into_iter().map(|d| (d.date, d)).collect(),
         };
         // Sort each list once instead of inserting one by one.
         let mut lists: HashMap<OccupantKey, Vec<BusyEntry>> = HashMap::new();
@@ -304,9 +308,19 @@ impl Schedule {
             .collect()
     }
 
+    /// The closed day (public holiday or override) on local date `date`, if the practice is
+    /// closed then.
+    pub fn closed_on(&self, date: NaiveDate) -> Option<&ClosedDay> {
+        self.closed.get(&date)
+    }
+
     /// Practice ∩ every person's hours on `date`, as instants; practice hours alone when
-    /// `people` is empty. Absences, breaks and bookings are not subtracted.
+    /// `people` is empty; nothing on a closed day. Absences, breaks and bookings are not
+    /// subtracted.
     pub fn working_time(&self, people: &[UserId], date: NaiveDate) -> IntervalSet {
+        if self.closed.contains_key(&date) {
+            return IntervalSet::new();
+        }
         let mut windows = self.practice_windows(date).to_vec();
         for person in people {
             if windows.is_empty() {
@@ -366,7 +380,21 @@ impl Schedule {
         date: NaiveDate,
         exclude: Option<BookingRef>,
     ) -> IntervalSet {
-        self.day_plan(participants, date, exclude).free()
+        self.day_plan(participants, date, exclude, Buffers::NONE)
+            .free()
+    }
+
+    /// [`Schedule::free_time`] for a booking with `buffers`: the free time its core may use,
+    /// so that its widened interval overlaps no (widened) busy interval of the people and
+    /// resources.
+    pub fn free_time_with_buffers(
+        &self,
+        participants: &Participants,
+        date: NaiveDate,
+        exclude: Option<BookingRef>,
+        buffers: Buffers,
+    ) -> IntervalSet {
+        self.day_plan(participants, date, exclude, buffers).free()
     }
 
     /// Free time over the local dates `from..=to`, merged into one set.
@@ -390,6 +418,7 @@ impl Schedule {
         participants: &Participants,
         date: NaiveDate,
         exclude: Option<BookingRef>,
+        buffers: Buffers,
     ) -> DayPlan {
         let working = if participants.people.is_empty() {
             local_day(self.tz, date).into_iter().collect()
@@ -431,6 +460,11 @@ impl Schedule {
         if let (Some(first), Some(last)) = (working.as_slice().first(), working.as_slice().last())
             && let Ok(hull) = Interval::new(first.start(), last.end())
         {
+            // A busy interval blocks the core [s, e) of a buffered slot when it overlaps
+            // [s − before, e + after), i.e. when the busy interval widened the other way
+            // round overlaps the core.
+            let (grow_start, grow_end) = (buffers.after(), buffers.before());
+            let wide_hull = hull.widened(grow_end, grow_start);
             let keys = participants
                 .people
                 .iter()
@@ -440,11 +474,16 @@ impl Schedule {
                         .resources
                         .iter()
                         .map(|r| OccupantKey::Resource(*r)),
-                )
-                .chain(participants.patient.map(OccupantKey::Patient));
+                );
             for key in keys {
                 busy.extend(
-                    self.busy_overlapping(key, &hull, exclude)
+                    self.busy_overlapping(key, &wide_hull, exclude)
+                        .map(|e| e.interval.widened(grow_start, grow_end)),
+                );
+            }
+            if let Some(patient) = participants.patient {
+                busy.extend(
+                    self.busy_overlapping(OccupantKey::Patient(patient), &hull, exclude)
                         .map(|e| e.interval),
                 );
             }

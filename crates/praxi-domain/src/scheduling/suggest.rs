@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::ids::{PatientId, ResourceId, UserId};
 use super::interval::{Interval, IntervalSet};
-use super::model::{BookingRef, Team};
+use super::model::{BookingRef, Buffers, Team};
 use super::schedule::{Participants, Schedule};
 use super::zone::{ceil_to_grid, local_day};
 
@@ -136,6 +136,9 @@ pub struct SlotQuery {
     pub spacing: SlotSpacing,
     /// A booking to ignore (the one being moved).
     pub exclude: Option<BookingRef>,
+    /// Buffers of the appointment type: a slot's widened interval must be free for the
+    /// people and resources (see [`Buffers`]).
+    pub buffers: Buffers,
 }
 
 impl SlotQuery {
@@ -149,6 +152,7 @@ impl SlotQuery {
             limit: 1,
             spacing: SlotSpacing::default(),
             exclude: None,
+            buffers: Buffers::NONE,
         }
     }
 
@@ -264,6 +268,8 @@ pub struct DoctorSlots {
 pub enum UnavailableReason {
     /// No day of the range has practice ∩ doctor hours (also for an inverted range).
     NoHours,
+    /// Every day that would have hours is a closed day (public holiday or override).
+    Holiday,
     /// The days with hours are absence days (and nothing else blocked).
     Absence,
     /// Breaks blocked the time (and no booking).
@@ -280,6 +286,7 @@ impl UnavailableReason {
     pub fn as_str(&self) -> &'static str {
         match self {
             UnavailableReason::NoHours => "no_hours",
+            UnavailableReason::Holiday => "holiday",
             UnavailableReason::Absence => "absence",
             UnavailableReason::Break => "break",
             UnavailableReason::Busy => "busy",
@@ -324,6 +331,8 @@ impl RangeAvailability {
 struct Seen {
     /// Some day had practice ∩ doctor hours.
     hours: bool,
+    /// Some day was closed (holiday or override).
+    closed: bool,
     /// Some day with hours was an absence day.
     absence: bool,
     /// A break blocked open working time.
@@ -338,7 +347,9 @@ struct Seen {
 
 impl Seen {
     fn reason(&self) -> UnavailableReason {
-        if !self.hours {
+        if !self.hours && self.closed {
+            UnavailableReason::Holiday
+        } else if !self.hours {
             UnavailableReason::NoHours
         } else if self.absence && !self.breaks && !self.busy {
             UnavailableReason::Absence
@@ -415,6 +426,7 @@ impl Schedule {
             query.limit,
             query.spacing,
             query.exclude,
+            query.buffers,
             now,
         ))
     }
@@ -432,6 +444,7 @@ impl Schedule {
         limit: usize,
         spacing: SlotSpacing,
         exclude: Option<BookingRef>,
+        buffers: Buffers,
         now: DateTime<Utc>,
     ) -> Vec<Slot> {
         let tz = self.time_zone();
@@ -444,7 +457,7 @@ impl Schedule {
             if day.end() <= earliest {
                 continue;
             }
-            let free = self.free_time(participants, date, exclude);
+            let free = self.free_time_with_buffers(participants, date, exclude, buffers);
             collect_slots(
                 tz,
                 &free,
@@ -479,6 +492,7 @@ impl Schedule {
             1,
             SlotSpacing::Grid,
             None,
+            Buffers::NONE,
             now,
         )
         .into_iter()
@@ -548,6 +562,7 @@ impl Schedule {
                 query.limit,
                 query.spacing,
                 query.exclude,
+                query.buffers,
                 now,
             );
             if !slots.is_empty() {
@@ -581,8 +596,9 @@ impl Schedule {
             .take_while(|d| *d <= to)
             .take(MAX_HORIZON_DAYS as usize)
         {
-            let plan = self.day_plan(&participants, date, None);
+            let plan = self.day_plan(&participants, date, None, Buffers::NONE);
             if plan.working.is_empty() {
+                seen.closed |= self.closed_on(date).is_some();
                 continue;
             }
             seen.hours = true;
@@ -1247,6 +1263,7 @@ mod tests {
 
             fn request(&self, slot: &Slot) -> AppointmentRequest {
                 AppointmentRequest {
+                    buffers: crate::scheduling::Buffers::NONE,
                     id: None,
                     doctor: A,
                     patient: Q,

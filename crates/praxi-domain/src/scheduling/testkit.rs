@@ -306,6 +306,16 @@ impl Fixture {
 }
 
 impl Fixture {
+    /// Closes the practice on `date` (holidays and overrides arrive like this).
+    pub(crate) fn closed(mut self, date: NaiveDate, label: &str) -> Self {
+        self.input.closed_days.push(ClosedDay {
+            date,
+            label: label.to_owned(),
+            because: ClosedBecause::Holiday,
+        });
+        self
+    }
+
     /// The raw input, for tests that add hand-made rows.
     pub(crate) fn build_input(self) -> ScheduleInput {
         self.input

@@ -28,6 +28,8 @@ impl ApiTable for AppointmentTypes {
             "active": record.fields.active,
             "created_at": wire::datetime(record.created_at, tz),
             "updated_at": wire::datetime(record.updated_at, tz),
+            "buffer_before_minutes": record.fields.buffers.before_minutes,
+            "buffer_after_minutes": record.fields.buffers.after_minutes,
         })
     }
 

@@ -11,9 +11,9 @@ use chrono::NaiveDate;
 use praxi_domain::appointment::{AppointmentStatus, NoShowProblem};
 use praxi_domain::patient::display_name;
 use praxi_domain::rbac::{Action, Area, Decision};
-use praxi_domain::scheduling::{ResourceId, SlotDuration, SlotQuery, UserId};
+use praxi_domain::scheduling::{Buffers, ResourceId, SlotDuration, SlotQuery, UserId};
 use praxi_store::appointments::{AppointmentFilter, AppointmentRecord, ResourceInfo, TypeInfo};
-use praxi_store::schedule::ScheduleScope;
+use praxi_store::schedule::{HoldFilter, ScheduleScope};
 use praxi_store::users::UserRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -112,7 +112,7 @@ pub(crate) fn appointment_json(record: &AppointmentRecord, state: &AppState) -> 
         .filter(|resource| resource.active && resource.kind != "room")
         .map(|resource| resource.name.as_str())
         .collect();
-    json!({
+    let mut body = json!({
         "id": record.id,
         "patient_id": record.patient_id,
         "patient_name": display_name(
@@ -136,7 +136,16 @@ pub(crate) fn appointment_json(record: &AppointmentRecord, state: &AppState) -> 
         "notes": record.notes.clone().unwrap_or_default(),
         "created_at": wire::datetime(record.created_at, tz),
         "updated_at": wire::datetime(record.updated_at, tz),
-    })
+    });
+    // Only a booking made with an audited override carries these (issue #14): the original
+    // shape stays as it was for every other appointment.
+    if !record.overridden.is_empty()
+        && let Value::Object(map) = &mut body
+    {
+        map.insert("override_reason".to_owned(), json!(record.override_reason));
+        map.insert("overridden".to_owned(), json!(record.overridden));
+    }
+    body
 }
 
 #[derive(Debug, Deserialize)]
@@ -353,6 +362,8 @@ fn read_input(fields: &mut Fields, full: bool) -> AppointmentInput {
         end_time: fields.opt_datetime("end_time").flatten(),
         status,
         notes: fields.opt_string("notes"),
+        override_reason: fields.opt_string("override_reason").flatten(),
+        hold_id: fields.opt_int("hold_id").flatten(),
     }
 }
 
@@ -368,6 +379,7 @@ fn problem_field(problem: &DraftProblem) -> &'static str {
         | DraftProblem::OnlyOwn => "doctor",
         DraftProblem::TypeUnknown(_) => "type",
         DraftProblem::ResourcesInvalid => "resource_ids",
+        DraftProblem::OverrideReasonInvalid => "override_reason",
     }
 }
 
@@ -390,6 +402,10 @@ fn problem_message(problem: &DraftProblem) -> String {
         DraftProblem::ResourcesInvalid => {
             "resource_ids enthält unbekannte oder inaktive Ressource(n).".to_owned()
         }
+        DraftProblem::OverrideReasonInvalid => format!(
+            "override_reason darf nicht leer und höchstens {} Zeichen lang sein.",
+            crate::usecases::appointments::MAX_OVERRIDE_REASON_CHARS
+        ),
     }
 }
 
@@ -618,12 +634,16 @@ async fn suggest(
     slot_query.days = days;
     slot_query.limit = usize::try_from(limit).unwrap_or(usize::MAX);
     slot_query.spacing = params::spacing(query.spacing.as_deref());
+    slot_query.buffers = appointment_type
+        .as_ref()
+        .map_or(Buffers::NONE, |(info, _)| info.buffers);
     let period = params::search_period(&state, start_date, days)?;
     // Only the requested doctor's schedule first; everyone's only for the substitution.
     let scope = ScheduleScope {
         people: Some(vec![doctor.id]),
         patients: Vec::new(),
         resources: resource_ids.clone(),
+        holds: Some(HoldFilter::alive_at(state.now())),
     };
     let schedule = state.store.schedule(state.tz(), period, &scope).await?;
     let now = state.now();
@@ -655,6 +675,7 @@ async fn suggest(
             people: Some(all_doctors.iter().map(|d| d.id).collect()),
             patients: Vec::new(),
             resources: resource_ids.clone(),
+            holds: Some(HoldFilter::alive_at(state.now())),
         };
         let schedule = state.store.schedule(state.tz(), period, &scope).await?;
         let doctor_ids: Vec<UserId> = all_doctors.iter().map(|d| UserId(d.id)).collect();

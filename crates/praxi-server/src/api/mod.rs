@@ -25,6 +25,8 @@ pub(crate) mod doctor_hours;
 pub(crate) mod doctors;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod holds;
+pub(crate) mod holidays;
 pub(crate) mod kpis;
 pub(crate) mod master_data;
 pub(crate) mod op_dashboard;
@@ -53,6 +55,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(patients::router())
         .merge(patient_rights::router())
         .merge(patient_flow::router())
+        .merge(holds::router())
         .merge(appointments::router())
         .merge(appointment_types::router())
         .merge(calendar::router())
@@ -73,6 +76,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(calendar_feeds::router())
         .merge(audit::router())
+        .merge(holidays::router())
         .merge(openapi::router())
 }
 

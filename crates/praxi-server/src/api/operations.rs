@@ -618,6 +618,7 @@ async fn suggest(
                 people: Some(team.members().map(|(_, user)| user.0).collect()),
                 patients: vec![patient],
                 resources,
+                holds: None,
             };
             let schedule = state.store.schedule(state.tz(), period, &scope).await?;
             slots = schedule

@@ -172,6 +172,10 @@ fn tagged(status: StatusCode, record: &AppointmentRecord, state: &AppState) -> R
 /// What one engine conflict means, in words.
 fn describe(conflict: &Conflict) -> String {
     match conflict {
+        Conflict::Holiday(holiday) => format!(
+            "the practice is closed on {} ({})",
+            holiday.date, holiday.label
+        ),
         Conflict::Hours(hours) => format!(
             "outside working hours on {} ({})",
             hours.date,
@@ -262,6 +266,9 @@ fn problem_error(problem: &DraftProblem) -> FhirError {
         ),
         DraftProblem::EndNotAfterStart => {
             FhirError::invalid("Appointment.end", "end must be after start")
+        }
+        DraftProblem::OverrideReasonInvalid => {
+            FhirError::invalid("Appointment", "the override reason is blank or too long")
         }
         DraftProblem::TooLong => {
             FhirError::invalid("Appointment.end", "an appointment lasts at most 24 hours")
@@ -715,6 +722,7 @@ fn read_booking(object: &Map<String, Value>) -> FhirResult<AppointmentInput> {
         end_time: Some(end),
         status: None,
         notes: string_at(object, "comment")?.map(|text| Some(text.to_owned())),
+        ..AppointmentInput::default()
     })
 }
 

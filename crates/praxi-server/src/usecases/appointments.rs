@@ -39,7 +39,14 @@ pub(crate) struct AppointmentInput {
     pub(crate) end_time: Option<DateTime<Utc>>,
     pub(crate) status: Option<AppointmentStatus>,
     pub(crate) notes: Option<Option<String>>,
+    /// Book over closed days, hours, absences or breaks with this reason (issue #14).
+    pub(crate) override_reason: Option<String>,
+    /// Convert this slot hold (create only; issue #14).
+    pub(crate) hold_id: Option<i64>,
 }
+
+/// Longest override reason, in characters.
+pub(crate) const MAX_OVERRIDE_REASON_CHARS: usize = 500;
 
 /// Why an appointment request cannot become a draft: a bad reference or a broken rule, each
 /// naming its field.
@@ -68,6 +75,8 @@ pub(crate) enum DraftProblem {
     ResourcesInvalid,
     /// Longer than the 24 hours a booking may last.
     TooLong,
+    /// The override reason is blank or longer than [`MAX_OVERRIDE_REASON_CHARS`].
+    OverrideReasonInvalid,
 }
 
 /// Another doctor's first free slot of the requested length ("Doctor unavailable"
@@ -178,6 +187,8 @@ struct Patch {
     end_time: Option<DateTime<Utc>>,
     status: Option<AppointmentStatus>,
     notes: Option<Option<String>>,
+    override_reason: Option<String>,
+    hold_id: Option<i64>,
 }
 
 /// Applies a patch to a stored row (or to nothing, for a booking) and runs the rules on the
@@ -243,6 +254,12 @@ fn merge(
             Some(notes) => Some(notes.clone().unwrap_or_default()),
             None => Some(stored.and_then(|s| s.notes.clone()).unwrap_or_default()),
         },
+        hold_id: if stored.is_none() {
+            patch.hold_id
+        } else {
+            None
+        },
+        override_reason: patch.override_reason.clone(),
     })
 }
 
@@ -260,6 +277,22 @@ async fn resolve(
         Some(id) => Some(i32::try_from(id).map_err(|_| invalid(DraftProblem::PatientIdInvalid))?),
         None => None,
     };
+    let override_reason = match input.override_reason {
+        None => None,
+        Some(reason) => {
+            let reason = reason.trim().to_owned();
+            if reason.is_empty() || reason.chars().count() > MAX_OVERRIDE_REASON_CHARS {
+                return Err(invalid(DraftProblem::OverrideReasonInvalid));
+            }
+            // The RBAC table decides who may override (admins and assistants).
+            if let Decision::Deny(denial) =
+                caller.actor.decide(Area::ScheduleOverride, Action::Create)
+            {
+                return Err(Failure::Refused(AppointmentRefusal::Denied(denial)));
+            }
+            Some(reason)
+        }
+    };
     let mut patch = Patch {
         patient_id,
         doctor_id: input.doctor,
@@ -269,6 +302,8 @@ async fn resolve(
         end_time: input.end_time,
         status: input.status,
         notes: input.notes,
+        override_reason,
+        hold_id: input.hold_id,
     };
     // The time rules first (the original's order); the own-only rule after the doctor.
     let merged = merge(&patch, stored, Decision::Allow, caller).map_err(invalid)?;
@@ -529,7 +564,7 @@ async fn classify(
     if let Some(first) = all.iter().find(|c| c.makes_doctor_unavailable()) {
         let alternatives = alternatives(state, draft).await.unwrap_or_default();
         return Ok(BookingConflict::DoctorUnavailable {
-            first: *first,
+            first: first.clone(),
             alternatives,
         });
     }
@@ -552,7 +587,7 @@ async fn classify(
         return Ok(BookingConflict::Resource { resource_ids });
     }
     let patient_appointment = all.iter().any(|c| {
-        matches!(c, Conflict::Booking(b) if b.kind == ConflictKind::Patient && matches!(b.booking, BookingRef::Appointment(_)))
+        matches!(c, Conflict::Booking(b) if b.kind == ConflictKind::Patient && matches!(b.booking, BookingRef::Appointment(_) | BookingRef::Hold(_)))
     });
     if patient_appointment {
         return Ok(BookingConflict::Patient);

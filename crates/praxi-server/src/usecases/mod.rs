@@ -18,6 +18,8 @@ pub(crate) mod appointments;
 pub(crate) mod audit_log;
 pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
+pub(crate) mod holds;
+pub(crate) mod holidays;
 pub(crate) mod master_data;
 pub(crate) mod operations;
 pub(crate) mod patient_rights;

@@ -420,6 +420,7 @@ async fn conflict(
 /// The team role a conflict concerns, where it names one.
 pub(crate) fn conflict_role(conflict: &Conflict) -> Option<PersonRole> {
     match conflict {
+        Conflict::Holiday(h) => Some(h.role),
         Conflict::Hours(h) => Some(h.role),
         Conflict::Absence(a) => Some(a.role),
         Conflict::Break(b) => Some(b.role),
@@ -507,13 +508,13 @@ async fn write(
         Err(Precondition::Stale) => refusal(OperationRefusal::Stale),
         Err(Precondition::Changed) => Ok(None),
         Err(Precondition::Store(StoreError::Scheduling(conflicts))) => {
-            let first = *conflicts.first();
+            let first = conflicts.first().clone();
             if is_patient_conflict(&first) {
                 let patient: Vec<Conflict> = conflicts
                     .conflicts()
                     .iter()
                     .filter(|c| is_patient_conflict(c))
-                    .copied()
+                    .cloned()
                     .collect();
                 return refusal(OperationRefusal::PatientBusy(patient));
             }

@@ -1203,7 +1203,8 @@ async fn vw_107_calendar_statement_count_does_not_grow_with_rows_days_or_doctors
         small, big,
         "statements must not depend on rows, days or doctors"
     );
-    assert!((7..=14).contains(&big), "{big} statements");
+    // One more than before issue #14: the closed days (holiday region + overrides, one join).
+    assert!((7..=15).contains(&big), "{big} statements");
 
     // Filters do not add statements either.
     let filter = CalendarFilter {
@@ -1576,6 +1577,7 @@ async fn availability_statement_count_does_not_grow_with_patients_or_bookings() 
         small, big,
         "statements must not depend on patients or bookings"
     );
-    assert!((7..=11).contains(&big), "{big} statements");
+    // One more than before issue #14: the closed days (holiday region + overrides, one join).
+    assert!((7..=12).contains(&big), "{big} statements");
     app.stop().await;
 }

@@ -313,7 +313,9 @@ async fn appointment_type_create_returns_the_item_with_the_original_defaults() {
             "duration_minutes",
             "active",
             "created_at",
-            "updated_at"
+            "updated_at",
+            "buffer_before_minutes",
+            "buffer_after_minutes"
         ]
     );
     assert_eq!(res.body["name"], "Check-up");

@@ -605,6 +605,7 @@ pub async fn read_availability<C: ConnectionTrait>(
         people: None,
         patients: Vec::new(),
         resources: rooms.iter().map(|room| room.id).collect(),
+        holds: None,
     };
     let input = load_schedule(conn, tz, period, &scope).await?;
     let busy_patients = input

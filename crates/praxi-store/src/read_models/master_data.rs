@@ -237,6 +237,10 @@ impl MasterTable for AppointmentTypes {
                 color: row.color,
                 duration_minutes: row.duration_minutes,
                 active: row.active,
+                buffers: praxi_domain::scheduling::Buffers::from_minutes(
+                    i64::from(row.buffer_before_minutes),
+                    i64::from(row.buffer_after_minutes),
+                ),
             },
             created_at: row.created_at,
             updated_at: row.updated_at,

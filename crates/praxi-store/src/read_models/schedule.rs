@@ -7,18 +7,24 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use praxi_domain::appointment::AppointmentStatus;
 use praxi_domain::operation::OperationStatus;
+use praxi_domain::scheduling::holidays::closed_days;
 use praxi_domain::scheduling::{
     Absence, AbsenceId, AppointmentId, BookingRef, BookingState, Break, BreakId, BusyInterval,
-    DoctorHours, Interval, Occupant, OperationId, PatientId, PersonRole, ResourceId, ScheduleInput,
-    UserId, WeeklyWindow, weekday_from_index,
+    DoctorHours, HoldId, Interval, Occupant, OperationId, PatientId, PersonRole, ResourceId,
+    ScheduleInput, UserId, WeeklyWindow, weekday_from_index,
 };
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query, SelectStatement};
+use praxi_domain::scheduling::{Buffers, ClosedDay, DayOverride, MAX_BUFFER_MINUTES};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use crate::error::StoreError;
+use crate::holidays::parse_region;
 use crate::migration::idens::{
-    Appointment, AppointmentResource, DoctorAbsence, DoctorBreak, DoctorHours as DoctorHoursT,
-    Operation, OperationDevice, PracticeHours,
+    Appointment, AppointmentResource, AppointmentType, DoctorAbsence, DoctorBreak,
+    DoctorHours as DoctorHoursT, Operation, OperationDevice, PracticeHours,
+};
+use crate::migration::m0014_scheduling_features::{
+    HolidayOverride, NewColumns, PracticeSettings, SlotHold, SlotHoldResource,
 };
 
 /// Bookings last at most this long (API rule, database CHECK/trigger), so an overlap query can
@@ -37,6 +43,24 @@ pub struct ScheduleScope {
     pub people: Option<Vec<i64>>,
     pub patients: Vec<i32>,
     pub resources: Vec<i64>,
+    /// Whether slot holds count (issue #14); `None`: they are not loaded.
+    pub holds: Option<HoldFilter>,
+}
+
+/// Which slot holds count: those not expired at `now`, except the one being converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldFilter {
+    /// A hold counts while `expires_at > now`.
+    pub now: DateTime<Utc>,
+    /// The hold a booking converts (it must not conflict with itself).
+    pub except: Option<i64>,
+}
+
+impl HoldFilter {
+    /// Every hold alive at `now`.
+    pub fn alive_at(now: DateTime<Utc>) -> Self {
+        HoldFilter { now, except: None }
+    }
 }
 
 impl ScheduleScope {
@@ -91,6 +115,17 @@ struct AppointmentRow {
     patient_id: i32,
     start_time: DateTime<Utc>,
     end_time: DateTime<Utc>,
+    buffer_before_minutes: Option<i32>,
+    buffer_after_minutes: Option<i32>,
+}
+
+impl AppointmentRow {
+    fn buffers(&self) -> Buffers {
+        Buffers::from_minutes(
+            i64::from(self.buffer_before_minutes.unwrap_or(0)),
+            i64::from(self.buffer_after_minutes.unwrap_or(0)),
+        )
+    }
 }
 
 #[derive(FromQueryResult)]
@@ -111,6 +146,29 @@ struct AppointmentLinkRow {
     resource_id: i64,
     start_time: DateTime<Utc>,
     end_time: DateTime<Utc>,
+    buffer_before_minutes: Option<i32>,
+    buffer_after_minutes: Option<i32>,
+}
+
+/// The appointment's type, for its buffers (`LEFT JOIN`: appointments without a type have
+/// none).
+fn join_type(select: &mut SelectStatement) {
+    select
+        .column((AppointmentType::Table, NewColumns::BufferBeforeMinutes))
+        .column((AppointmentType::Table, NewColumns::BufferAfterMinutes))
+        .join(
+            JoinType::LeftJoin,
+            AppointmentType::Table,
+            Expr::col((AppointmentType::Table, AppointmentType::Id))
+                .equals((Appointment::Table, Appointment::TypeId)),
+        );
+}
+
+/// The period widened by the longest buffer on both sides: an appointment just outside it
+/// may still occupy it with its buffers.
+fn buffered(period: &Interval) -> Interval {
+    let max = chrono::Duration::minutes(i64::from(MAX_BUFFER_MINUTES));
+    period.widened(max, max)
 }
 
 #[derive(FromQueryResult)]
@@ -154,8 +212,12 @@ pub async fn load_schedule<C: ConnectionTrait>(
     scope: &ScheduleScope,
 ) -> Result<ScheduleInput, StoreError> {
     let mut input = load_hours(conn, tz, &period, scope.people.as_deref()).await?;
+    input.closed_days = load_closed_days(conn, tz, &period).await?;
     load_appointments(conn, &period, scope, &mut input.busy).await?;
     load_operations(conn, &period, scope, &mut input.busy).await?;
+    if let Some(filter) = scope.holds {
+        load_holds(conn, &period, scope, filter, &mut input.busy).await?;
+    }
     Ok(input)
 }
 
@@ -278,6 +340,153 @@ pub(crate) async fn load_hours<C: ConnectionTrait>(
     Ok(input)
 }
 
+#[derive(FromQueryResult)]
+struct ClosedRow {
+    holiday_region: Option<String>,
+    date: Option<NaiveDate>,
+    closed: Option<bool>,
+    label: Option<String>,
+}
+
+/// The closed days (public holidays of the practice's region and per-date overrides) of the
+/// local dates of `period`: one statement (the settings row joined with the overrides).
+pub async fn load_closed_days<C: ConnectionTrait>(
+    conn: &C,
+    tz: Tz,
+    period: &Interval,
+) -> Result<Vec<ClosedDay>, StoreError> {
+    let first_date = period.start().with_timezone(&tz).date_naive();
+    let last_date = period.end().with_timezone(&tz).date_naive();
+    let select = Query::select()
+        .column((PracticeSettings::Table, PracticeSettings::HolidayRegion))
+        .column((HolidayOverride::Table, HolidayOverride::Date))
+        .column((HolidayOverride::Table, HolidayOverride::Closed))
+        .column((HolidayOverride::Table, HolidayOverride::Label))
+        .from(PracticeSettings::Table)
+        .join(
+            JoinType::LeftJoin,
+            HolidayOverride::Table,
+            Cond::all()
+                .add(Expr::col((HolidayOverride::Table, HolidayOverride::Date)).gte(first_date))
+                .add(Expr::col((HolidayOverride::Table, HolidayOverride::Date)).lte(last_date)),
+        )
+        .and_where(Expr::col((PracticeSettings::Table, PracticeSettings::Id)).eq(1))
+        .to_owned();
+    let mut region = None;
+    let mut overrides = Vec::new();
+    for row in rows::<ClosedRow, _>(conn, &select).await? {
+        region = parse_region(row.holiday_region.as_deref());
+        if let (Some(date), Some(closed)) = (row.date, row.closed) {
+            overrides.push(DayOverride {
+                date,
+                closed,
+                label: row.label,
+            });
+        }
+    }
+    Ok(closed_days(region, first_date, last_date, &overrides))
+}
+
+#[derive(FromQueryResult)]
+struct HoldRow {
+    id: i64,
+    doctor_id: i64,
+    patient_id: Option<i32>,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    resource_id: Option<i64>,
+}
+
+/// Slot holds alive at `filter.now` overlapping `period` of the people, patients and
+/// resources in scope: one statement (holds joined with their resources). An expired hold
+/// simply stops counting; nothing has to delete it.
+async fn load_holds<C: ConnectionTrait>(
+    conn: &C,
+    period: &Interval,
+    scope: &ScheduleScope,
+    filter: HoldFilter,
+    out: &mut Vec<BusyInterval>,
+) -> Result<(), StoreError> {
+    let mut select = Query::select()
+        .columns([
+            (SlotHold::Table, SlotHold::Id),
+            (SlotHold::Table, SlotHold::DoctorId),
+            (SlotHold::Table, SlotHold::PatientId),
+            (SlotHold::Table, SlotHold::StartTime),
+            (SlotHold::Table, SlotHold::EndTime),
+        ])
+        .column((SlotHoldResource::Table, SlotHoldResource::ResourceId))
+        .from(SlotHold::Table)
+        .join(
+            JoinType::LeftJoin,
+            SlotHoldResource::Table,
+            Expr::col((SlotHoldResource::Table, SlotHoldResource::HoldId))
+                .equals((SlotHold::Table, SlotHold::Id)),
+        )
+        .and_where(Expr::col((SlotHold::Table, SlotHold::ExpiresAt)).gt(filter.now))
+        .cond_where(overlap_cond(
+            SlotHold::Table,
+            SlotHold::StartTime,
+            SlotHold::EndTime,
+            &buffered(period),
+        ))
+        .order_by((SlotHold::Table, SlotHold::Id), sea_orm::Order::Asc)
+        .to_owned();
+    if let Some(except) = filter.except {
+        select.and_where(Expr::col((SlotHold::Table, SlotHold::Id)).ne(except));
+    }
+    if let Some(people) = &scope.people {
+        let mut any = Cond::any()
+            .add(Expr::col((SlotHold::Table, SlotHold::DoctorId)).is_in(people.iter().copied()));
+        if !scope.patients.is_empty() {
+            any = any.add(
+                Expr::col((SlotHold::Table, SlotHold::PatientId))
+                    .is_in(scope.patients.iter().copied()),
+            );
+        }
+        if !scope.resources.is_empty() {
+            any = any.add(
+                Expr::col((SlotHoldResource::Table, SlotHoldResource::ResourceId))
+                    .is_in(scope.resources.iter().copied()),
+            );
+        }
+        select.cond_where(any);
+    }
+    let mut last: Option<i64> = None;
+    for row in rows::<HoldRow, _>(conn, &select).await? {
+        let Ok(interval) = Interval::new(row.start_time, row.end_time) else {
+            continue;
+        };
+        let booking = BookingRef::Hold(HoldId(row.id));
+        if last != Some(row.id) {
+            last = Some(row.id);
+            out.push(busy(
+                interval,
+                booking,
+                Occupant::Person {
+                    user: UserId(row.doctor_id),
+                    role: PersonRole::AppointmentDoctor,
+                },
+            ));
+            if let Some(patient) = row.patient_id {
+                out.push(busy(
+                    interval,
+                    booking,
+                    Occupant::Patient(PatientId(patient)),
+                ));
+            }
+        }
+        if let Some(resource) = row.resource_id {
+            out.push(busy(
+                interval,
+                booking,
+                Occupant::Resource(ResourceId(resource)),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn busy(interval: Interval, booking: BookingRef, occupant: Occupant) -> BusyInterval {
     BusyInterval {
         interval,
@@ -310,9 +519,10 @@ async fn load_appointments<C: ConnectionTrait>(
             Appointment::Table,
             Appointment::StartTime,
             Appointment::EndTime,
-            period,
+            &buffered(period),
         ))
         .to_owned();
+    join_type(&mut select);
     if let Some(people) = &scope.people {
         let mut any = Cond::any().add(
             Expr::col((Appointment::Table, Appointment::DoctorId)).is_in(people.iter().copied()),
@@ -331,7 +541,7 @@ async fn load_appointments<C: ConnectionTrait>(
         };
         let booking = BookingRef::Appointment(AppointmentId(row.id));
         out.push(busy(
-            interval,
+            row.buffers().occupied(interval),
             booking,
             Occupant::Person {
                 user: UserId(row.doctor_id),
@@ -347,7 +557,7 @@ async fn load_appointments<C: ConnectionTrait>(
     if scope.resources.is_empty() {
         return Ok(());
     }
-    let links = Query::select()
+    let mut links = Query::select()
         .expr_as(
             Expr::col((
                 AppointmentResource::Table,
@@ -378,15 +588,20 @@ async fn load_appointments<C: ConnectionTrait>(
             Appointment::Table,
             Appointment::StartTime,
             Appointment::EndTime,
-            period,
+            &buffered(period),
         ))
         .to_owned();
+    join_type(&mut links);
     for row in rows::<AppointmentLinkRow, _>(conn, &links).await? {
         let Ok(interval) = Interval::new(row.start_time, row.end_time) else {
             continue;
         };
+        let buffers = Buffers::from_minutes(
+            i64::from(row.buffer_before_minutes.unwrap_or(0)),
+            i64::from(row.buffer_after_minutes.unwrap_or(0)),
+        );
         out.push(busy(
-            interval,
+            buffers.occupied(interval),
             BookingRef::Appointment(AppointmentId(row.booking_id)),
             Occupant::Resource(ResourceId(row.resource_id)),
         ));

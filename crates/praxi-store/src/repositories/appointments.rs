@@ -7,10 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use praxi_domain::appointment::{AppointmentStatus, Placement, needs_schedule_check};
 use praxi_domain::scheduling::{
-    AppointmentId, AppointmentRequest, Interval, PatientId, RequestedResource, ResourceId,
-    ResourceKind, Schedule, UserId,
+    AppointmentId, AppointmentRequest, Buffers, Conflict, Interval, PatientId, RequestedResource,
+    ResourceId, ResourceKind, Schedule, UserId,
 };
-use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, IntoIden, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, Order};
 
 use crate::audit::{AuditEntry, write_audit};
@@ -20,7 +20,8 @@ use crate::locks::{LockKey, lock};
 use crate::migration::idens::{
     Appointment, AppointmentResource, AppointmentType, CoreUser, Patients, Resource,
 };
-use crate::schedule::{ScheduleScope, load_schedule};
+use crate::migration::m0014_scheduling_features::{NewColumns, SlotHold};
+use crate::schedule::{HoldFilter, ScheduleScope, load_schedule};
 
 /// A resource as embedded in bookings (the API's Resource shape).
 #[derive(Debug, Clone, PartialEq, FromQueryResult)]
@@ -51,6 +52,8 @@ pub struct TypeInfo {
     pub id: i64,
     pub name: String,
     pub color: Option<String>,
+    /// The type's buffers (not part of the API's `TypeMini`).
+    pub buffers: Buffers,
 }
 
 /// An appointment with everything its read shape needs.
@@ -75,6 +78,10 @@ pub struct AppointmentRecord {
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why the booking was made against the practice's rules (issue #14), if it was.
+    pub override_reason: Option<String>,
+    /// What the override overrode (conflict codes such as `holiday`, `break`).
+    pub overridden: Vec<String>,
 }
 
 #[derive(FromQueryResult)]
@@ -87,6 +94,10 @@ struct AppointmentRow {
     type_id: Option<i64>,
     type_name: Option<String>,
     type_color: Option<String>,
+    type_buffer_before: Option<i32>,
+    type_buffer_after: Option<i32>,
+    override_reason: Option<String>,
+    overridden: Option<String>,
     doctor_id: i64,
     doctor_username: String,
     doctor_first_name: String,
@@ -184,6 +195,16 @@ fn appointment_select() -> SelectStatement {
             Expr::col((AppointmentType::Table, AppointmentType::Color)),
             Alias::new("type_color"),
         )
+        .expr_as(
+            Expr::col((AppointmentType::Table, NewColumns::BufferBeforeMinutes)),
+            Alias::new("type_buffer_before"),
+        )
+        .expr_as(
+            Expr::col((AppointmentType::Table, NewColumns::BufferAfterMinutes)),
+            Alias::new("type_buffer_after"),
+        )
+        .column((a, NewColumns::OverrideReason))
+        .column((a, NewColumns::Overridden))
         .expr_as(
             Expr::col((CoreUser::Table, CoreUser::Username)),
             Alias::new("doctor_username"),
@@ -314,6 +335,10 @@ pub(crate) async fn read_appointments<C: ConnectionTrait>(
                         id,
                         name,
                         color: row.type_color,
+                        buffers: Buffers::from_minutes(
+                            i64::from(row.type_buffer_before.unwrap_or(0)),
+                            i64::from(row.type_buffer_after.unwrap_or(0)),
+                        ),
                     }),
                     _ => None,
                 },
@@ -327,6 +352,17 @@ pub(crate) async fn read_appointments<C: ConnectionTrait>(
                 status,
                 is_no_show: row.is_no_show,
                 notes: row.notes,
+                override_reason: row.override_reason,
+                overridden: row
+                    .overridden
+                    .map(|codes| {
+                        codes
+                            .split(',')
+                            .filter(|c| !c.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 created_at: row.created_at,
                 updated_at: row.updated_at,
             })
@@ -346,6 +382,12 @@ pub struct AppointmentDraft {
     pub end_time: DateTime<Utc>,
     pub status: AppointmentStatus,
     pub notes: Option<String>,
+    /// The slot hold this booking converts (create only): it must be alive and match doctor
+    /// and times; it is deleted in the booking's transaction (issue #14).
+    pub hold_id: Option<i64>,
+    /// An audited override (issue #14): book over closed days, hours, absences and breaks
+    /// (never over another booking or hold); the reason is stored on the appointment.
+    pub override_reason: Option<String>,
 }
 
 /// Whether the engine must check the draft (an update that moves nothing skips it).
@@ -441,15 +483,32 @@ async fn write_booking<C: ConnectionTrait>(
     keys.extend_from_slice(extra_keys);
     lock(tx, &keys).await?;
 
+    let hold_id = match (id, draft.hold_id) {
+        (None, Some(hold_id)) => {
+            check_hold_matches(tx, hold_id, draft, now).await?;
+            Some(hold_id)
+        }
+        _ => None,
+    };
+    let mut overridden: Vec<&'static str> = Vec::new();
     if check == ScheduleCheck::Check && draft.status.is_active() {
         let scope = ScheduleScope {
             people: Some(vec![draft.doctor_id]),
             patients: vec![draft.patient_id],
             resources: draft.resources.iter().map(|(id, _)| *id).collect(),
+            holds: Some(HoldFilter {
+                now,
+                except: hold_id,
+            }),
         };
         let input = load_schedule(tx, tz, check_period(tz, &interval), &scope).await?;
         let schedule = Schedule::new(input);
+        let buffers = match draft.type_id {
+            Some(type_id) => type_buffers(tx, type_id).await?,
+            None => Buffers::NONE,
+        };
         let request = AppointmentRequest {
+            buffers,
             id: id.map(AppointmentId),
             doctor: UserId(draft.doctor_id),
             patient: PatientId(draft.patient_id),
@@ -464,26 +523,44 @@ async fn write_booking<C: ConnectionTrait>(
                 .collect(),
         };
         if let Err(conflicts) = schedule.check_appointment(&request) {
-            crate::ops::count_booking_conflict();
-            return Err(StoreError::Scheduling(Box::new(conflicts)));
+            let all_overridable = conflicts.conflicts().iter().all(Conflict::is_overridable);
+            if draft.override_reason.is_some() && all_overridable {
+                for conflict in conflicts.conflicts() {
+                    if !overridden.contains(&conflict.code()) {
+                        overridden.push(conflict.code());
+                    }
+                }
+            } else {
+                crate::ops::count_booking_conflict();
+                // An override never books over another booking: report only those.
+                let conflicts = match (&draft.override_reason, conflicts.without_overridable()) {
+                    (Some(_), Some(rest)) => rest,
+                    _ => conflicts,
+                };
+                return Err(StoreError::Scheduling(Box::new(conflicts)));
+            }
         }
     }
+    let override_columns = (!overridden.is_empty())
+        .then(|| (draft.override_reason.clone(), Some(overridden.join(","))));
 
     let appointment_id = match id {
         None => {
             let insert = Query::insert()
                 .into_table(Appointment::Table)
                 .columns([
-                    Appointment::PatientId,
-                    Appointment::TypeId,
-                    Appointment::DoctorId,
-                    Appointment::StartTime,
-                    Appointment::EndTime,
-                    Appointment::Status,
-                    Appointment::IsNoShow,
-                    Appointment::Notes,
-                    Appointment::CreatedAt,
-                    Appointment::UpdatedAt,
+                    Appointment::PatientId.into_iden(),
+                    Appointment::TypeId.into_iden(),
+                    Appointment::DoctorId.into_iden(),
+                    Appointment::StartTime.into_iden(),
+                    Appointment::EndTime.into_iden(),
+                    Appointment::Status.into_iden(),
+                    Appointment::IsNoShow.into_iden(),
+                    Appointment::Notes.into_iden(),
+                    Appointment::CreatedAt.into_iden(),
+                    Appointment::UpdatedAt.into_iden(),
+                    NewColumns::OverrideReason.into_iden(),
+                    NewColumns::Overridden.into_iden(),
                 ])
                 .values_panic([
                     draft.patient_id.into(),
@@ -496,6 +573,14 @@ async fn write_booking<C: ConnectionTrait>(
                     draft.notes.clone().into(),
                     now.into(),
                     now.into(),
+                    override_columns
+                        .as_ref()
+                        .and_then(|(reason, _)| reason.clone())
+                        .into(),
+                    override_columns
+                        .as_ref()
+                        .and_then(|(_, codes)| codes.clone())
+                        .into(),
                 ])
                 .returning_col(Appointment::Id)
                 .to_owned();
@@ -507,7 +592,7 @@ async fn write_booking<C: ConnectionTrait>(
             row.try_get::<i32>("", "id")?
         }
         Some(id) => {
-            let update = Query::update()
+            let mut update = Query::update()
                 .table(Appointment::Table)
                 .values([
                     (Appointment::PatientId, draft.patient_id.into()),
@@ -521,6 +606,13 @@ async fn write_booking<C: ConnectionTrait>(
                 ])
                 .and_where(Expr::col(Appointment::Id).eq(id))
                 .to_owned();
+            // A move that needed an override records the new one; otherwise the stored
+            // override (if any) stays as it was.
+            if let Some((reason, codes)) = &override_columns {
+                update
+                    .value(NewColumns::OverrideReason, reason.clone())
+                    .value(NewColumns::Overridden, codes.clone());
+            }
             let result = tx.execute(&update).await.map_err(map_booking_db_error)?;
             if result.rows_affected() == 0 {
                 return Err(StoreError::NotFound("Appointment"));
@@ -546,7 +638,27 @@ async fn write_booking<C: ConnectionTrait>(
         }
         tx.execute(&insert).await?;
     }
-    write_audit(tx, &audit(appointment_id)).await?;
+    if let Some(hold_id) = hold_id {
+        let delete = Query::delete()
+            .from_table(SlotHold::Table)
+            .and_where(Expr::col(SlotHold::Id).eq(hold_id))
+            .to_owned();
+        tx.execute(&delete).await?;
+    }
+    let entry = audit(appointment_id);
+    write_audit(tx, &entry).await?;
+    if !overridden.is_empty() {
+        // The reason may hold patient data: it stays on the appointment, not in the log.
+        let override_entry = AuditEntry {
+            action: "appointment_override".to_owned(),
+            meta: Some(serde_json::json!({
+                "appointment_id": appointment_id,
+                "overridden": overridden,
+            })),
+            ..entry
+        };
+        write_audit(tx, &override_entry).await?;
+    }
     let filter = AppointmentFilter {
         id: Some(appointment_id),
         ..Default::default()
@@ -557,6 +669,65 @@ async fn write_booking<C: ConnectionTrait>(
         .next()
         .ok_or(StoreError::NotFound("Appointment"))?;
     Ok(record)
+}
+
+#[derive(FromQueryResult)]
+struct HoldCheckRow {
+    doctor_id: i64,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+}
+
+/// The hold a booking converts must be alive at `now` and held for the same doctor and the
+/// same times (read after the booking's locks, so it cannot change meanwhile).
+async fn check_hold_matches<C: ConnectionTrait>(
+    conn: &C,
+    hold_id: i64,
+    draft: &AppointmentDraft,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let select = Query::select()
+        .columns([SlotHold::DoctorId, SlotHold::StartTime, SlotHold::EndTime])
+        .from(SlotHold::Table)
+        .and_where(Expr::col(SlotHold::Id).eq(hold_id))
+        .and_where(Expr::col(SlotHold::ExpiresAt).gt(now))
+        .to_owned();
+    let Some(row) = conn.query_one(&select).await? else {
+        return Err(StoreError::field(
+            "hold_id",
+            "The slot hold does not exist or has expired.",
+        ));
+    };
+    let row = HoldCheckRow::from_query_result(&row, "")?;
+    if row.doctor_id != draft.doctor_id
+        || row.start_time != draft.start_time
+        || row.end_time != draft.end_time
+    {
+        return Err(StoreError::field(
+            "hold_id",
+            "The slot hold is for another doctor or time.",
+        ));
+    }
+    Ok(())
+}
+
+/// The buffers of an appointment type (none for an unknown id).
+async fn type_buffers<C: ConnectionTrait>(conn: &C, type_id: i64) -> Result<Buffers, StoreError> {
+    let select = Query::select()
+        .columns([
+            NewColumns::BufferBeforeMinutes,
+            NewColumns::BufferAfterMinutes,
+        ])
+        .from(AppointmentType::Table)
+        .and_where(Expr::col(AppointmentType::Id).eq(type_id))
+        .to_owned();
+    let Some(row) = conn.query_one(&select).await? else {
+        return Ok(Buffers::NONE);
+    };
+    Ok(Buffers::from_minutes(
+        i64::from(row.try_get::<i32>("", "buffer_before_minutes")?),
+        i64::from(row.try_get::<i32>("", "buffer_after_minutes")?),
+    ))
 }
 
 impl Store {
@@ -633,6 +804,8 @@ impl Store {
             end_time: stored.end_time,
             status: stored.status,
             notes: None,
+            hold_id: None,
+            override_reason: None,
         });
         let mut extra: Vec<LockKey> = stored_keys;
         extra.extend(stored.resources.iter().map(|r| LockKey::Resource(r.id)));
@@ -779,6 +952,10 @@ impl Store {
                 AppointmentType::DurationMinutes,
                 AppointmentType::Active,
             ])
+            .columns([
+                NewColumns::BufferBeforeMinutes,
+                NewColumns::BufferAfterMinutes,
+            ])
             .from(AppointmentType::Table)
             .and_where(Expr::col(AppointmentType::Id).eq(id))
             .to_owned();
@@ -790,6 +967,10 @@ impl Store {
                 id: row.try_get("", "id")?,
                 name: row.try_get("", "name")?,
                 color: row.try_get("", "color")?,
+                buffers: Buffers::from_minutes(
+                    i64::from(row.try_get::<i32>("", "buffer_before_minutes")?),
+                    i64::from(row.try_get::<i32>("", "buffer_after_minutes")?),
+                ),
             },
             row.try_get("", "duration_minutes")?,
             row.try_get("", "active")?,

@@ -13,6 +13,7 @@ use praxi_domain::ValidationError;
 use praxi_domain::catalog::{
     AppointmentTypeFields, OperationTypeFields, ResourceFields, ResourceKind, check_kind_change,
 };
+use praxi_domain::scheduling::Buffers;
 use sea_orm::sea_query::{
     Alias, DynIden, Expr, ExprTrait, IntoIden, LockType, Query, SelectStatement,
 };
@@ -27,6 +28,7 @@ use crate::migration::idens::{
     Appointment, AppointmentResource, AppointmentType, Operation, OperationDevice, OperationType,
     Resource,
 };
+use crate::migration::m0014_scheduling_features::NewColumns;
 
 /// Model names as the API reports them (`No <Model> matches…`, `<Model> is still referenced`).
 const APPOINTMENT_TYPE: &str = "AppointmentType";
@@ -67,6 +69,8 @@ struct AppointmentTypeRow {
     color: Option<String>,
     duration_minutes: Option<i32>,
     active: bool,
+    buffer_before_minutes: i32,
+    buffer_after_minutes: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -80,6 +84,10 @@ impl From<AppointmentTypeRow> for AppointmentTypeRecord {
                 color: row.color,
                 duration_minutes: row.duration_minutes,
                 active: row.active,
+                buffers: Buffers::from_minutes(
+                    i64::from(row.buffer_before_minutes),
+                    i64::from(row.buffer_after_minutes),
+                ),
             },
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -164,6 +172,10 @@ fn appointment_type_select() -> SelectStatement {
             AppointmentType::Active,
             AppointmentType::CreatedAt,
             AppointmentType::UpdatedAt,
+        ])
+        .columns([
+            NewColumns::BufferBeforeMinutes,
+            NewColumns::BufferAfterMinutes,
         ])
         .from(AppointmentType::Table)
         .order_by(AppointmentType::Name, Order::Asc)
@@ -429,12 +441,14 @@ impl Store {
         let insert = Query::insert()
             .into_table(AppointmentType::Table)
             .columns([
-                AppointmentType::Name,
-                AppointmentType::Color,
-                AppointmentType::DurationMinutes,
-                AppointmentType::Active,
-                AppointmentType::CreatedAt,
-                AppointmentType::UpdatedAt,
+                AppointmentType::Name.into_iden(),
+                AppointmentType::Color.into_iden(),
+                AppointmentType::DurationMinutes.into_iden(),
+                AppointmentType::Active.into_iden(),
+                AppointmentType::CreatedAt.into_iden(),
+                AppointmentType::UpdatedAt.into_iden(),
+                NewColumns::BufferBeforeMinutes.into_iden(),
+                NewColumns::BufferAfterMinutes.into_iden(),
             ])
             .values_panic([
                 fields.name.clone().into(),
@@ -443,6 +457,8 @@ impl Store {
                 fields.active.into(),
                 now.into(),
                 now.into(),
+                i32::from(fields.buffers.before_minutes).into(),
+                i32::from(fields.buffers.after_minutes).into(),
             ])
             .returning_col(AppointmentType::Id)
             .to_owned();
@@ -497,6 +513,14 @@ impl Store {
                 (AppointmentType::Active, fields.active.into()),
                 (AppointmentType::UpdatedAt, now.into()),
             ])
+            .value(
+                NewColumns::BufferBeforeMinutes,
+                i32::from(fields.buffers.before_minutes),
+            )
+            .value(
+                NewColumns::BufferAfterMinutes,
+                i32::from(fields.buffers.after_minutes),
+            )
             .and_where(Expr::col(AppointmentType::Id).eq(id))
             .to_owned();
         tx.execute(&update).await?;

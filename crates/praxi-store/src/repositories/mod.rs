@@ -11,6 +11,8 @@ pub mod audit;
 pub mod catalog;
 pub mod feeds;
 pub mod flow;
+pub mod holds;
+pub mod holidays;
 pub mod hours;
 pub mod login_throttle;
 pub mod operations;

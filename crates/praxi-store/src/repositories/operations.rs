@@ -752,6 +752,7 @@ impl Store {
                 people: Some(team.members().map(|(_, user)| user.0).collect()),
                 patients: vec![draft.patient_id],
                 resources,
+                holds: None,
             };
             let input = load_schedule(&*tx, tz, check_period(tz, &interval), &scope).await?;
             let request = OperationRequest {

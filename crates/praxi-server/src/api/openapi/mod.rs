@@ -92,6 +92,12 @@ pub(crate) fn router() -> Router<AppState> {
     schemas::MfaPolicy,
     schemas::PatientErasureRequest,
     schemas::PatientErasure,
+    schemas::HolidayDay,
+    schemas::HolidayCalendar,
+    schemas::HolidayRegionUpdate,
+    schemas::HolidayOverride,
+    schemas::SlotHoldCreate,
+    schemas::SlotHold,
 )))]
 struct Components;
 

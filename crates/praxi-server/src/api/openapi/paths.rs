@@ -994,6 +994,54 @@ fn documented_operations() -> Vec<Op> {
             "`json` (default) or `csv` (every matching row as text/csv)",
         )
         .answer(200, Answer::Page("AuditAccess")),
+        Op::new(
+            Post,
+            "/api/appointments/holds/",
+            "appointments",
+            "Hold a slot for a booking in progress (time-to-live, checked like a booking)",
+        )
+        .body("SlotHoldCreate")
+        .answer(201, Answer::Json("SlotHold")),
+        Op::new(
+            Delete,
+            "/api/appointments/holds/{id}/",
+            "appointments",
+            "Release a slot hold",
+        ),
+        Op::new(
+            Get,
+            "/api/holidays/",
+            "holidays",
+            "The practice's region and the holidays and overrides of a range (`year`, or `from`/`to`)",
+        )
+        .query("year", Type::Integer, "a calendar year (default: this year)")
+        .date("from", "first date of the range")
+        .date("to", "last date of the range (at most 366 days)")
+        .answer(200, Answer::Json("HolidayCalendar")),
+        Op::new(
+            Put,
+            "/api/holidays/region/",
+            "holidays",
+            "Choose the practice's holiday region (`DE`, a state code, or null)",
+        )
+        .body("HolidayRegionUpdate")
+        .answer(200, Answer::Json("HolidayRegionUpdate")),
+        Op::new(
+            Put,
+            "/api/holidays/overrides/{date}/",
+            "holidays",
+            "Open a holiday or close any other date (per-date override)",
+        )
+        .body("HolidayOverride")
+        .answer(200, Answer::Json("HolidayOverride"))
+        .also(&[404]),
+        Op::new(
+            Delete,
+            "/api/holidays/overrides/{date}/",
+            "holidays",
+            "Remove a per-date override",
+        )
+        .also(&[404]),
     ]);
     ops
 }

@@ -210,6 +210,10 @@ pub(crate) struct AppointmentType {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// Minutes before an appointment of this type that keep its doctor and resources busy.
+    pub buffer_before_minutes: i64,
+    /// Minutes after it (cleaning, documentation).
+    pub buffer_after_minutes: i64,
 }
 
 #[derive(ToSchema)]
@@ -218,6 +222,10 @@ pub(crate) struct AppointmentTypeWrite {
     pub color: Option<String>,
     pub duration_minutes: Option<i64>,
     pub active: Option<bool>,
+    /// 0..=120 minutes, default 0.
+    pub buffer_before_minutes: Option<i64>,
+    /// 0..=120 minutes, default 0.
+    pub buffer_after_minutes: Option<i64>,
 }
 
 #[derive(ToSchema)]
@@ -426,6 +434,41 @@ pub(crate) struct AppointmentWrite {
     pub status: Option<String>,
     pub notes: Option<String>,
     pub resource_ids: Option<Vec<i64>>,
+    /// Book over a closed day, working hours, an absence or a break (admins and assistants;
+    /// 1..500 characters). Never over another booking.
+    pub override_reason: Option<String>,
+    /// Convert this slot hold (create only; same doctor and times).
+    pub hold_id: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct SlotHoldCreate {
+    pub doctor: i64,
+    pub patient_id: Option<i64>,
+    /// Appointment type (its buffers are held too).
+    pub r#type: Option<i64>,
+    pub resource_ids: Option<Vec<i64>>,
+    #[schema(format = DateTime)]
+    pub start_time: String,
+    #[schema(format = DateTime)]
+    pub end_time: String,
+    /// 1..1800, default 300.
+    pub ttl_seconds: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct SlotHold {
+    pub id: i64,
+    pub doctor: i64,
+    pub patient_id: Option<i64>,
+    pub resource_ids: Vec<i64>,
+    #[schema(format = DateTime)]
+    pub start_time: String,
+    #[schema(format = DateTime)]
+    pub end_time: String,
+    /// The hold stops counting at this instant.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
 }
 
 /// The OperationRead shape.
@@ -653,4 +696,45 @@ pub(crate) struct PatientErasure {
     pub documents_deleted: u64,
     /// Storage paths of the deleted documents' files (Praxi does not hold the files).
     pub document_files: Vec<String>,
+}
+
+// ---- holidays (issue #14) -------------------------------------------------------------------
+
+#[derive(ToSchema)]
+pub(crate) struct HolidayDay {
+    #[schema(format = Date)]
+    pub date: String,
+    /// The public holiday's German name, if the date is one.
+    pub holiday: Option<String>,
+    /// The override's label, if any.
+    pub label: Option<String>,
+    /// Whether bookings are refused on that date.
+    pub closed: bool,
+    /// Whether a per-date override decides.
+    pub overridden: bool,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct HolidayCalendar {
+    /// `DE`, a state code (`BE`, …) or null (no holiday calendar).
+    pub region: Option<String>,
+    pub days: Vec<HolidayDay>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct HolidayRegionUpdate {
+    /// `DE`, a state code (`BW`, `BY`, `BE`, `BB`, `HB`, `HH`, `HE`, `MV`, `NI`, `NW`, `RP`,
+    /// `SL`, `SN`, `ST`, `SH`, `TH`) or null.
+    pub region: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct HolidayOverride {
+    /// Only in answers (the path names the date).
+    #[schema(format = Date)]
+    pub date: Option<String>,
+    /// `true`: closed that day; `false`: open despite a holiday.
+    pub closed: bool,
+    /// At most 100 characters.
+    pub label: Option<String>,
 }

@@ -99,6 +99,8 @@ impl MasterData for AppointmentTypes {
             color: fields.opt_string("color"),
             duration_minutes: fields.opt_int("duration_minutes"),
             active: fields.non_null_bool("active"),
+            buffer_before_minutes: fields.opt_int("buffer_before_minutes"),
+            buffer_after_minutes: fields.opt_int("buffer_after_minutes"),
         }
     }
 

@@ -14,6 +14,11 @@ pub struct Model {
     pub duration_minutes: Option<i32>,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// Minutes before an appointment of this type that keep its doctor and resources busy
+    /// (`0..=120`, migration m0014).
+    pub buffer_before_minutes: i32,
+    /// Minutes after it (`0..=120`).
+    pub buffer_after_minutes: i32,
     pub updated_at: DateTimeUtc,
 }
 

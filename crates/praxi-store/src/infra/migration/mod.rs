@@ -23,6 +23,7 @@ pub(crate) mod m0010_login_throttle;
 mod m0011_fast_paths;
 pub(crate) mod m0012_audit_chain;
 pub(crate) mod m0013_patient_rights_mfa;
+pub(crate) mod m0014_scheduling_features;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_fast_paths::Migration),
             Box::new(m0012_audit_chain::Migration),
             Box::new(m0013_patient_rights_mfa::Migration),
+            Box::new(m0014_scheduling_features::Migration),
         ]
     }
 }

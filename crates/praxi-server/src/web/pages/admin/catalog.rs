@@ -123,10 +123,12 @@ fn minutes(user: &WebUser, value: impl std::fmt::Display) -> String {
 
 // Appointment types (admin writes; everybody else reads).
 
-const APPOINTMENT_TYPE_FORM: [(&str, In); 4] = [
+const APPOINTMENT_TYPE_FORM: [(&str, In); 6] = [
     ("name", In::Text),
     ("color", In::Nullable),
     ("duration_minutes", In::Nullable),
+    ("buffer_before_minutes", In::Nullable),
+    ("buffer_after_minutes", In::Nullable),
     ("active", In::Check),
 ];
 
@@ -216,6 +218,28 @@ impl MasterAdmin for AppointmentTypes {
                     .unwrap_or_default()
             }))
             .help(t(user, "admin.help.duration")),
+            Field::new(
+                "buffer_before_minutes",
+                t(user, "admin.field.buffer_before_minutes"),
+                Kind::Number,
+            )
+            .value(shown(input, "buffer_before_minutes", || {
+                current
+                    .map(|f| f.buffers.before_minutes.to_string())
+                    .unwrap_or_else(|| "0".to_owned())
+            }))
+            .help(t(user, "admin.help.buffer")),
+            Field::new(
+                "buffer_after_minutes",
+                t(user, "admin.field.buffer_after_minutes"),
+                Kind::Number,
+            )
+            .value(shown(input, "buffer_after_minutes", || {
+                current
+                    .map(|f| f.buffers.after_minutes.to_string())
+                    .unwrap_or_else(|| "0".to_owned())
+            }))
+            .help(t(user, "admin.help.buffer")),
             active_field(user, input, current.is_none_or(|f| f.active)),
         ])
     }

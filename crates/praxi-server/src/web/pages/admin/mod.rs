@@ -14,6 +14,7 @@
 mod audit;
 mod calendar_feeds;
 mod catalog;
+mod holidays;
 mod hours;
 mod patients;
 mod texts;
@@ -53,7 +54,7 @@ pub(crate) const PAGE_SIZE: u64 = 25;
 
 /// Texts of the administration pages.
 pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
-    texts::lookup(key)
+    texts::lookup(key).or_else(|| holidays::texts(key))
 }
 
 /// All administration routes.
@@ -72,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .merge(entity_routes::<patients::Patients>())
         .merge(audit::router())
         .merge(calendar_feeds::router())
+        .merge(holidays::router())
 }
 
 /// One administered entity: what its pages show and which store calls they make.
@@ -784,6 +786,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
                     Some(counts.absences),
                     true,
                 ),
+                tile("holidays", Area::Holidays, None, false),
             ],
         ),
         (

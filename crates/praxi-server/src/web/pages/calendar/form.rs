@@ -29,7 +29,7 @@ use praxi_store::StoreError;
 use praxi_store::admin_lists::{PatientQuery, PatientSort, Window};
 use praxi_store::appointments::{AppointmentDraft, AppointmentRecord, ResourceInfo};
 use praxi_store::patients::PatientRecord;
-use praxi_store::schedule::ScheduleScope;
+use praxi_store::schedule::{HoldFilter, ScheduleScope};
 use praxi_store::users::UserRecord;
 use serde_json::json;
 
@@ -347,6 +347,7 @@ fn problem_message(problem: &DraftProblem) -> (&'static str, &'static str) {
         DraftProblem::OnlyOwn => ("doctor", "calendar.err.only_own"),
         DraftProblem::TypeUnknown(_) => ("type", "calendar.err.type_unknown"),
         DraftProblem::ResourcesInvalid => ("resources", "calendar.err.resources"),
+        DraftProblem::OverrideReasonInvalid => ("override_reason", "calendar.err.override_reason"),
     }
 }
 
@@ -596,6 +597,7 @@ async fn next_free(
         people: Some(vec![draft.doctor_id]),
         patients: vec![draft.patient_id],
         resources: resource_ids.clone(),
+        holds: Some(HoldFilter::alive_at(state.now())),
     };
     let Ok(schedule) = state.store.schedule(tz, period, &scope).await else {
         return Vec::new();
@@ -656,6 +658,12 @@ async fn explain(
     match refusal {
         BookingConflict::DoctorUnavailable { first, .. } => {
             lines.push(match first {
+                Conflict::Holiday(holiday) => format!(
+                    "{} {} ({}).",
+                    t("calendar.conflict.closed"),
+                    fmt_day(lang, holiday.date),
+                    holiday.label
+                ),
                 Conflict::Hours(hours) => {
                     let doctor = name_of(hours.person.0);
                     let day = fmt_day(lang, hours.date);
@@ -1039,6 +1047,7 @@ pub(super) async fn create(State(state): State<AppState>, user: WebUser, body: B
             end_time: Some(end),
             status: None,
             notes: Some(Some(values.notes.clone())),
+            ..AppointmentInput::default()
         };
         match appointments::book(&state, &Caller::from(&user), decision, input).await {
             Ok(record) => {
@@ -1281,7 +1290,7 @@ async fn writable(
 /// How a page shows a refused appointment use case.
 enum Refused {
     /// The engine refused: explain it with alternatives.
-    Conflict(BookingConflict, AppointmentDraft),
+    Conflict(BookingConflict, Box<AppointmentDraft>),
     /// A field rule: the field and the text key.
     Form(&'static str, &'static str),
 }
@@ -1296,7 +1305,7 @@ fn refused(user: &WebUser, failure: Failure<AppointmentRefusal>) -> Result<Refus
         Failure::Store(error) => Err(internal(user.lang, error)),
         Failure::Refused(refusal) => match refusal {
             AppointmentRefusal::Conflict { conflict, draft } => {
-                Ok(Refused::Conflict(conflict, *draft))
+                Ok(Refused::Conflict(conflict, draft))
             }
             AppointmentRefusal::Invalid(problem) => {
                 let (field, key) = problem_message(&problem);
@@ -1362,6 +1371,7 @@ pub(super) async fn update(
             end_time: Some(end),
             status: parsed.status,
             notes: Some(Some(values.notes.clone())),
+            ..AppointmentInput::default()
         };
         let caller = Caller::from(&user);
         let result = appointments::change(

@@ -235,6 +235,7 @@ fn availability_key(availability: &RangeAvailability) -> &'static str {
         None => "calendar.available",
         Some(UnavailableReason::Absence) => "calendar.unavailable.absent",
         Some(UnavailableReason::NoHours) => "calendar.unavailable.no_hours",
+        Some(UnavailableReason::Holiday) => "calendar.unavailable.holiday",
         Some(UnavailableReason::Break) => "calendar.unavailable.break",
         Some(UnavailableReason::Busy) => "calendar.unavailable.busy",
         Some(UnavailableReason::Elapsed) => "calendar.unavailable.elapsed",

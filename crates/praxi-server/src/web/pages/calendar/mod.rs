@@ -378,6 +378,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.available" => ("freie Zeit im Zeitraum", "free time in this period"),
         "calendar.unavailable.absent" => ("abwesend", "absent"),
         "calendar.unavailable.no_hours" => ("keine Sprechzeiten", "no consultation hours"),
+        "calendar.unavailable.holiday" => ("Feiertag / geschlossen", "Holiday / closed"),
         "calendar.unavailable.busy" => ("ausgebucht", "fully booked"),
         "calendar.unavailable.break" => ("Pause", "break"),
         "calendar.unavailable.elapsed" => ("bereits vergangen", "already past"),
@@ -599,6 +600,13 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "outside the consultation hours of",
         ),
         "calendar.conflict.absent" => ("ist abwesend vom", "is absent from"),
+        "calendar.err.override_reason" => (
+            "Bitte einen Grund für die Ausnahme angeben (höchstens 500 Zeichen).",
+            "Please give a reason for the override (at most 500 characters).",
+        ),
+        "calendar.conflict.closed" => {
+            ("Die Praxis ist geschlossen am", "The practice is closed on")
+        }
         "calendar.conflict.until" => ("bis", "to"),
         "calendar.conflict.break" => ("Pause von", "Break from"),
         "calendar.conflict.double_booking" => (
