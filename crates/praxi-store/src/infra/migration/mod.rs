@@ -21,6 +21,7 @@ mod m0008_booking_length;
 pub(crate) mod m0009_calendar_feeds;
 pub(crate) mod m0010_login_throttle;
 mod m0011_fast_paths;
+pub(crate) mod m0017_reminders;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_calendar_feeds::Migration),
             Box::new(m0010_login_throttle::Migration),
             Box::new(m0011_fast_paths::Migration),
+            Box::new(m0017_reminders::Migration),
         ]
     }
 }
