@@ -44,6 +44,9 @@ pub enum Area {
     AuditLog,
     /// iCal feed administration (admin only; the feeds themselves are read by secret URL).
     CalendarFeeds,
+    /// Appointment reminders by e-mail (issue #14): the outbox as staff see it (admin and
+    /// assistant read and queue a failed reminder again; doctors and billing do not).
+    Reminders,
     /// The staff web UI's administration area (beyond the original): everyone but doctors,
     /// whose own hours and absences are shown elsewhere. Each admin page still checks its
     /// own resource.
@@ -199,6 +202,9 @@ fn row(resource: Area, action: Action) -> Row {
         ],
 
         (Users | AuditLog | CalendarFeeds, _) => ADMIN_ONLY,
+
+        (Reminders, List | Read | Update) => STAFF_WRITE,
+        (Reminders, Create | Delete) => [DENY; 4],
 
         (Administration, List | Read) => NO_DOCTOR,
         (Administration, _) => [DENY; 4],

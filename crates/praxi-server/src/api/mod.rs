@@ -36,6 +36,7 @@ pub(crate) mod params;
 pub(crate) mod patient_flow;
 pub(crate) mod patients;
 pub(crate) mod practice_hours;
+pub(crate) mod reminders;
 pub(crate) mod resource_calendar;
 pub(crate) mod resources;
 pub(crate) mod users;
@@ -67,6 +68,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(doctors::router())
         .merge(users::router())
         .merge(calendar_feeds::router())
+        .merge(reminders::router())
         .merge(openapi::router())
 }
 

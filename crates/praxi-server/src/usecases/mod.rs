@@ -19,6 +19,7 @@ pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
 pub(crate) mod master_data;
 pub(crate) mod operations;
+pub(crate) mod reminders;
 
 use chrono::NaiveDate;
 use praxi_domain::rbac::{Actor, Decision, Denial};

@@ -79,6 +79,8 @@ pub(crate) fn router() -> Router<AppState> {
     schemas::PatientFlowWrite,
     schemas::CalendarFeed,
     schemas::CalendarFeedCreate,
+    schemas::Reminder,
+    schemas::ReminderSettings,
 )))]
 struct Components;
 
