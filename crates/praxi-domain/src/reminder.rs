@@ -118,9 +118,9 @@ pub fn plan(
     };
     let due = due_at(start, lead);
     let next_attempt_at = due.max(now);
-    let handled = existing.iter().any(|r| {
-        r.due_at == due && matches!(r.status, OutboxStatus::Sending | OutboxStatus::Sent)
-    });
+    let handled = existing
+        .iter()
+        .any(|r| r.due_at == due && matches!(r.status, OutboxStatus::Sending | OutboxStatus::Sent));
     if handled {
         return if queued.is_empty() {
             ReminderPlan::Keep

@@ -179,7 +179,10 @@ impl ReminderSender {
                 .finish_reminder(entry.id, me, &outcome, now, audit.as_ref())
                 .await?;
             if !kept {
-                tracing::warn!(outbox_id = entry.id, "reminder claim lost before it was recorded");
+                tracing::warn!(
+                    outbox_id = entry.id,
+                    "reminder claim lost before it was recorded"
+                );
             }
         }
         Ok(report)
@@ -242,7 +245,11 @@ impl ReminderSender {
 /// The outcome of a failed delivery: permanent (5xx) → failed; transient → retry with backoff
 /// until [`MAX_ATTEMPTS`]. The stored text names the SMTP code only (a server's answer may
 /// quote the address).
-fn failure(attempts: i32, error: &lettre::transport::smtp::Error, now: DateTime<Utc>) -> ReminderOutcome {
+fn failure(
+    attempts: i32,
+    error: &lettre::transport::smtp::Error,
+    now: DateTime<Utc>,
+) -> ReminderOutcome {
     let code = error
         .status()
         .map(|code| code.to_string())
@@ -321,7 +328,11 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Guten Tag {name},\n\nwir erinnern Sie an Ihren Termin am {date} um {time} Uhr bei {doctor}.\n\nFalls Sie den Termin nicht wahrnehmen können, sagen Sie ihn bitte rechtzeitig ab.\n\nMit freundlichen Grüßen\n{practice}\n",
             "Hello {name},\n\nthis is a reminder of your appointment on {date} at {time} with {doctor}.\n\nIf you cannot keep the appointment, please cancel it in good time.\n\nKind regards\n{practice}\n",
         ),
-        "reminders.title" => ("Erinnerungen", "Reminders"),
+        "reminders.title" | "admin.reminders.title" => ("Erinnerungen", "Reminders"),
+        "admin.reminders.description" => (
+            "Terminerinnerungen per E-Mail: versendet, fehlgeschlagen, erneut senden.",
+            "Appointment reminders by e-mail: sent, failed, send again.",
+        ),
         "reminders.intro" => (
             "Terminerinnerungen per E-Mail: versendet, fehlgeschlagen und wartend.",
             "Appointment reminders by e-mail: sent, failed and waiting.",
@@ -378,11 +389,17 @@ mod tests {
             .unwrap_or_default();
         let tz = chrono_tz::Europe::Berlin;
         let (subject, body) = render(Lang::De, "Praxis Sonne", &detail(), start, tz);
-        assert_eq!(subject, "Terminerinnerung: 01.07.2026 um 09:30 Uhr – Praxis Sonne");
+        assert_eq!(
+            subject,
+            "Terminerinnerung: 01.07.2026 um 09:30 Uhr – Praxis Sonne"
+        );
         assert!(body.contains("Guten Tag Erika Muster"), "{body}");
         assert!(body.contains("bei Anna Arzt"), "{body}");
         let (subject, body) = render(Lang::En, "Sun Practice", &detail(), start, tz);
-        assert_eq!(subject, "Appointment reminder: 2026-07-01 at 09:30 – Sun Practice");
+        assert_eq!(
+            subject,
+            "Appointment reminder: 2026-07-01 at 09:30 – Sun Practice"
+        );
         assert!(body.contains("with Anna Arzt"), "{body}");
     }
 }

@@ -19,8 +19,8 @@ pub use read_models::{
     stats,
 };
 pub use repositories::{
-    absences, appointments, audit, catalog, feeds, flow, hours, login_throttle, operations,
-    outbox, patients, sessions, tokens, users,
+    absences, appointments, audit, catalog, feeds, flow, hours, login_throttle, operations, outbox,
+    patients, sessions, tokens, users,
 };
 
 pub use db::{Store, UnitOfWork, UnitReport, WriteTx};

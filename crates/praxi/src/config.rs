@@ -124,15 +124,30 @@ pub(crate) struct Config {
     pub(crate) smtp_from: Option<String>,
 
     /// Hours before an appointment its reminder is sent (0: no reminders are queued).
-    #[arg(long, env = "PRAXI_REMINDER_HOURS", default_value_t = 24, global = true)]
+    #[arg(
+        long,
+        env = "PRAXI_REMINDER_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
     pub(crate) reminder_hours: u32,
 
     /// Language of reminder e-mails: `de` or `en`.
-    #[arg(long, env = "PRAXI_REMINDER_LANGUAGE", default_value = "de", global = true)]
+    #[arg(
+        long,
+        env = "PRAXI_REMINDER_LANGUAGE",
+        default_value = "de",
+        global = true
+    )]
     pub(crate) reminder_language: String,
 
     /// Practice name in reminder e-mails.
-    #[arg(long, env = "PRAXI_PRACTICE_NAME", default_value = "Praxis", global = true)]
+    #[arg(
+        long,
+        env = "PRAXI_PRACTICE_NAME",
+        default_value = "Praxis",
+        global = true
+    )]
     pub(crate) practice_name: String,
 
     /// Seconds between the reminder sender's looks at the outbox when nothing was due.
@@ -207,8 +222,7 @@ impl Config {
             praxi_server::reminders::ReminderSettings::new(url.0.clone(), from.clone());
         settings.language = language;
         settings.practice_name = self.practice_name.clone();
-        settings.poll_interval =
-            std::time::Duration::from_secs(self.reminder_poll_seconds.max(1));
+        settings.poll_interval = std::time::Duration::from_secs(self.reminder_poll_seconds.max(1));
         Ok(Some(settings))
     }
 

@@ -189,7 +189,10 @@ async fn exactly_once_with_two_processes(database_url: &str) {
     }
     assert_eq!(messages.len(), N, "each reminder exactly once");
     assert_eq!(per_recipient.len(), N);
-    assert!(per_recipient.values().all(|count| *count == 1), "{per_recipient:?}");
+    assert!(
+        per_recipient.values().all(|count| *count == 1),
+        "{per_recipient:?}"
+    );
 
     let rows = store
         .outbox_entries(&OutboxFilter {
@@ -200,11 +203,14 @@ async fn exactly_once_with_two_processes(database_url: &str) {
         .unwrap();
     assert_eq!(rows.len(), N);
     assert!(
-        rows.iter().all(|row| row.status.as_str() == "sent" && row.attempts == 1),
+        rows.iter()
+            .all(|row| row.status.as_str() == "sent" && row.attempts == 1),
         "{rows:?}"
     );
-    let senders: std::collections::HashSet<_> =
-        rows.iter().filter_map(|row| row.claimed_by.clone()).collect();
+    let senders: std::collections::HashSet<_> = rows
+        .iter()
+        .filter_map(|row| row.claimed_by.clone())
+        .collect();
     eprintln!("reminders sent by {} sender(s)", senders.len());
     drop(second);
     drop(first);

@@ -6,8 +6,8 @@
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use praxi_domain::reminder::OutboxStatus;
 use praxi_domain::rbac::{Action, Area};
+use praxi_domain::reminder::OutboxStatus;
 use praxi_store::outbox::{OutboxEntry, OutboxFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,8 +18,8 @@ use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::usecases::reminders::{self, RetryRefusal};
 use crate::usecases::Caller;
+use crate::usecases::reminders::{self, RetryRefusal};
 use crate::wire;
 
 const MODEL: &str = "Reminder";
@@ -84,7 +84,12 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     auth.require(RESOURCE, Action::List, MODEL)?;
-    let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let status = match query
+        .status
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(text) => Some(OutboxStatus::parse(text).ok_or_else(|| {
             ApiError::field("status", format!("\"{text}\" is not a valid choice."))
@@ -156,7 +161,10 @@ async fn set_opt_out(
     }
     fields.finish()?;
     let Some(Some(flag)) = flag else {
-        return Err(ApiError::field("reminder_opt_out", "Must be a valid boolean."));
+        return Err(ApiError::field(
+            "reminder_opt_out",
+            "Must be a valid boolean.",
+        ));
     };
     if !reminders::set_opt_out(&state, &Caller::from(&auth), id, flag).await? {
         return Err(ApiError::NotFound("Patient"));

@@ -67,11 +67,7 @@ pub(crate) async fn opt_out(
     if flag.is_some() {
         state
             .store
-            .record_audit(&caller.audit(
-                "patient_reminder_settings_view",
-                Some(patient_id),
-                None,
-            ))
+            .record_audit(&caller.audit("patient_reminder_settings_view", Some(patient_id), None))
             .await?;
     }
     Ok(flag)

@@ -14,7 +14,8 @@ use crate::helpers::TestApp;
 use crate::smtp_sink::SmtpSink;
 
 fn sender(sink: &SmtpSink, id: &str) -> ReminderSender {
-    let mut settings = ReminderSettings::new(sink.url(), "Praxis Sonne <praxis@example.test>".into());
+    let mut settings =
+        ReminderSettings::new(sink.url(), "Praxis Sonne <praxis@example.test>".into());
     settings.sender_id = id.to_owned();
     settings.practice_name = "Praxis Sonne".to_owned();
     ReminderSender::new(settings).unwrap()
@@ -30,7 +31,10 @@ fn clock_to(app: &TestApp, to: DateTime<Utc>) {
 async fn set_email(app: &TestApp, patient: i32, email: &str) {
     let admin = app.as_role(Role::Admin).await;
     let res = admin
-        .patch(&format!("/api/patients/{patient}/"), &json!({"email": email}))
+        .patch(
+            &format!("/api/patients/{patient}/"),
+            &json!({"email": email}),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
 }
@@ -52,7 +56,12 @@ async fn a_booking_enqueues_a_reminder_that_is_delivered_exactly_once() {
     let sink = SmtpSink::start();
     let assistant = app.as_role(Role::Assistant).await;
     // Tuesday 10:00 (Berlin): due Monday 10:00, 24 hours before.
-    let body = practice.booking(practice.doctor.id, practice.patients[0], (1, 10, 0), (1, 10, 30));
+    let body = practice.booking(
+        practice.doctor.id,
+        practice.patients[0],
+        (1, 10, 0),
+        (1, 10, 30),
+    );
     let id = practice.book(&assistant, &body).await;
 
     let rows = reminders_of(&app, id).await;
@@ -81,16 +90,25 @@ async fn a_booking_enqueues_a_reminder_that_is_delivered_exactly_once() {
     let messages = sink.messages();
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert_eq!(messages[0].to, vec!["<p1@example.test>".to_owned()]);
-    assert!(messages[0].data.contains("praxis@example.test"), "{}", messages[0].data);
+    assert!(
+        messages[0].data.contains("praxis@example.test"),
+        "{}",
+        messages[0].data
+    );
 
     let rows = reminders_of(&app, id).await;
     assert_eq!(rows[0]["status"], "sent");
     assert_eq!(rows[0]["attempts"], 1);
     assert!(rows[0]["sent_at"].is_string());
 
-    // An edit that does not move the appointment sends nothing again.
+    // An edit that does not move the appointment sends nothing again (a fresh login: the
+    // clock moved past the first token's lifetime).
+    let assistant = app.as_role(Role::Assistant).await;
     let res = assistant
-        .patch(&format!("/api/appointments/{id}/"), &json!({"notes": "bitte nüchtern"}))
+        .patch(
+            &format!("/api/appointments/{id}/"),
+            &json!({"notes": "bitte nüchtern"}),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(first.round(&app.state).await.unwrap().claimed, 0);
@@ -127,7 +145,10 @@ async fn an_opted_out_patient_and_a_cancelled_appointment_get_no_mail() {
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     let res = assistant
-        .get(&format!("/api/patients/{}/reminders/", practice.patients[0]))
+        .get(&format!(
+            "/api/patients/{}/reminders/",
+            practice.patients[0]
+        ))
         .await;
     assert_eq!(res.body["reminder_opt_out"], true, "{}", res.text);
     let res = assistant
@@ -150,13 +171,23 @@ async fn an_opted_out_patient_and_a_cancelled_appointment_get_no_mail() {
     let opted_out = practice
         .book(
             &assistant,
-            &practice.booking(practice.doctor.id, practice.patients[0], (1, 10, 0), (1, 10, 30)),
+            &practice.booking(
+                practice.doctor.id,
+                practice.patients[0],
+                (1, 10, 0),
+                (1, 10, 30),
+            ),
         )
         .await;
     let cancelled = practice
         .book(
             &assistant,
-            &practice.booking(practice.doctor.id, practice.patients[1], (1, 11, 0), (1, 11, 30)),
+            &practice.booking(
+                practice.doctor.id,
+                practice.patients[1],
+                (1, 11, 0),
+                (1, 11, 30),
+            ),
         )
         .await;
     let res = assistant
@@ -189,7 +220,12 @@ async fn a_moved_appointment_is_reminded_at_its_new_time() {
     let id = practice
         .book(
             &assistant,
-            &practice.booking(practice.doctor.id, practice.patients[0], (1, 10, 0), (1, 10, 30)),
+            &practice.booking(
+                practice.doctor.id,
+                practice.patients[0],
+                (1, 10, 0),
+                (1, 10, 30),
+            ),
         )
         .await;
     let res = assistant
@@ -207,7 +243,10 @@ async fn a_moved_appointment_is_reminded_at_its_new_time() {
     );
     // At the old due time nothing is sent.
     clock_to(&app, utc(0, 10, 0));
-    assert_eq!(sender(&sink, "s").round(&app.state).await.unwrap().claimed, 0);
+    assert_eq!(
+        sender(&sink, "s").round(&app.state).await.unwrap().claimed,
+        0
+    );
     clock_to(&app, utc(1, 9, 0));
     assert_eq!(sender(&sink, "s").round(&app.state).await.unwrap().sent, 1);
     assert_eq!(sink.messages().len(), 1);
@@ -224,7 +263,12 @@ async fn transient_failures_back_off_end_as_failed_and_staff_send_again() {
     let id = practice
         .book(
             &assistant,
-            &practice.booking(practice.doctor.id, practice.patients[0], (1, 10, 0), (1, 10, 30)),
+            &practice.booking(
+                practice.doctor.id,
+                practice.patients[0],
+                (1, 10, 0),
+                (1, 10, 30),
+            ),
         )
         .await;
     let sender = sender(&sink, "s");
@@ -238,14 +282,20 @@ async fn transient_failures_back_off_end_as_failed_and_staff_send_again() {
         assert_eq!(rows[0]["attempts"], attempt + 1);
         let error = rows[0]["last_error"].as_str().unwrap();
         assert!(error.contains("451"), "{error}");
-        assert!(!error.contains("p1@example.test"), "no patient data: {error}");
+        assert!(
+            !error.contains("p1@example.test"),
+            "no patient data: {error}"
+        );
         // Before the backoff has passed nothing is claimed.
-        app.state.clock.advance(Duration::minutes(wait - 1) + Duration::seconds(30));
+        app.state
+            .clock
+            .advance(Duration::minutes(wait - 1) + Duration::seconds(30));
         assert_eq!(sender.round(&app.state).await.unwrap().claimed, 0);
         app.state.clock.advance(Duration::seconds(31));
     }
     let report = sender.round(&app.state).await.unwrap();
     assert_eq!(report.failed, 1, "{report:?}");
+    let assistant = app.as_role(Role::Assistant).await;
     let failed = assistant.get("/api/reminders/?status=failed").await;
     assert_eq!(failed.status, 200);
     let failed = failed.body.as_array().unwrap().clone();
@@ -270,7 +320,9 @@ async fn transient_failures_back_off_end_as_failed_and_staff_send_again() {
         .post(&format!("/api/reminders/{outbox_id}/retry/"), &json!({}))
         .await;
     assert_eq!(res.status, 400, "only failed ones: {}", res.text);
-    let res = assistant.post("/api/reminders/999999/retry/", &json!({})).await;
+    let res = assistant
+        .post("/api/reminders/999999/retry/", &json!({}))
+        .await;
     assert_eq!(res.status, 404, "{}", res.text);
     assert_eq!(sender.round(&app.state).await.unwrap().sent, 1);
     assert_eq!(sink.messages().len(), 1);
@@ -287,7 +339,12 @@ async fn a_permanent_rejection_fails_at_once() {
     let id = practice
         .book(
             &assistant,
-            &practice.booking(practice.doctor.id, practice.patients[0], (1, 10, 0), (1, 10, 30)),
+            &practice.booking(
+                practice.doctor.id,
+                practice.patients[0],
+                (1, 10, 0),
+                (1, 10, 30),
+            ),
         )
         .await;
     clock_to(&app, utc(0, 10, 0));

@@ -126,9 +126,7 @@ impl Store {
             auth: Arc::new(crate::infra::auth_cache::AuthCache::new(false)),
             db,
             audit: Arc::default(),
-            reminder_lead: Some(chrono::Duration::hours(
-                crate::outbox::DEFAULT_LEAD_HOURS,
-            )),
+            reminder_lead: Some(chrono::Duration::hours(crate::outbox::DEFAULT_LEAD_HOURS)),
         })
     }
 

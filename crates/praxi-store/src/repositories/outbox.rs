@@ -74,8 +74,9 @@ struct OutboxRow {
 impl OutboxRow {
     fn into_entry(self) -> Result<OutboxEntry, StoreError> {
         Ok(OutboxEntry {
-            status: OutboxStatus::parse(&self.status)
-                .ok_or_else(|| StoreError::Db(format!("unknown outbox status {:?}", self.status)))?,
+            status: OutboxStatus::parse(&self.status).ok_or_else(|| {
+                StoreError::Db(format!("unknown outbox status {:?}", self.status))
+            })?,
             id: self.id,
             kind: self.kind,
             appointment_id: self.appointment_id,
@@ -123,7 +124,10 @@ async fn entries<C: ConnectionTrait, S: sea_orm::StatementBuilder>(
 
 /// Keeps an appointment's reminder in step with the booking just written, inside the booking's
 /// transaction: `is_new` skips the read of existing rows (a new appointment has none).
-#[expect(clippy::too_many_arguments, reason = "the booking's facts, each needed")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the booking's facts, each needed"
+)]
 pub(crate) async fn sync_reminder<C: ConnectionTrait>(
     conn: &C,
     appointment_id: i32,
@@ -340,29 +344,38 @@ impl Store {
         }
         let doctor = Alias::new("doctor");
         let select = Query::select()
-            .expr_as(Expr::col((Outbox::Table, Outbox::Id)), "outbox_id")
+            .expr_as(
+                Expr::col((Outbox::Table, Outbox::Id)),
+                Alias::new("outbox_id"),
+            )
             .expr_as(
                 Expr::col((Appointment::Table, Appointment::Id)),
-                "appointment_id",
+                Alias::new("appointment_id"),
             )
             .column((Appointment::Table, Appointment::StartTime))
             .column((Appointment::Table, Appointment::EndTime))
             .expr_as(
                 Expr::col((Appointment::Table, Appointment::Status)),
-                "appointment_status",
+                Alias::new("appointment_status"),
             )
-            .expr_as(Expr::col((Patients::Table, Patients::Id)), "patient_id")
+            .expr_as(
+                Expr::col((Patients::Table, Patients::Id)),
+                Alias::new("patient_id"),
+            )
             .column((Patients::Table, Patients::FirstName))
             .column((Patients::Table, Patients::LastName))
             .column((Patients::Table, Patients::Email))
-            .expr_as(Expr::col((Patients::Table, Alias::new("reminder_opt_out"))), "reminder_opt_out")
+            .expr_as(
+                Expr::col((Patients::Table, Alias::new("reminder_opt_out"))),
+                Alias::new("reminder_opt_out"),
+            )
             .expr_as(
                 Expr::col((doctor.clone(), CoreUser::FirstName)),
-                "doctor_first_name",
+                Alias::new("doctor_first_name"),
             )
             .expr_as(
                 Expr::col((doctor.clone(), CoreUser::LastName)),
-                "doctor_last_name",
+                Alias::new("doctor_last_name"),
             )
             .from(Outbox::Table)
             .inner_join(

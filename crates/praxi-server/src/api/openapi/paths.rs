@@ -879,8 +879,16 @@ fn documented_operations() -> Vec<Op> {
             "reminders",
             "List appointment reminders (outbox, newest first; admin and assistant)",
         )
-        .query("status", Type::String, "queued, sending, sent, failed or cancelled")
-        .query("appointment_id", Type::Integer, "Reminders of one appointment")
+        .query(
+            "status",
+            Type::String,
+            "queued, sending, sent, failed or cancelled",
+        )
+        .query(
+            "appointment_id",
+            Type::Integer,
+            "Reminders of one appointment",
+        )
         .query("patient_id", Type::Integer, "Reminders of one patient")
         .answer(200, Answer::List("Reminder")),
         Op::new(

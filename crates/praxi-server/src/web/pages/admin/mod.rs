@@ -16,6 +16,7 @@ mod calendar_feeds;
 mod catalog;
 mod hours;
 mod patients;
+mod reminders;
 mod texts;
 mod users;
 mod view;
@@ -72,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .merge(entity_routes::<patients::Patients>())
         .merge(audit::router())
         .merge(calendar_feeds::router())
+        .merge(reminders::router())
 }
 
 /// One administered entity: what its pages show and which store calls they make.
@@ -801,6 +803,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
                 tile("users", Area::Users, Some(users), true),
                 tile("audit-log", Area::AuditLog, None, false),
                 tile("calendar-feeds", Area::CalendarFeeds, None, false),
+                tile("reminders", Area::Reminders, None, false),
             ],
         ),
     ]
