@@ -13,6 +13,7 @@ pub mod kpi;
 pub mod operation;
 pub mod patient;
 pub mod rbac;
+pub mod reminder;
 pub mod retention;
 pub mod role;
 pub mod scheduling;

@@ -48,6 +48,9 @@ pub enum Area {
     /// Patient rights (DSGVO): `Read` = the export of everything stored about a patient (admin
     /// and assistant: the desk answers patients' requests), `Delete` = erasure (admin only).
     PatientRights,
+    /// Appointment reminders by e-mail (issue #14): the outbox as staff see it (admin and
+    /// assistant read and queue a failed reminder again; doctors and billing do not).
+    Reminders,
     /// The staff web UI's administration area (beyond the original): everyone but doctors,
     /// whose own hours and absences are shown elsewhere. Each admin page still checks its
     /// own resource.
@@ -215,6 +218,8 @@ fn row(resource: Area, action: Action) -> Row {
         (PatientRights, List | Read) => STAFF_WRITE,
         (PatientRights, Delete) => ADMIN_ONLY,
         (PatientRights, Create | Update) => [DENY; 4],
+        (Reminders, List | Read | Update) => STAFF_WRITE,
+        (Reminders, Create | Delete) => [DENY; 4],
 
         (Administration, List | Read) => NO_DOCTOR,
         (Administration, _) => [DENY; 4],

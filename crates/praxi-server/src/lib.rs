@@ -14,6 +14,7 @@ pub mod ical;
 pub mod legacy_password;
 pub mod metrics;
 pub mod redis;
+pub mod reminders;
 pub mod resilience;
 pub mod state;
 pub mod throttle;

@@ -111,6 +111,71 @@ pub(crate) struct Config {
         global = true
     )]
     pub(crate) shutdown_grace_seconds: u64,
+
+    /// SMTP server for appointment reminders: `smtp://host:port` (plain; add `?tls=required`
+    /// for STARTTLS) or `smtps://user:password@host[:port]` (TLS). Without it no reminder is
+    /// sent (they stay queued, visible under `/admin/reminders/`).
+    #[arg(long, env = "PRAXI_SMTP_URL", global = true, hide_env_values = true)]
+    pub(crate) smtp_url: Option<Redacted>,
+
+    /// Sender address of reminders (`Praxis Sonne <praxis@example.org>`); required with
+    /// `PRAXI_SMTP_URL`.
+    #[arg(long, env = "PRAXI_SMTP_FROM", global = true)]
+    pub(crate) smtp_from: Option<String>,
+
+    /// Hours before an appointment its reminder is sent (0: no reminders are queued).
+    #[arg(
+        long,
+        env = "PRAXI_REMINDER_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub(crate) reminder_hours: u32,
+
+    /// Language of reminder e-mails: `de` or `en`.
+    #[arg(
+        long,
+        env = "PRAXI_REMINDER_LANGUAGE",
+        default_value = "de",
+        global = true
+    )]
+    pub(crate) reminder_language: String,
+
+    /// Practice name in reminder e-mails.
+    #[arg(
+        long,
+        env = "PRAXI_PRACTICE_NAME",
+        default_value = "Praxis",
+        global = true
+    )]
+    pub(crate) practice_name: String,
+
+    /// Seconds between the reminder sender's looks at the outbox when nothing was due.
+    #[arg(
+        long,
+        env = "PRAXI_REMINDER_POLL_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub(crate) reminder_poll_seconds: u64,
+}
+
+/// A value that never prints (it may carry a password).
+#[derive(Clone)]
+pub(crate) struct Redacted(pub(crate) String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(value.to_owned()))
+    }
 }
 
 /// A secret string that never prints.
@@ -135,6 +200,32 @@ impl std::str::FromStr for Secret {
 }
 
 impl Config {
+    /// The reminder lead time (`None` when `PRAXI_REMINDER_HOURS` is 0).
+    pub(crate) fn reminder_lead(&self) -> Option<chrono::Duration> {
+        (self.reminder_hours > 0).then(|| chrono::Duration::hours(i64::from(self.reminder_hours)))
+    }
+
+    /// The reminder sender's settings, when SMTP is configured.
+    pub(crate) fn reminder_settings(
+        &self,
+    ) -> anyhow::Result<Option<praxi_server::reminders::ReminderSettings>> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        let Some(from) = &self.smtp_from else {
+            bail!("PRAXI_SMTP_FROM is required with PRAXI_SMTP_URL");
+        };
+        let Some(language) = praxi_server::web::i18n::Lang::parse(&self.reminder_language) else {
+            bail!("PRAXI_REMINDER_LANGUAGE must be de or en");
+        };
+        let mut settings =
+            praxi_server::reminders::ReminderSettings::new(url.0.clone(), from.clone());
+        settings.language = language;
+        settings.practice_name = self.practice_name.clone();
+        settings.poll_interval = std::time::Duration::from_secs(self.reminder_poll_seconds.max(1));
+        Ok(Some(settings))
+    }
+
     /// `true` when running on the zero-setup default database.
     pub(crate) fn uses_default_database(&self) -> bool {
         self.database_url.is_none()

@@ -164,9 +164,10 @@ async fn main() -> anyhow::Result<()> {
 /// Connects and migrates (every command works on an up-to-date schema).
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url()?;
-    let store = Store::connect(&url)
+    let mut store = Store::connect(&url)
         .await
         .with_context(|| "connecting to the database")?;
+    store.set_reminder_lead(config.reminder_lead());
     store.migrate().await.context("applying migrations")?;
     store.ensure_roles().await?;
     Ok(store)
@@ -198,6 +199,12 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     };
     // Cached authentication (PostgreSQL) follows changes made by other processes and tools.
     store.watch_auth_changes().await?;
+    // Appointment reminders: the outbox sender, only when SMTP is configured.
+    if let Some(settings) = config.reminder_settings()? {
+        let sender = praxi_server::reminders::ReminderSender::new(settings)
+            .map_err(|error| anyhow::anyhow!(error))?;
+        tokio::spawn(sender.run(state.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;

@@ -40,6 +40,7 @@ pub(crate) mod patient_flow;
 pub(crate) mod patient_rights;
 pub(crate) mod patients;
 pub(crate) mod practice_hours;
+pub(crate) mod reminders;
 pub(crate) mod resource_calendar;
 pub(crate) mod resources;
 pub(crate) mod two_factor;
@@ -77,6 +78,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(calendar_feeds::router())
         .merge(audit::router())
         .merge(holidays::router())
+        .merge(reminders::router())
         .merge(openapi::router())
 }
 

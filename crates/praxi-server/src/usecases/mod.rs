@@ -23,6 +23,7 @@ pub(crate) mod holidays;
 pub(crate) mod master_data;
 pub(crate) mod operations;
 pub(crate) mod patient_rights;
+pub(crate) mod reminders;
 pub(crate) mod two_factor;
 
 use chrono::NaiveDate;

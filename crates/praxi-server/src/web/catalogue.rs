@@ -3,5 +3,7 @@
 
 /// Looks up a page text.
 pub(crate) fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
-    crate::web::pages::texts(key).or_else(|| crate::web::problems::texts(key))
+    crate::web::pages::texts(key)
+        .or_else(|| crate::web::problems::texts(key))
+        .or_else(|| crate::reminders::texts(key))
 }

@@ -34,6 +34,9 @@ pub struct Store {
     pub(crate) auth: Arc<crate::infra::auth_cache::AuthCache>,
     /// The audit group-commit writer (`audit`), started by the first audited read.
     pub(crate) audit: Arc<std::sync::OnceLock<crate::audit::AuditSender>>,
+    /// How long before an appointment its reminder is due (`None`: no reminders are
+    /// enqueued); see `repositories::outbox`.
+    pub(crate) reminder_lead: Option<chrono::Duration>,
 }
 
 impl std::fmt::Debug for Store {
@@ -123,6 +126,7 @@ impl Store {
             auth: Arc::new(crate::infra::auth_cache::AuthCache::new(false)),
             db,
             audit: Arc::default(),
+            reminder_lead: Some(chrono::Duration::hours(crate::outbox::DEFAULT_LEAD_HOURS)),
         })
     }
 
@@ -180,6 +184,7 @@ impl Store {
             writer: self.writer.clone(),
             auth: self.auth.clone(),
             audit: Arc::default(),
+            reminder_lead: self.reminder_lead,
         }
     }
 

@@ -766,6 +766,8 @@ impl Store {
     ) -> Result<AppointmentRecord, StoreError> {
         let tx = self.write().await?;
         let record = write_booking(&*tx, id, &draft, &[], tz, check, now, audit).await?;
+        self.sync_reminder_of(&tx, &record, now, id.is_none())
+            .await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -812,6 +814,7 @@ impl Store {
         let audit = audit(&stored);
         let record =
             write_booking(&*tx, Some(id), &draft, &extra, tz, check, now, |_| audit).await?;
+        self.sync_reminder_of(&tx, &record, now, false).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -1012,4 +1015,28 @@ fn map_booking_db_error(error: sea_orm::DbErr) -> StoreError {
         );
     }
     StoreError::from(error)
+}
+
+impl Store {
+    /// Reminders (issue #14): the booking's reminder follows the row just written, in the
+    /// same transaction (`outbox::sync_reminder`).
+    async fn sync_reminder_of(
+        &self,
+        tx: &crate::WriteTx,
+        record: &AppointmentRecord,
+        now: DateTime<Utc>,
+        is_new: bool,
+    ) -> Result<(), StoreError> {
+        crate::outbox::sync_reminder(
+            &**tx,
+            record.id,
+            record.patient_id,
+            record.status,
+            record.start_time,
+            self.reminder_lead,
+            now,
+            is_new,
+        )
+        .await
+    }
 }

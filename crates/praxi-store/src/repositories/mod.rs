@@ -16,6 +16,7 @@ pub mod holidays;
 pub mod hours;
 pub mod login_throttle;
 pub mod operations;
+pub mod outbox;
 pub mod patient_rights;
 pub mod patients;
 pub mod sessions;

@@ -98,6 +98,8 @@ pub(crate) fn router() -> Router<AppState> {
     schemas::HolidayOverride,
     schemas::SlotHoldCreate,
     schemas::SlotHold,
+    schemas::Reminder,
+    schemas::ReminderSettings,
 )))]
 struct Components;
 

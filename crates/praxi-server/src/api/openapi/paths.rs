@@ -1042,6 +1042,55 @@ fn documented_operations() -> Vec<Op> {
             "Remove a per-date override",
         )
         .also(&[404]),
+        // -- reminders (issue #14)
+        Op::new(
+            Get,
+            "/api/reminders/",
+            "reminders",
+            "List appointment reminders (outbox, newest first; admin and assistant)",
+        )
+        .query(
+            "status",
+            Type::String,
+            "queued, sending, sent, failed or cancelled",
+        )
+        .query(
+            "appointment_id",
+            Type::Integer,
+            "Reminders of one appointment",
+        )
+        .query("patient_id", Type::Integer, "Reminders of one patient")
+        .answer(200, Answer::List("Reminder")),
+        Op::new(
+            Post,
+            "/api/reminders/{id}/retry/",
+            "reminders",
+            "Queue a failed reminder again (due now, fresh attempts)",
+        )
+        .answer(200, Answer::Json("Reminder")),
+        Op::new(
+            Get,
+            "/api/patients/{id}/reminders/",
+            "reminders",
+            "Read a patient's reminder opt-out",
+        )
+        .answer(200, Answer::Json("ReminderSettings")),
+        Op::new(
+            Put,
+            "/api/patients/{id}/reminders/",
+            "reminders",
+            "Set a patient's reminder opt-out",
+        )
+        .body("ReminderSettings")
+        .answer(200, Answer::Json("ReminderSettings")),
+        Op::new(
+            Patch,
+            "/api/patients/{id}/reminders/",
+            "reminders",
+            "Set a patient's reminder opt-out",
+        )
+        .body("ReminderSettings")
+        .answer(200, Answer::Json("ReminderSettings")),
     ]);
     ops
 }

@@ -738,3 +738,37 @@ pub(crate) struct HolidayOverride {
     /// At most 100 characters.
     pub label: Option<String>,
 }
+
+// ---- reminders (issue #14) ------------------------------------------------------------------
+
+#[derive(ToSchema)]
+pub(crate) struct Reminder {
+    pub id: i64,
+    /// `reminder`.
+    pub kind: String,
+    pub appointment_id: Option<i64>,
+    pub patient_id: i64,
+    /// `queued`, `sending`, `sent`, `failed` or `cancelled`.
+    pub status: String,
+    #[schema(format = DateTime)]
+    pub due_at: String,
+    #[schema(format = DateTime)]
+    pub next_attempt_at: String,
+    pub attempts: i64,
+    /// Why it failed or was cancelled (never patient data).
+    pub last_error: Option<String>,
+    #[schema(format = DateTime)]
+    pub sent_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct ReminderSettings {
+    /// Only in answers.
+    pub patient_id: Option<i64>,
+    /// `true`: this patient gets no reminder e-mails.
+    pub reminder_opt_out: bool,
+}

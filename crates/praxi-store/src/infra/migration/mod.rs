@@ -24,6 +24,7 @@ mod m0011_fast_paths;
 pub(crate) mod m0012_audit_chain;
 pub(crate) mod m0013_patient_rights_mfa;
 pub(crate) mod m0014_scheduling_features;
+pub(crate) mod m0017_reminders;
 
 /// Runs every schema migration of Praxi, in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_audit_chain::Migration),
             Box::new(m0013_patient_rights_mfa::Migration),
             Box::new(m0014_scheduling_features::Migration),
+            Box::new(m0017_reminders::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod catalog;
 mod holidays;
 mod hours;
 mod patients;
+mod reminders;
 mod texts;
 mod users;
 mod view;
@@ -74,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(calendar_feeds::router())
         .merge(holidays::router())
+        .merge(reminders::router())
 }
 
 /// One administered entity: what its pages show and which store calls they make.
@@ -805,6 +807,7 @@ async fn index(State(state): State<AppState>, user: WebUser) -> Result<Response,
                 tile("audit-log", Area::AuditLog, None, false),
                 tile("calendar-feeds", Area::CalendarFeeds, None, false),
                 tile("two-factor", Area::Users, None, false),
+                tile("reminders", Area::Reminders, None, false),
             ],
         ),
     ]
