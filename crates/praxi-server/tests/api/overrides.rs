@@ -64,6 +64,34 @@ async fn an_override_books_over_a_holiday_and_is_audited() {
     // The read shape shows it; a normal booking does not carry the keys.
     let res = admin.get(&format!("/api/appointments/{id}/")).await;
     assert_eq!(res.body["overridden"], json!(["holiday"]));
+    // The calendar card is marked.
+    let key = format!("{:0>40}", "override");
+    let now = app.state.now();
+    app.store()
+        .create_session(
+            &key,
+            admin.user_id(),
+            "csrf-override",
+            now,
+            now + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let html = app
+        .http
+        .get(app.url("/calendar/?view=day&date=2030-04-22"))
+        .header(
+            "cookie",
+            format!("{}={key}", praxi_server::web::session::SESSION_COOKIE),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Ausnahme (begründet)"), "{html}");
+    assert!(html.contains(" overridden"), "{html}");
 
     // A double booking of the same doctor is never overridable.
     let mut again = with_reason(easter_monday, "trotzdem");

@@ -287,6 +287,11 @@ impl Context<'_> {
         if record.is_no_show {
             classes.push_str(" noshow");
         }
+        // Booked with an audited override (issue #14): say so on the card.
+        if !record.overridden.is_empty() {
+            status = format!("{status}, {}", self.t("calendar.overridden"));
+            classes.push_str(" overridden");
+        }
         let place: Vec<&str> = record.resources.iter().map(|r| r.name.as_str()).collect();
         Card {
             dom_id,

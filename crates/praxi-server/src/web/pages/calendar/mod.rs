@@ -604,6 +604,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
             "Bitte einen Grund für die Ausnahme angeben (höchstens 500 Zeichen).",
             "Please give a reason for the override (at most 500 characters).",
         ),
+        "calendar.overridden" => ("Ausnahme (begründet)", "Override (justified)"),
         "calendar.conflict.closed" => {
             ("Die Praxis ist geschlossen am", "The practice is closed on")
         }
