@@ -14,11 +14,13 @@
 //!
 //! [`Decision`]: praxi_domain::rbac::Decision
 
+pub(crate) mod appointment_list;
 pub(crate) mod appointments;
 pub(crate) mod calendar_feeds;
 pub(crate) mod flow;
 pub(crate) mod master_data;
 pub(crate) mod operations;
+pub(crate) mod patient_files;
 
 use chrono::NaiveDate;
 use praxi_domain::rbac::{Actor, Decision, Denial};
