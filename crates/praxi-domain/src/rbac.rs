@@ -44,6 +44,9 @@ pub enum Area {
     AuditLog,
     /// iCal feed administration (admin only; the feeds themselves are read by secret URL).
     CalendarFeeds,
+    /// A patient's notes and uploaded documents (the original's dashboard showed them to any
+    /// staff user): clinical roles read and add them; nobody edits or deletes them.
+    PatientFiles,
     /// The staff web UI's administration area (beyond the original): everyone but doctors,
     /// whose own hours and absences are shown elsewhere. Each admin page still checks its
     /// own resource.
@@ -198,6 +201,9 @@ fn row(resource: Area, action: Action) -> Row {
             DENY,
         ],
 
+        (PatientFiles, List | Read | Create) => CLINICAL,
+        (PatientFiles, Update | Delete) => [DENY; 4],
+
         (Users | AuditLog | CalendarFeeds, _) => ADMIN_ONLY,
 
         (Administration, List | Read) => NO_DOCTOR,
@@ -283,6 +289,7 @@ mod tests {
             Area::DoctorBreaks,
             Area::PatientFlow,
             Area::Patients,
+            Area::PatientFiles,
             Area::Users,
         ];
         for resource in resources {

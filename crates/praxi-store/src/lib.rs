@@ -20,7 +20,7 @@ pub use read_models::{
 };
 pub use repositories::{
     absences, appointments, audit, catalog, feeds, flow, hours, login_throttle, operations,
-    patients, sessions, tokens, users,
+    patient_files, patients, sessions, tokens, users,
 };
 
 pub use db::{Store, UnitOfWork, UnitReport, WriteTx};

@@ -14,6 +14,7 @@ pub mod flow;
 pub mod hours;
 pub mod login_throttle;
 pub mod operations;
+pub mod patient_files;
 pub mod patients;
 pub mod sessions;
 pub mod tokens;

@@ -10,6 +10,7 @@
 //! POSTs are refused. Every view of patient data writes the API's audit rows.
 
 mod doctors;
+mod patient_files;
 mod patients;
 
 use axum::Router;
@@ -34,6 +35,7 @@ use crate::web::session::WebUser;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(patients::router())
+        .merge(patient_files::router())
         .merge(doctors::router())
 }
 
@@ -69,7 +71,11 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "people.weekday.4" => ("Freitag", "Friday"),
         "people.weekday.5" => ("Samstag", "Saturday"),
         "people.weekday.6" => ("Sonntag", "Sunday"),
-        _ => return patients::texts(key).or_else(|| doctors::texts(key)),
+        _ => {
+            return patients::texts(key)
+                .or_else(|| doctors::texts(key))
+                .or_else(|| patient_files::texts(key));
+        }
     })
 }
 
