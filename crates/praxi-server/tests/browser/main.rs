@@ -21,4 +21,5 @@ mod german_texts;
 mod harness;
 mod login;
 mod op_forms;
+mod patient_files;
 mod patients;
