@@ -7,6 +7,7 @@
 pub mod absence;
 pub mod appointment;
 pub mod catalog;
+pub mod document;
 pub mod flow;
 pub mod hours;
 pub mod kpi;

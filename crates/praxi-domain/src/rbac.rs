@@ -51,6 +51,9 @@ pub enum Area {
     /// Appointment reminders by e-mail (issue #14): the outbox as staff see it (admin and
     /// assistant read and queue a failed reminder again; doctors and billing do not).
     Reminders,
+    /// A patient's notes and uploaded documents (the original's dashboard showed them to any
+    /// staff user): clinical roles read and add them; nobody edits or deletes them.
+    PatientFiles,
     /// The staff web UI's administration area (beyond the original): everyone but doctors,
     /// whose own hours and absences are shown elsewhere. Each admin page still checks its
     /// own resource.
@@ -213,6 +216,9 @@ fn row(resource: Area, action: Action) -> Row {
             DENY,
         ],
 
+        (PatientFiles, List | Read | Create) => CLINICAL,
+        (PatientFiles, Update | Delete) => [DENY; 4],
+
         (Users | AuditLog | CalendarFeeds, _) => ADMIN_ONLY,
 
         (PatientRights, List | Read) => STAFF_WRITE,
@@ -314,6 +320,7 @@ mod tests {
             Area::DoctorBreaks,
             Area::PatientFlow,
             Area::Patients,
+            Area::PatientFiles,
             Area::Users,
             Area::Holidays,
             Area::SlotHolds,

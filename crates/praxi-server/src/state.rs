@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<TrustedProxy>,
     /// Failed-login throttling (docs/security.md).
     pub login_throttle: ThrottlePolicy,
+    /// Where uploaded patient documents are stored (files named by the server; the binary
+    /// uses `<data dir>/documents`).
+    pub document_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -48,6 +51,7 @@ impl std::fmt::Debug for ServerConfig {
             )
             .field("trusted_proxies", &self.trusted_proxies)
             .field("login_throttle", &self.login_throttle)
+            .field("document_dir", &self.document_dir)
             .finish()
     }
 }
@@ -65,6 +69,7 @@ impl ServerConfig {
             metrics_token: None,
             trusted_proxies: Vec::new(),
             login_throttle: ThrottlePolicy::default(),
+            document_dir: std::env::temp_dir().join("praxi-documents"),
         }
     }
 }

@@ -20,7 +20,8 @@ pub use read_models::{
 };
 pub use repositories::{
     absences, appointments, audit, catalog, feeds, flow, holds, holidays, hours, login_throttle,
-    operations, outbox, patient_rights, patients, sessions, tokens, two_factor, users,
+    operations, outbox, patient_files, patient_rights, patients, sessions, tokens, two_factor,
+    users,
 };
 
 pub use db::{Store, UnitOfWork, UnitReport, WriteTx};

@@ -187,6 +187,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     server_config.access_token_ttl = chrono::Duration::minutes(config.access_minutes.max(1));
     server_config.refresh_token_ttl = chrono::Duration::hours(config.refresh_hours.max(1));
     server_config.metrics_token = config.metrics_token.as_ref().map(|token| token.0.clone());
+    server_config.document_dir = config.data_dir.join("documents");
     let mut state = AppState::new(store.clone(), server_config);
     state.events = match &config.redis_url {
         Some(url) => praxi_server::events::EventBus::via_redis(url)

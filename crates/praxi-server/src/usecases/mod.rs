@@ -14,6 +14,7 @@
 //!
 //! [`Decision`]: praxi_domain::rbac::Decision
 
+pub(crate) mod appointment_list;
 pub(crate) mod appointments;
 pub(crate) mod audit_log;
 pub(crate) mod calendar_feeds;
@@ -22,6 +23,7 @@ pub(crate) mod holds;
 pub(crate) mod holidays;
 pub(crate) mod master_data;
 pub(crate) mod operations;
+pub(crate) mod patient_files;
 pub(crate) mod patient_rights;
 pub(crate) mod reminders;
 pub(crate) mod two_factor;

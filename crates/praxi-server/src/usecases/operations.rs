@@ -114,10 +114,6 @@ pub(crate) enum OperationRefusal {
 
 impl OperationRefusal {
     /// The key of the translated message (`web/i18n.rs`) the staff UI shows for it.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the staff UI has no operation form yet")
-    )]
     pub(crate) fn message_key(&self) -> &'static str {
         match self {
             OperationRefusal::NotFound => "ops.error.not_found",

@@ -85,6 +85,7 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "app.name" => ("Praxi", "Praxi"),
         "nav.dashboard" => ("Übersicht", "Dashboard"),
         "nav.calendar" => ("Kalender", "Calendar"),
+        "nav.appointments" => ("Terminliste", "Appointments"),
         "nav.patients" => ("Patienten", "Patients"),
         "nav.doctors" => ("Ärzte", "Doctors"),
         "nav.operations" => ("Operationen", "Operations"),

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod charts;
 pub mod i18n;
 pub mod legacy;
+pub mod multipart;
 pub mod pages;
 pub mod problems;
 pub mod session;
@@ -73,9 +74,10 @@ impl Chrome {
     /// The frame for a page; `active` is the navigation key of the page.
     pub fn new(user: &WebUser, active: &str, title_key: &str) -> Chrome {
         let lang = user.lang;
-        let entries: [(&'static str, &'static str, Area); 8] = [
+        let entries: [(&'static str, &'static str, Area); 9] = [
             ("nav.dashboard", "/dashboard/", Area::OpStatsOverview),
             ("nav.calendar", "/calendar/", Area::Appointments),
+            ("nav.appointments", "/appointments/", Area::Appointments),
             ("nav.patients", "/patients/", Area::Patients),
             ("nav.doctors", "/doctors/", Area::Doctors),
             ("nav.operations", "/operations/", Area::OpDashboard),

@@ -11,6 +11,7 @@ mod helpers;
 
 mod admin;
 mod admin_pages;
+mod appointment_list;
 mod boards;
 mod calendar;
 mod calendar_feeds;
@@ -19,5 +20,7 @@ mod errors;
 mod german_texts;
 mod harness;
 mod login;
+mod op_forms;
+mod patient_files;
 mod patients;
 mod two_factor;

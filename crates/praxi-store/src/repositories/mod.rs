@@ -17,6 +17,7 @@ pub mod hours;
 pub mod login_throttle;
 pub mod operations;
 pub mod outbox;
+pub mod patient_files;
 pub mod patient_rights;
 pub mod patients;
 pub mod sessions;

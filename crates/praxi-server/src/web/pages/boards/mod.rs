@@ -18,6 +18,7 @@
 //! * `timeline` — pure geometry of the day timelines (SVG, no inline styles).
 
 mod flow;
+mod op_form;
 mod operations;
 mod resources;
 mod timeline;
@@ -43,6 +44,15 @@ pub fn router() -> Router<AppState> {
         .route("/flow/{id}/status/", post(flow::change_status))
         .route("/operations/", get(operations::page))
         .route("/operations/{id}/status/", post(operations::change_status))
+        .route(
+            "/operations/new/",
+            get(op_form::new_form).post(op_form::create),
+        )
+        .route(
+            "/operations/{id}/",
+            get(op_form::edit_form).post(op_form::update),
+        )
+        .route("/operations/{id}/cancel/", post(op_form::cancel))
         .route("/resources/", get(resources::page))
 }
 
@@ -170,6 +180,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         _ => {
             return flow::texts(key)
                 .or_else(|| operations::texts(key))
+                .or_else(|| op_form::texts(key))
                 .or_else(|| resources::texts(key));
         }
     })

@@ -187,6 +187,8 @@ struct OpBoardPage {
     next_href: String,
     updated: String,
     can_write: bool,
+    /// Operations may be planned and edited (`Operations × Create/Update`).
+    can_plan: bool,
     rooms: Vec<RoomRow>,
     count: usize,
 }
@@ -389,8 +391,16 @@ pub(super) async fn page(
         .collect();
     let mut chrome = Chrome::new(&user, "nav.operations", "ops.title");
     chrome.live = Some("op-board");
+    let flash = flash_of(&pairs, lang).or_else(|| {
+        super::op_form::flash_key(&pairs).map(|key| Flash {
+            ok: true,
+            text: lang.t(key).to_owned(),
+        })
+    });
     let page = OpBoardPage {
-        flash: flash_of(&pairs, lang),
+        flash,
+        can_plan: user.can(Area::Operations, Action::Create)
+            && user.can(Area::Operations, Action::Update),
         notice,
         heading: fmt_day(lang, date),
         date_value: date.format("%Y-%m-%d").to_string(),

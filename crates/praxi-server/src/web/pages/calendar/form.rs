@@ -817,7 +817,7 @@ async fn explain(
 
 /// The patient choices of the booking form: the matches of `q` (audited as `patient_search`)
 /// and the prefilled patient (audited as `patient_view`).
-async fn patient_choices(
+pub(crate) async fn patient_choices(
     state: &AppState,
     user: &WebUser,
     chrome: &Chrome,

@@ -14,7 +14,11 @@
 mod form;
 mod grid;
 mod layout;
+mod list;
 mod print;
+
+pub(crate) use form::patient_choices;
+pub(crate) use grid::Choice;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -42,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/calendar/appointments/{id}/restore/", post(form::restore))
         .route("/calendar/appointments/{id}/no-show/", post(form::no_show))
         .route("/calendar/print/", get(print::page))
+        .route("/appointments/", get(list::page))
+        .route("/appointments/export.csv", get(list::export))
 }
 
 /// The three views of the calendar.
@@ -650,7 +656,7 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         "calendar.print.notes" => ("Notizen", "Notes"),
         "calendar.print.count" => ("Einträge", "entries"),
         "calendar.print.printed" => ("Erstellt", "Printed"),
-        _ => return None,
+        _ => return list::texts(key),
     })
 }
 

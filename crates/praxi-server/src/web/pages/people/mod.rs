@@ -10,6 +10,7 @@
 //! POSTs are refused. Every view of patient data writes the API's audit rows.
 
 mod doctors;
+mod patient_files;
 mod patients;
 mod rights;
 
@@ -35,6 +36,7 @@ use crate::web::session::WebUser;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(patients::router())
+        .merge(patient_files::router())
         .merge(doctors::router())
         .merge(rights::router())
 }
@@ -74,7 +76,8 @@ pub(crate) fn texts(key: &str) -> Option<(&'static str, &'static str)> {
         _ => {
             return patients::texts(key)
                 .or_else(|| doctors::texts(key))
-                .or_else(|| rights::texts(key));
+                .or_else(|| rights::texts(key))
+                .or_else(|| patient_files::texts(key));
         }
     })
 }

@@ -659,6 +659,8 @@ struct DetailPage {
     /// Patient rights (DSGVO): the export and erasure links for the roles that may use them.
     can_export: bool,
     can_erase: bool,
+    /// Notes and documents (`None` for roles without `PatientFiles`).
+    files: Option<super::patient_files::FilesSection>,
 }
 
 /// The figures as text.
@@ -708,12 +710,20 @@ async fn detail(
         Err(response) => return response,
     };
     let pairs = wire::url_pairs(query.as_deref().unwrap_or(""));
-    let flash = match param(&pairs, "ok") {
-        Some(key @ ("created" | "saved" | "erased")) => Some(Flash {
+    let flash = match (param(&pairs, "ok"), param(&pairs, "error")) {
+        (Some(key @ ("created" | "saved" | "erased")), _) => Some(Flash {
             ok: true,
             text: user.lang.t(&format!("patients.flash.{key}")).to_owned(),
         }),
-        _ => None,
+        (Some(code), _) => super::patient_files::flash_key(true, code).map(|key| Flash {
+            ok: true,
+            text: user.lang.t(key).to_owned(),
+        }),
+        (None, Some(code)) => super::patient_files::flash_key(false, code).map(|key| Flash {
+            ok: false,
+            text: user.lang.t(key).to_owned(),
+        }),
+        (None, None) => None,
     };
     render_detail(&state, &user, &patient, flash, None, StatusCode::OK).await
 }
@@ -834,9 +844,11 @@ async fn detail_page(
         ),
     };
 
+    let files = super::patient_files::section(state, user, patient.id).await?;
+
     // Every view of the page is audited, with the ids of what it shows (never their content).
     let ids = |list: Option<Vec<i64>>| list.map_or(serde_json::Value::Null, |ids| json!(ids));
-    let meta = json!({
+    let mut meta = json!({
         "appointment_ids": ids(appointments.as_ref().map(|list| list.iter().map(|a| i64::from(a.id)).collect())),
         "operation_ids": ids(operations.as_ref().map(|list| list.iter().map(|o| o.id).collect())),
         "flow_ids": ids(history.as_ref().map(|list| {
@@ -846,6 +858,10 @@ async fn detail_page(
             flows
         })),
     });
+    if let Some((_, note_ids, document_ids)) = &files {
+        meta["note_ids"] = json!(note_ids);
+        meta["document_ids"] = json!(document_ids);
+    }
     state
         .store
         .record_audit(&user.audit("patient_view", Some(patient.id), Some(meta)))
@@ -1034,6 +1050,7 @@ async fn detail_page(
         history: history_rows,
         can_export: user.can(Area::PatientRights, Action::Read),
         can_erase: user.can(Area::PatientRights, Action::Delete),
+        files: files.map(|(section, _, _)| section),
         chrome,
     })
 }
