@@ -147,7 +147,7 @@ async fn exactly_once_with_two_processes(database_url: &str) {
     let now = Utc::now();
     for n in 1..=N {
         let patient = i32::try_from(n).unwrap();
-        let start = now + chrono::Duration::hours(2) + chrono::Duration::minutes(30 * n as i64);
+        let start = now + chrono::Duration::hours(2) + chrono::Duration::minutes(20 * n as i64);
         store
             .save_appointment(
                 None,
