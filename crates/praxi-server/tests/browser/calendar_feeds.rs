@@ -101,7 +101,16 @@ async fn the_api_viewer_renders_the_schema_under_the_strict_csp() {
     browser
         .wait_for_text(".swagger-ui .information-container", "Praxi API")
         .await;
+    // Tags start collapsed; every tag is listed and opens to its operations.
+    for tag in ["patients", "holidays", "reminders", "audit"] {
+        browser.wait_for(&format!("#operations-tag-{tag}")).await;
+    }
+    browser.click("#operations-tag-patients").await;
     browser.wait_for_text(".swagger-ui", "/api/patients/").await;
+    browser.click("#operations-tag-reminders").await;
+    browser
+        .wait_for_text(".swagger-ui", "/api/reminders/")
+        .await;
     browser.close().await;
     app.stop().await;
 }
