@@ -132,9 +132,28 @@ pub(crate) async fn erase(
         })),
     );
     match state.store.erase_patient(&erasure, &audit).await {
-        Ok(Some(outcome)) => Ok(outcome),
+        Ok(Some(outcome)) => {
+            remove_document_files(state, &outcome.document_files).await;
+            Ok(outcome)
+        }
         Ok(None) => Err(Failure::Refused(RightsRefusal::AlreadyErased)),
         Err(praxi_store::StoreError::NotFound(_)) => Err(Failure::Refused(RightsRefusal::NotFound)),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// Deletes the files of erased documents that Praxi stored (uploads in the document
+/// directory). Files of imported PraxiApp documents live where PraxiApp kept them and are not
+/// found here; the erasure's answer lists every path for the operator.
+async fn remove_document_files(state: &AppState, names: &[String]) {
+    for name in names {
+        let Some(path) = super::patient_files::stored_path(&state.config.document_dir, name) else {
+            continue;
+        };
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => tracing::warn!(%error, "an erased document's file could not be deleted"),
+        }
     }
 }

@@ -83,8 +83,8 @@ pub struct ErasureOutcome {
     pub record: ErasureRecord,
     pub notes_deleted: u64,
     pub documents_deleted: u64,
-    /// Storage paths of the deleted documents' files (Praxi does not hold the files; the
-    /// operator deletes them where PraxiApp kept them).
+    /// Storage names of the deleted documents' files: Praxi deletes its own uploads from the
+    /// document directory; files of imported PraxiApp documents are deleted by the operator.
     pub document_files: Vec<String>,
 }
 
