@@ -3,7 +3,7 @@
 //! queues a failed reminder again. `/api/patients/{id}/reminders/` reads and sets a patient's
 //! opt-out (`{"reminder_opt_out": bool}`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use praxi_domain::rbac::{Action, Area};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::params::int_param;
-use crate::api::{PathId, method_fallback};
+use crate::api::{PathId, Query, method_fallback};
 use crate::auth::AuthUser;
 use crate::body::{Fields, JsonBody};
 use crate::error::{ApiError, ApiResult};

@@ -229,6 +229,20 @@ pub(super) fn paths() -> Paths {
                     )),
             );
         }
+        if op.path.contains("{date}") {
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name("date")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("a local date, YYYY-MM-DD"))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+                    )),
+            );
+        }
         if op.path.contains("{file}") {
             operation = operation.parameter(
                 ParameterBuilder::new()
