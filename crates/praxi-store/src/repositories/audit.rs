@@ -169,17 +169,36 @@ fn canonical_json(value: &Value) -> Value {
 /// until the transaction ends, so writers of every process append one after the other (and
 /// take their ids from the sequence in that order); SQLite has one writer at a time.
 async fn lock_chain_head<C: ConnectionTrait>(conn: &C) -> Result<String, StoreError> {
+    if let Some(hash) = select_chain_head(conn).await? {
+        return Ok(hash);
+    }
+    // A database whose schema was adopted in place (`praxi adopt` copies Praxi's tables, not
+    // the head row m0012 inserts): the chain starts after the rows written so far, as the
+    // migration would have started it.
+    conn.execute_unprepared(&format!(
+        "INSERT INTO core_auditlog_chain (id, legacy_until, last_id, hash) \
+         SELECT 1, COALESCE(MAX(id), 0), COALESCE(MAX(id), 0), '{}' FROM core_auditlog \
+         WHERE 1 = 1 ON CONFLICT (id) DO NOTHING",
+        crate::migration::m0012_audit_chain::GENESIS_HASH
+    ))
+    .await?;
+    select_chain_head(conn)
+        .await?
+        .ok_or_else(|| StoreError::Db("the audit chain head is missing".to_owned()))
+}
+
+/// The head row's hash, locked (`FOR UPDATE`) on PostgreSQL.
+async fn select_chain_head<C: ConnectionTrait>(conn: &C) -> Result<Option<String>, StoreError> {
     let select = Query::select()
         .column(CoreAuditlogChain::Hash)
         .from(CoreAuditlogChain::Table)
         .and_where(Expr::col(CoreAuditlogChain::Id).eq(1))
         .lock(LockType::Update)
         .to_owned();
-    let row = conn
-        .query_one(&select)
-        .await?
-        .ok_or_else(|| StoreError::Db("the audit chain head is missing".to_owned()))?;
-    Ok(row.try_get::<String>("", "hash")?)
+    match conn.query_one(&select).await? {
+        Some(row) => Ok(Some(row.try_get::<String>("", "hash")?)),
+        None => Ok(None),
+    }
 }
 
 /// `count` new audit row ids in ascending order (called with the chain head locked).
