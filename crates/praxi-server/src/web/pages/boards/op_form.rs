@@ -40,7 +40,7 @@ use super::{fmt_date, fmt_day, internal, param};
 use crate::state::AppState;
 use crate::usecases::operations::{self, OperationInput, OperationRefusal};
 use crate::usecases::{Caller, Failure, IfMatch, local_days};
-use crate::web::pages::calendar::{Choice, patient_choices};
+use crate::web::pages::calendar::{Choice, FormErrors, patient_choices};
 use crate::web::session::WebUser;
 use crate::web::{Chrome, error_page, render_status, url_encode};
 use crate::wire;
@@ -151,29 +151,6 @@ impl OpValues {
             .map(|(name, value)| format!("{name}={}", url_encode(value).replace('/', "%2F")))
             .collect::<Vec<_>>()
             .join("&")
-    }
-}
-
-/// Field errors of the form: (field, message).
-#[derive(Debug, Default)]
-struct FormErrors(Vec<(&'static str, String)>);
-
-impl FormErrors {
-    fn add(&mut self, field: &'static str, message: String) {
-        if self.get(field).is_none() {
-            self.0.push((field, message));
-        }
-    }
-
-    fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(name, _)| *name == field)
-            .map(|(_, message)| message.as_str())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

@@ -204,23 +204,23 @@ impl FormValues {
 
 /// Field errors of the form: (field, message).
 #[derive(Debug, Default)]
-struct FormErrors(Vec<(&'static str, String)>);
+pub(crate) struct FormErrors(Vec<(&'static str, String)>);
 
 impl FormErrors {
-    fn add(&mut self, field: &'static str, message: String) {
+    pub(crate) fn add(&mut self, field: &'static str, message: String) {
         if self.get(field).is_none() {
             self.0.push((field, message));
         }
     }
 
-    fn get(&self, field: &str) -> Option<&str> {
+    pub(crate) fn get(&self, field: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(name, _)| *name == field)
             .map(|(_, message)| message.as_str())
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }

@@ -17,7 +17,7 @@ mod layout;
 mod list;
 mod print;
 
-pub(crate) use form::patient_choices;
+pub(crate) use form::{FormErrors, patient_choices};
 pub(crate) use grid::Choice;
 
 use axum::Router;
